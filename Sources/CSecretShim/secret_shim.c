@@ -1,0 +1,344 @@
+// See include/secret_shim.h. All GLib and libsecret use in mcp-vault is in this file.
+#include "secret_shim.h"
+
+#include <libsecret/secret.h>
+#include <string.h>
+
+#define MV_SECRETS_BUS_NAME "org.freedesktop.secrets"
+#define MV_SESSION_COLLECTION_SUFFIX "/collection/session"
+
+static const SecretSchema *mv_schema(void) {
+    static const SecretSchema schema = {
+        "io.github.mcp-vault.KeySlot",
+        SECRET_SCHEMA_NONE,
+        {
+            {"vault-id", SECRET_SCHEMA_ATTRIBUTE_STRING},
+            {"slot-id", SECRET_SCHEMA_ATTRIBUTE_STRING},
+            {NULL, 0},
+        },
+        0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    };
+    return &schema;
+}
+
+// MARK: - Deadline: a cancellable that a timer thread cancels when time runs out.
+
+typedef struct {
+    GCancellable *cancellable;
+    GMutex mutex;
+    GCond cond;
+    gboolean finished;
+    gboolean expired;
+    gint64 end_time;
+    GThread *thread;
+} Deadline;
+
+static gpointer deadline_run(gpointer data) {
+    Deadline *deadline = data;
+    g_mutex_lock(&deadline->mutex);
+    while (!deadline->finished) {
+        if (!g_cond_wait_until(&deadline->cond, &deadline->mutex, deadline->end_time)) {
+            if (!deadline->finished) {
+                deadline->expired = TRUE;
+                g_cancellable_cancel(deadline->cancellable);
+            }
+            break;
+        }
+    }
+    g_mutex_unlock(&deadline->mutex);
+    return NULL;
+}
+
+static void deadline_start(Deadline *deadline, unsigned timeout_ms) {
+    memset(deadline, 0, sizeof *deadline);
+    deadline->cancellable = g_cancellable_new();
+    g_mutex_init(&deadline->mutex);
+    g_cond_init(&deadline->cond);
+    deadline->end_time = g_get_monotonic_time() + (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
+    deadline->thread = g_thread_new("mcp-vault-deadline", deadline_run, deadline);
+}
+
+static void deadline_finish(Deadline *deadline) {
+    g_mutex_lock(&deadline->mutex);
+    deadline->finished = TRUE;
+    g_cond_signal(&deadline->cond);
+    g_mutex_unlock(&deadline->mutex);
+    g_thread_join(deadline->thread);
+    g_object_unref(deadline->cancellable);
+    g_mutex_clear(&deadline->mutex);
+    g_cond_clear(&deadline->cond);
+}
+
+static gint remaining_ms(const Deadline *deadline) {
+    gint64 left = (deadline->end_time - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
+    return left < 1 ? 1 : (gint)left;
+}
+
+// MARK: - Errors
+
+static void set_message(char **message, const char *text) {
+    if (message != NULL && *message == NULL) {
+        *message = g_strdup(text);
+    }
+}
+
+static mv_secret_status fail(Deadline *deadline, GError *error, const char *what, char **message) {
+    mv_secret_status status = MV_SECRET_FAILED;
+    if (deadline->expired || g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+        g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+        g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
+        g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT) ||
+        g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY)) {
+        status = MV_SECRET_TIMEOUT;
+    } else if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+               g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
+        status = MV_SECRET_NO_SERVICE;
+    }
+    if (message != NULL && *message == NULL) {
+        *message = g_strdup_printf("%s: %s", what, error != NULL ? error->message : "unknown error");
+    }
+    g_clear_error(&error);
+    return status;
+}
+
+// MARK: - Reaching the default collection
+
+static gboolean name_in_list(GVariant *reply, const char *name) {
+    GVariantIter *iter = NULL;
+    const char *entry = NULL;
+    gboolean found = FALSE;
+    g_variant_get(reply, "(as)", &iter);
+    while (g_variant_iter_next(iter, "&s", &entry)) {
+        if (g_strcmp0(entry, name) == 0) {
+            found = TRUE;
+        }
+    }
+    g_variant_iter_free(iter);
+    return found;
+}
+
+static mv_secret_status require_service(Deadline *deadline, char **message) {
+    const char *address = g_getenv("DBUS_SESSION_BUS_ADDRESS");
+    if (address == NULL || *address == '\0') {
+        const char *runtime = g_getenv("XDG_RUNTIME_DIR");
+        gboolean socket_exists = FALSE;
+        if (runtime != NULL && *runtime != '\0') {
+            char *path = g_build_filename(runtime, "bus", NULL);
+            socket_exists = g_file_test(path, G_FILE_TEST_EXISTS);
+            g_free(path);
+        }
+        if (!socket_exists) {
+            set_message(message, "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus socket");
+            return MV_SECRET_NO_BUS;
+        }
+    }
+
+    GError *error = NULL;
+    GDBusConnection *bus = g_bus_get_sync(G_BUS_TYPE_SESSION, deadline->cancellable, &error);
+    if (bus == NULL) {
+        mv_secret_status status = fail(deadline, error, "cannot connect to the D-Bus session bus", message);
+        return status == MV_SECRET_TIMEOUT ? status : MV_SECRET_NO_BUS;
+    }
+
+    GVariant *reply = g_dbus_connection_call_sync(
+        bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+        g_variant_new("(s)", MV_SECRETS_BUS_NAME), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE,
+        remaining_ms(deadline), deadline->cancellable, &error);
+    if (reply == NULL) {
+        g_object_unref(bus);
+        return fail(deadline, error, "the D-Bus session bus did not answer", message);
+    }
+    gboolean has_owner = FALSE;
+    g_variant_get(reply, "(b)", &has_owner);
+    g_variant_unref(reply);
+    if (has_owner) {
+        g_object_unref(bus);
+        return MV_SECRET_OK;
+    }
+
+    reply = g_dbus_connection_call_sync(
+        bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ListActivatableNames",
+        NULL, G_VARIANT_TYPE("(as)"), G_DBUS_CALL_FLAGS_NONE, remaining_ms(deadline), deadline->cancellable,
+        &error);
+    g_object_unref(bus);
+    if (reply == NULL) {
+        return fail(deadline, error, "the D-Bus session bus did not answer", message);
+    }
+    gboolean activatable = name_in_list(reply, MV_SECRETS_BUS_NAME);
+    g_variant_unref(reply);
+    if (!activatable) {
+        set_message(message, "no Secret Service (org.freedesktop.secrets) is running or activatable on the session bus");
+        return MV_SECRET_NO_SERVICE;
+    }
+    return MV_SECRET_OK;
+}
+
+// Opens the default collection and checks that items can be read without a prompt.
+static mv_secret_status open_default_collection(Deadline *deadline, SecretServiceFlags flags,
+                                                SecretCollection **out, char **message) {
+    mv_secret_status status = require_service(deadline, message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
+
+    GError *error = NULL;
+    SecretService *service = secret_service_get_sync(flags, deadline->cancellable, &error);
+    if (service == NULL) {
+        return fail(deadline, error, "cannot reach the Secret Service", message);
+    }
+    SecretCollection *collection = secret_collection_for_alias_sync(
+        service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, deadline->cancellable, &error);
+    g_object_unref(service);
+    if (collection == NULL) {
+        if (error != NULL) {
+            return fail(deadline, error, "cannot read the default collection", message);
+        }
+        set_message(message, "the Secret Service has no default collection");
+        return MV_SECRET_NO_DEFAULT;
+    }
+
+    const char *path = g_dbus_proxy_get_object_path(G_DBUS_PROXY(collection));
+    if (path != NULL && g_str_has_suffix(path, MV_SESSION_COLLECTION_SUFFIX)) {
+        g_object_unref(collection);
+        set_message(message, "the default collection is the in-memory session collection, which forgets everything at logout");
+        return MV_SECRET_VOLATILE;
+    }
+    if (secret_collection_get_locked(collection)) {
+        g_object_unref(collection);
+        set_message(message, "the default collection is locked");
+        return MV_SECRET_LOCKED;
+    }
+    *out = collection;
+    return MV_SECRET_OK;
+}
+
+static GHashTable *slot_attributes(const char *vault_id, const char *slot_id) {
+    GHashTable *attributes = g_hash_table_new(g_str_hash, g_str_equal);
+    g_hash_table_insert(attributes, (gpointer) "vault-id", (gpointer)vault_id);
+    g_hash_table_insert(attributes, (gpointer) "slot-id", (gpointer)slot_id);
+    return attributes;
+}
+
+// MARK: - Public API
+
+mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message) {
+    Deadline deadline;
+    deadline_start(&deadline, timeout_ms);
+    SecretCollection *collection = NULL;
+    mv_secret_status status = open_default_collection(&deadline, SECRET_SERVICE_NONE, &collection, message);
+    if (collection != NULL) {
+        g_object_unref(collection);
+    }
+    deadline_finish(&deadline);
+    return status;
+}
+
+mv_secret_status mv_secret_lookup(const char *vault_id, const char *slot_id, unsigned timeout_ms,
+                                  unsigned char *out, size_t out_capacity, size_t *out_length,
+                                  char **message) {
+    Deadline deadline;
+    deadline_start(&deadline, timeout_ms);
+    SecretCollection *collection = NULL;
+    mv_secret_status status = open_default_collection(&deadline, SECRET_SERVICE_OPEN_SESSION, &collection, message);
+    if (status != MV_SECRET_OK) {
+        deadline_finish(&deadline);
+        return status;
+    }
+
+    GError *error = NULL;
+    GHashTable *attributes = slot_attributes(vault_id, slot_id);
+    GList *items = secret_collection_search_sync(collection, mv_schema(), attributes, SECRET_SEARCH_LOAD_SECRETS,
+                                                 deadline.cancellable, &error);
+    g_hash_table_unref(attributes);
+    g_object_unref(collection);
+
+    if (error != NULL) {
+        status = fail(&deadline, error, "cannot search the default collection", message);
+    } else if (items == NULL) {
+        status = MV_SECRET_NOT_FOUND;
+        set_message(message, "the keyring has no key for this vault");
+    } else {
+        SecretValue *value = secret_item_get_secret(SECRET_ITEM(items->data));
+        if (value == NULL) {
+            status = MV_SECRET_LOCKED;
+            set_message(message, "the keyring item is locked");
+        } else {
+            gsize length = 0;
+            const gchar *bytes = secret_value_get(value, &length);
+            if (length > out_capacity) {
+                status = MV_SECRET_BAD_SIZE;
+                set_message(message, "the keyring item holds a value of the wrong size");
+            } else {
+                memcpy(out, bytes, length);
+                *out_length = length;
+                status = MV_SECRET_OK;
+            }
+            secret_value_unref(value);
+        }
+    }
+    g_list_free_full(items, g_object_unref);
+    deadline_finish(&deadline);
+    return status;
+}
+
+mv_secret_status mv_secret_store(const char *vault_id, const char *slot_id, const char *label,
+                                 const unsigned char *secret, size_t secret_length,
+                                 unsigned timeout_ms, char **message) {
+    Deadline deadline;
+    deadline_start(&deadline, timeout_ms);
+    SecretCollection *collection = NULL;
+    mv_secret_status status = open_default_collection(&deadline, SECRET_SERVICE_OPEN_SESSION, &collection, message);
+    if (status != MV_SECRET_OK) {
+        deadline_finish(&deadline);
+        return status;
+    }
+
+    GError *error = NULL;
+    GHashTable *attributes = slot_attributes(vault_id, slot_id);
+    SecretValue *value = secret_value_new((const gchar *)secret, (gssize)secret_length, "application/octet-stream");
+    SecretItem *item = secret_item_create_sync(collection, mv_schema(), attributes, label, value,
+                                               SECRET_ITEM_CREATE_REPLACE, deadline.cancellable, &error);
+    secret_value_unref(value);
+    g_hash_table_unref(attributes);
+    g_object_unref(collection);
+    if (item == NULL) {
+        status = fail(&deadline, error, "cannot store the key in the keyring", message);
+    } else {
+        g_object_unref(item);
+    }
+    deadline_finish(&deadline);
+    return status;
+}
+
+mv_secret_status mv_secret_clear(const char *vault_id, const char *slot_id, unsigned timeout_ms, char **message) {
+    Deadline deadline;
+    deadline_start(&deadline, timeout_ms);
+    SecretCollection *collection = NULL;
+    mv_secret_status status = open_default_collection(&deadline, SECRET_SERVICE_NONE, &collection, message);
+    if (status != MV_SECRET_OK) {
+        deadline_finish(&deadline);
+        return status;
+    }
+
+    GError *error = NULL;
+    GHashTable *attributes = slot_attributes(vault_id, slot_id);
+    GList *items = secret_collection_search_sync(collection, mv_schema(), attributes, SECRET_SEARCH_ALL,
+                                                 deadline.cancellable, &error);
+    g_hash_table_unref(attributes);
+    g_object_unref(collection);
+    if (error != NULL) {
+        status = fail(&deadline, error, "cannot search the default collection", message);
+    }
+    for (GList *entry = items; entry != NULL && status == MV_SECRET_OK; entry = entry->next) {
+        if (!secret_item_delete_sync(SECRET_ITEM(entry->data), deadline.cancellable, &error)) {
+            status = fail(&deadline, error, "cannot delete the keyring item", message);
+        }
+    }
+    g_list_free_full(items, g_object_unref);
+    deadline_finish(&deadline);
+    return status;
+}
+
+void mv_secret_free_message(char *message) {
+    g_free(message);
+}

@@ -1,0 +1,125 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What mcp-vault seals for one server: the plaintext JSON inside a vault record.
+/// Its `description` is redacted; tokens and client secrets never reach a log line.
+public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConvertible {
+    public static let currentSchema = 1
+
+    public var schema: Int
+    /// The canonical server URL (the record's name in the vault).
+    public var serverURL: String
+    /// The RFC 8707 resource indicator sent with requests, when it differs from serverURL.
+    public var resource: String?
+    /// Whether to send `resource` on authorize, token and refresh requests.
+    public var sendResource: Bool
+    public var issuer: String?
+    public var endpoints: Endpoints
+    public var client: ClientRegistration?
+    public var tokens: Tokens?
+    /// Set when the server refused the refresh token: the user must log in again.
+    public var needsLogin: Bool
+    /// Unix seconds.
+    public var createdAt: Int64
+    public var updatedAt: Int64
+
+    public struct Endpoints: Codable, Sendable, Equatable {
+        public var authorization: String?
+        public var token: String?
+        public var revocation: String?
+        public init(authorization: String? = nil, token: String? = nil, revocation: String? = nil) {
+            self.authorization = authorization
+            self.token = token
+            self.revocation = revocation
+        }
+    }
+
+    public struct ClientRegistration: Codable, Sendable, Equatable {
+        public var clientID: String
+        public var clientSecret: String?
+        /// How the client was obtained: preregistered, metadata-document, dynamic, imported.
+        public var source: String
+        /// Token endpoint authentication: none, client_secret_post, client_secret_basic.
+        public var authMethod: String
+        public init(clientID: String, clientSecret: String? = nil, source: String, authMethod: String) {
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+            self.source = source
+            self.authMethod = authMethod
+        }
+        enum CodingKeys: String, CodingKey {
+            case clientID = "client_id", clientSecret = "client_secret", source, authMethod = "auth_method"
+        }
+    }
+
+    public struct Tokens: Codable, Sendable, Equatable {
+        public var accessToken: String
+        public var refreshToken: String?
+        public var tokenType: String
+        public var scope: String?
+        /// Absolute expiry of the access token, Unix seconds; nil when the server gave none.
+        public var expiresAt: Int64?
+        /// Absolute expiry of the refresh token, when the server said.
+        public var refreshExpiresAt: Int64?
+        public init(accessToken: String, refreshToken: String? = nil, tokenType: String = "Bearer", scope: String? = nil,
+                    expiresAt: Int64? = nil, refreshExpiresAt: Int64? = nil) {
+            self.accessToken = accessToken
+            self.refreshToken = refreshToken
+            self.tokenType = tokenType
+            self.scope = scope
+            self.expiresAt = expiresAt
+            self.refreshExpiresAt = refreshExpiresAt
+        }
+        enum CodingKeys: String, CodingKey {
+            case accessToken = "access_token", refreshToken = "refresh_token", tokenType = "token_type", scope
+            case expiresAt = "expires_at", refreshExpiresAt = "refresh_expires_at"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, serverURL = "server_url", resource, sendResource = "send_resource", issuer, endpoints, client, tokens
+        case needsLogin = "needs_login", createdAt = "created_at", updatedAt = "updated_at"
+    }
+
+    public init(server: ServerURL, issuer: String? = nil, endpoints: Endpoints = Endpoints(), client: ClientRegistration? = nil,
+                tokens: Tokens? = nil, now: Int64) {
+        schema = Self.currentSchema
+        serverURL = server.canonical
+        resource = nil
+        sendResource = true
+        self.issuer = issuer
+        self.endpoints = endpoints
+        self.client = client
+        self.tokens = tokens
+        needsLogin = false
+        createdAt = now
+        updatedAt = now
+    }
+
+    public var description: String {
+        "CredentialRecord(\(serverURL), issuer: \(issuer ?? "-"), tokens: \(tokens == nil ? "none" : "redacted"))"
+    }
+
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return [UInt8](try! encoder.encode(self))  // strings, integers and booleans always encode
+    }
+
+    public static func decode(_ payload: [UInt8], id: String) throws(CredentialsError) -> CredentialRecord {
+        do {
+            let record = try JSONDecoder().decode(CredentialRecord.self, from: Data(payload))
+            guard record.schema == currentSchema else {
+                throw CredentialsError.malformedCredential(id: id, reason: "schema \(record.schema) is not \(currentSchema)")
+            }
+            return record
+        } catch let error as CredentialsError {
+            throw error
+        } catch {
+            throw .malformedCredential(id: id, reason: "its JSON does not match the credential schema")
+        }
+    }
+}

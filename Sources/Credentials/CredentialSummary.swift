@@ -1,0 +1,77 @@
+/// What `status` shows of one stored credential: never a token.
+public struct CredentialSummary: Sendable, Encodable {
+    public enum Expiry: Sendable, Equatable {
+        case noToken
+        case noExpiry
+        case expiresIn(seconds: Int64)
+        case expired(secondsAgo: Int64)
+    }
+
+    public let serverURL: String
+    public let issuer: String?
+    public let clientID: String?
+    public let scopes: [String]
+    public let expiry: Expiry
+    public let expiresAt: Int64?
+    public let canRefresh: Bool
+    public let needsLogin: Bool
+
+    public init(_ record: CredentialRecord, now: Int64) {
+        serverURL = record.serverURL
+        issuer = record.issuer
+        clientID = record.client?.clientID
+        scopes = (record.tokens?.scope ?? "").split(separator: " ").map(String.init)
+        expiresAt = record.tokens?.expiresAt
+        canRefresh = record.tokens?.refreshToken != nil && record.endpoints.token != nil
+        needsLogin = record.needsLogin
+        switch (record.tokens, record.tokens?.expiresAt) {
+        case (nil, _): expiry = .noToken
+        case (_, nil): expiry = .noExpiry
+        case (_, let at?): expiry = at > now ? .expiresIn(seconds: at - now) : .expired(secondsAgo: now - at)
+        }
+    }
+
+    /// "valid (no expiry)", "expires in 42 min", "expired 3 h ago", "no token".
+    public var expiryText: String {
+        switch expiry {
+        case .noToken: "no token"
+        case .noExpiry: "valid (no expiry given)"
+        case .expiresIn(let seconds): "valid, expires in \(Self.duration(seconds))"
+        case .expired(let seconds): "expired \(Self.duration(seconds)) ago"
+        }
+    }
+
+    public var state: String {
+        switch expiry {
+        case .noToken: "no-token"
+        case .noExpiry, .expiresIn: "valid"
+        case .expired: "expired"
+        }
+    }
+
+    static func duration(_ seconds: Int64) -> String {
+        switch seconds {
+        case ..<60: "\(seconds) s"
+        case ..<3600: "\(seconds / 60) min"
+        case ..<172_800: "\(seconds / 3600) h \(seconds % 3600 / 60) min"
+        default: "\(seconds / 86400) days"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case serverURL = "server_url", issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
+        case canRefresh = "can_refresh", needsLogin = "needs_login"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(serverURL, forKey: .serverURL)
+        try container.encode(issuer, forKey: .issuer)
+        try container.encode(clientID, forKey: .clientID)
+        try container.encode(scopes, forKey: .scopes)
+        try container.encode(state, forKey: .state)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(canRefresh, forKey: .canRefresh)
+        try container.encode(needsLogin, forKey: .needsLogin)
+    }
+}

@@ -1,0 +1,25 @@
+/// Failures of the Credentials layer, as sentences for the user. Never contains a secret.
+public enum CredentialsError: Error, Sendable, CustomStringConvertible {
+    case invalidServerURL(String, reason: String)
+    case malformedCredential(id: String, reason: String)
+    case noCredential(server: String)
+
+    public var description: String {
+        switch self {
+        case .invalidServerURL(let text, let reason):
+            return "'\(text)' is not a usable server URL: \(reason)"
+        case .malformedCredential(let id, let reason):
+            return "record \(id) opened, but its contents are not a credential: \(reason)"
+        case .noCredential(let server):
+            return "the vault holds no credentials for \(server)"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .invalidServerURL: return nil
+        case .malformedCredential: return "remove the record and log in to that server again"
+        case .noCredential(let server): return "run `mcp-vault login \(server)`, or `mcp-vault status` to list what is stored"
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import LegacyImport
+import Logging
+import Vault
+
+/// One line of `mcp-vault doctor`.
+public struct DiagnosticCheck: Sendable {
+    public enum Outcome: String, Sendable { case ok, info, warning, problem }
+    public let subject: String
+    public let outcome: Outcome
+    public let detail: String
+    public let remedy: String?
+}
+
+/// Checks everything the vault depends on, each independently, and says whether the vault can be used.
+public struct Diagnosis: Sendable {
+    public let checks: [DiagnosticCheck]
+    public let vaultUsable: Bool
+
+    public static func run(access: VaultAccess, keyring: SecretServiceKeyring, environment: [String: String]) -> Diagnosis {
+        var checks: [DiagnosticCheck] = []
+        func add(_ subject: String, _ outcome: DiagnosticCheck.Outcome, _ detail: String, _ remedy: String? = nil) {
+            checks.append(DiagnosticCheck(subject: subject, outcome: outcome, detail: detail, remedy: remedy))
+        }
+
+        // The desktop keyring.
+        let busAddress = environment["DBUS_SESSION_BUS_ADDRESS"] ?? ""
+        add("D-Bus session", busAddress.isEmpty ? .warning : .ok,
+            busAddress.isEmpty ? "DBUS_SESSION_BUS_ADDRESS is not set" : "session bus address is set",
+            busAddress.isEmpty ? "outside a desktop session the keyring is unavailable; use the passphrase slot" : nil)
+        var keyringWorks = false
+        do {
+            try keyring.probe()
+            keyringWorks = true
+            add("Secret Service", .ok, "reachable; the default keyring is unlocked and persistent")
+        } catch {
+            add("Secret Service", .warning, error.description, error.hint)
+        }
+
+        // The kernel keyring for `mcp-vault unlock`.
+        do {
+            try SessionKeyCache.selfTest()
+            add("kernel keyring", .ok, "keys can be cached for `mcp-vault unlock`")
+        } catch {
+            add("kernel keyring", .warning, error.description, error.hint)
+        }
+
+        // The vault itself.
+        var usable = false
+        vault: do {
+            let directory: VaultDirectory
+            do {
+                directory = try access.openDirectory()
+            } catch {
+                add("vault", .problem, "\(error)", (error as? VaultError)?.hint)
+                break vault
+            }
+            add("vault location", .ok, "\(directory.path) (mode 0700, owned by you)")
+            let header: VaultHeader
+            do {
+                header = try directory.readHeader()
+            } catch {
+                add("vault header", .problem, error.description, error.hint)
+                break vault
+            }
+            let slotNames = header.slots.map(\.type.displayName).joined(separator: ", ")
+            add("key slots", .ok, "\(slotNames) (vault \(header.vaultID))")
+            if header.slot(of: .secretService) != nil {
+                if keyringWorks {
+                    do {
+                        let keyringOnly = UnlockSources(sessionCache: false, keyring: keyring, passphrase: nil)
+                        _ = try VaultUnlocker.unlock(directory, sources: keyringOnly, logger: access.logger)
+                        usable = true
+                        add("keyring slot", .ok, "the keyring's key opens the vault")
+                    } catch {
+                        add("keyring slot", .problem, "\(error)", (error as? VaultError)?.hint)
+                    }
+                } else {
+                    add("keyring slot", .warning, "cannot be used now: the Secret Service is not usable", "see the Secret Service line above")
+                }
+            }
+            if header.slot(of: .passphrase) != nil {
+                usable = true
+                add("passphrase slot", .ok, "present; unlock with --passphrase-file, --passphrase-fd or a terminal prompt")
+            } else if !keyringWorks {
+                add("passphrase slot", .warning, "none, and the keyring is not usable", "add one with `mcp-vault passphrase add` while the keyring works")
+            }
+            if SessionKeyCache.isCached(vaultID: header.vaultID) {
+                usable = true
+                add("session", .info, "unlocked (the master key is cached in the kernel keyring)", "`mcp-vault lock` drops it")
+            }
+            let count = (try? directory.recordIDs().count) ?? 0
+            add("records", .info, "\(count) stored")
+        }
+
+        // Plaintext left behind by older tools.
+        let legacy = LegacyTokenFiles(environment: environment).present()
+        if legacy.isEmpty {
+            add("legacy tokens", .ok, "no plaintext token files found")
+        } else {
+            add("legacy tokens", .warning, "\(legacy.count) plaintext token file(s), for example \(legacy[0])",
+                "run `mcp-vault migrate` to seal them in the vault and remove the plaintext")
+        }
+        return Diagnosis(checks: checks, vaultUsable: usable)
+    }
+}

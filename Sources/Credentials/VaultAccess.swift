@@ -1,0 +1,37 @@
+import Logging
+import Vault
+
+/// How a command reaches the vault: where it is and how it may be unlocked.
+public struct VaultAccess: Sendable {
+    public let path: String
+    public let sources: UnlockSources
+    public let logger: Logger
+
+    public init(path: String, sources: UnlockSources, logger: Logger) {
+        self.path = path
+        self.sources = sources
+        self.logger = logger
+    }
+
+    /// Opens the directory after its checks and removes temporary files abandoned by killed writers.
+    public func openDirectory(create: Bool = false) throws -> VaultDirectory {
+        let directory = try VaultDirectory.open(at: path, create: create)
+        try directory.removeAbandonedTemporaryFiles()
+        return directory
+    }
+
+    public func unlock() throws -> Vault {
+        try VaultUnlocker.unlock(try openDirectory(), sources: sources, logger: logger)
+    }
+
+    /// Stores a credential under its server URL.
+    public static func store(_ record: CredentialRecord, in vault: Vault) throws {
+        try vault.write(record.serverURL, payload: record.encoded())
+    }
+
+    /// The credential stored for `server`, if any.
+    public static func credential(for server: ServerURL, in vault: Vault) throws -> CredentialRecord? {
+        guard let record = try vault.read(server.canonical) else { return nil }
+        return try CredentialRecord.decode(record.payload, id: record.id)
+    }
+}

@@ -1,0 +1,59 @@
+/// Reading a passphrase from a file, a file descriptor or the terminal, straight into secure
+/// memory. A passphrase never comes from argv.
+public enum PassphraseInput {
+    /// The longest passphrase accepted, in bytes.
+    public static let maximumLength = 4096
+
+    /// The first line of `path` (a trailing newline is not part of the passphrase).
+    public static func read(file path: String) throws -> SecureBytes {
+        do {
+            let descriptor = try SystemCalls.openForReading(path: path)
+            return try firstLine(of: SystemCalls.readSecret(from: descriptor.raw, path: path, limit: maximumLength + 2), source: path)
+        } catch let error as SystemCallError {
+            throw VaultError.passphraseUnavailable(reason: "cannot read the passphrase file: \(error)")
+        }
+    }
+
+    /// The first line read from file descriptor `descriptor` (which is read to its end).
+    public static func read(descriptor: Int32) throws -> SecureBytes {
+        do {
+            return try firstLine(of: SystemCalls.readSecret(from: descriptor, path: "fd \(descriptor)", limit: maximumLength + 2), source: "fd \(descriptor)")
+        } catch let error as SystemCallError {
+            throw VaultError.passphraseUnavailable(reason: "cannot read the passphrase from descriptor \(descriptor): \(error)")
+        }
+    }
+
+    /// Takes a passphrase from an environment variable and removes the variable from the
+    /// environment (its value is zeroed first). Nil when the variable is not set.
+    public static func takeFromEnvironment(_ name: String) -> SecureBytes? {
+        SystemCalls.takeEnvironmentSecret(name)
+    }
+
+    /// Whether standard input is a terminal, the condition for prompting.
+    public static var canPrompt: Bool { SystemCalls.isTerminal(0) }
+
+    /// Asks on the terminal with echo off.
+    public static func prompt(_ text: String) throws -> SecureBytes {
+        guard canPrompt else {
+            throw VaultError.passphraseUnavailable(reason: "standard input is not a terminal and no passphrase was given")
+        }
+        do {
+            return try SystemCalls.readWithoutEcho(prompt: text, limit: maximumLength)
+        } catch let error as SystemCallError {
+            throw VaultError.passphraseUnavailable(reason: "cannot read from the terminal: \(error)")
+        }
+    }
+
+    private static func firstLine(of bytes: SecureBytes, source: String) throws -> SecureBytes {
+        let length = bytes.withUnsafeBytes { buffer -> Int in
+            var end = buffer.firstIndex(of: UInt8(ascii: "\n")) ?? buffer.count
+            if end > 0 && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            return end
+        }
+        guard length <= maximumLength else {
+            throw VaultError.passphraseUnavailable(reason: "the passphrase from \(source) is longer than \(maximumLength) bytes")
+        }
+        guard length > 0 else { throw VaultError.emptyPassphrase }
+        return bytes.prefix(length)
+    }
+}

@@ -1,0 +1,299 @@
+// The one file that makes file-system and process system calls. Every call retries EINTR and
+// failures become `SystemCallError`, carrying errno and the call's name.
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CProcessShim
+
+/// A failed system call: which call, on what, and errno.
+public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let call: String
+    public let path: String
+    public let code: Int32
+
+    public var description: String {
+        "\(call)(\(path)) failed: \(String(cString: strerror(code))) (errno \(code))"
+    }
+
+    var isNotFound: Bool { code == ENOENT }
+    var isSymbolicLink: Bool { code == ELOOP }
+    var isExists: Bool { code == EEXIST }
+}
+
+/// An open file descriptor, closed when the owner goes away.
+final class FileDescriptor: Sendable {
+    let raw: Int32
+    init(_ raw: Int32) { self.raw = raw }
+    deinit { _ = Glibc.close(raw) }
+}
+
+/// What the vault needs from fstat.
+struct FileStatus: Sendable {
+    let isDirectory: Bool
+    let isRegularFile: Bool
+    let isSymbolicLink: Bool
+    let owner: UInt32
+    let permissions: UInt32  // the low 12 bits of st_mode
+    let size: Int
+}
+
+enum SystemCalls {
+    @discardableResult
+    private static func retrying(_ call: String, _ path: String, _ body: () -> Int32) throws -> Int32 {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            if errno == EINTR { continue }
+            throw SystemCallError(call: call, path: path, code: errno)
+        }
+    }
+
+    private static func status(of raw: stat) -> FileStatus {
+        let type = raw.st_mode & S_IFMT
+        return FileStatus(
+            isDirectory: type == S_IFDIR, isRegularFile: type == S_IFREG, isSymbolicLink: type == S_IFLNK,
+            owner: raw.st_uid, permissions: raw.st_mode & 0o7777, size: Int(raw.st_size))
+    }
+
+    static var effectiveUserID: UInt32 { geteuid() }
+
+    // MARK: Directories
+
+    /// Creates every missing directory of `path` with mode 0700 (like `mkdir -p -m 700`).
+    static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            do {
+                try retrying("mkdir", prefix) { mkdir(prefix, 0o700) }
+            } catch let error as SystemCallError where error.isExists {
+                continue
+            }
+        }
+    }
+
+    /// Opens a directory without following a symbolic link at its last component.
+    static func openDirectory(_ path: String) throws -> FileDescriptor {
+        FileDescriptor(try retrying("open", path) { open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) })
+    }
+
+    static func openDirectory(_ name: String, in directory: FileDescriptor, create: Bool) throws -> FileDescriptor {
+        if create {
+            do {
+                try retrying("mkdirat", name) { mkdirat(directory.raw, name, 0o700) }
+            } catch let error as SystemCallError where error.isExists {}
+        }
+        return FileDescriptor(try retrying("openat", name) {
+            openat(directory.raw, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        })
+    }
+
+    static func status(_ descriptor: FileDescriptor, path: String) throws -> FileStatus {
+        var raw = stat()
+        try retrying("fstat", path) { fstat(descriptor.raw, &raw) }
+        return status(of: raw)
+    }
+
+    /// lstat of a path (the link itself when it is one); nil when nothing is there.
+    static func linkStatus(_ path: String) throws -> FileStatus? {
+        var raw = stat()
+        do {
+            try retrying("lstat", path) { lstat(path, &raw) }
+        } catch let error as SystemCallError where error.isNotFound {
+            return nil
+        }
+        return status(of: raw)
+    }
+
+    static func linkStatus(_ name: String, in directory: FileDescriptor) throws -> FileStatus? {
+        var raw = stat()
+        do {
+            try retrying("fstatat", name) { fstatat(directory.raw, name, &raw, AT_SYMLINK_NOFOLLOW) }
+        } catch let error as SystemCallError where error.isNotFound {
+            return nil
+        }
+        return status(of: raw)
+    }
+
+    /// The names in a directory, without "." and "..".
+    static func entries(of directory: FileDescriptor, path: String) throws -> [String] {
+        let copy = try retrying("dup", path) { dup(directory.raw) }
+        guard let stream = fdopendir(copy) else {
+            let code = errno
+            _ = Glibc.close(copy)
+            throw SystemCallError(call: "fdopendir", path: path, code: code)
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { buffer in
+                String(decoding: buffer.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    // MARK: Files
+
+    /// Opens a file for reading without following a symbolic link.
+    static func openForReading(_ name: String, in directory: FileDescriptor) throws -> FileDescriptor {
+        FileDescriptor(try retrying("openat", name) {
+            openat(directory.raw, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+        })
+    }
+
+    static func openForReading(path: String) throws -> FileDescriptor {
+        FileDescriptor(try retrying("open", path) { open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY) })
+    }
+
+    /// Reads at most `limit` bytes; `exceeded` is true when the file holds more.
+    static func readAll(_ descriptor: FileDescriptor, path: String, limit: Int) throws -> (bytes: [UInt8], exceeded: Bool) {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { buffer in
+                try retrying("read", path) { Int32(truncatingIfNeeded: read(descriptor.raw, buffer.baseAddress, buffer.count)) }
+            }
+            if count == 0 { return (bytes, false) }
+            bytes.append(contentsOf: chunk[0..<Int(count)])
+            if bytes.count > limit { return (Array(bytes.prefix(limit)), true) }
+        }
+    }
+
+    /// Reads a secret (at most `limit` bytes) straight into secure memory, from a descriptor.
+    static func readSecret(from raw: Int32, path: String, limit: Int) throws -> SecureBytes {
+        let buffer = SecureBytes(count: limit + 1)
+        var filled = 0
+        try buffer.withUnsafeMutableBytes { memory in
+            while filled < memory.count {
+                let count = try retrying("read", path) {
+                    Int32(truncatingIfNeeded: read(raw, memory.baseAddress! + filled, memory.count - filled))
+                }
+                if count == 0 { break }
+                filled += Int(count)
+            }
+        }
+        return buffer.prefix(filled)
+    }
+
+    /// Writes `bytes` to `name` in `directory` so that a crash leaves the old or the new file:
+    /// a temporary file (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write, fsync, rename, fsync the directory.
+    static func replaceAtomically(_ name: String, in directory: FileDescriptor, temporaryName: String, bytes: [UInt8]) throws {
+        let descriptor = FileDescriptor(try retrying("openat", temporaryName) {
+            openat(directory.raw, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        })
+        do {
+            var written = 0
+            try bytes.withUnsafeBytes { buffer in
+                while written < buffer.count {
+                    let count = try retrying("write", temporaryName) {
+                        Int32(truncatingIfNeeded: write(descriptor.raw, buffer.baseAddress! + written, buffer.count - written))
+                    }
+                    written += Int(count)
+                }
+            }
+            try retrying("fsync", temporaryName) { fsync(descriptor.raw) }
+            try retrying("renameat", name) { renameat(directory.raw, temporaryName, directory.raw, name) }
+        } catch {
+            _ = unlinkat(directory.raw, temporaryName, 0)
+            throw error
+        }
+        try retrying("fsync", "directory of \(name)") { fsync(directory.raw) }
+    }
+
+    /// Removes `name`; false when it was not there.
+    @discardableResult
+    static func remove(_ name: String, in directory: FileDescriptor) throws -> Bool {
+        do {
+            try retrying("unlinkat", name) { unlinkat(directory.raw, name, 0) }
+            return true
+        } catch let error as SystemCallError where error.isNotFound {
+            return false
+        }
+    }
+
+    static func synchronize(_ descriptor: FileDescriptor, path: String) throws {
+        try retrying("fsync", path) { fsync(descriptor.raw) }
+    }
+
+    // MARK: Locks
+
+    /// Opens (creating it 0600 if needed) a lock file and takes an flock on it.
+    /// Returns nil when `wait` is false and another process holds the lock.
+    static func lock(_ name: String, in directory: FileDescriptor, exclusive: Bool, wait: Bool) throws -> FileDescriptor? {
+        let descriptor = FileDescriptor(try retrying("openat", name) {
+            openat(directory.raw, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        })
+        let operation = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)
+        do {
+            try retrying("flock", name) { flock(descriptor.raw, operation) }
+        } catch let error as SystemCallError where error.code == EAGAIN {
+            return nil
+        }
+        return descriptor  // closing the descriptor releases the lock
+    }
+
+    // MARK: Process
+
+    /// Keeps secrets out of core dumps and out of reach of ptrace by other same-user processes.
+    static func disableCoreDumps() {
+        var limit = rlimit(rlim_cur: 0, rlim_max: 0)
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
+        _ = mv_set_not_dumpable()
+    }
+
+    static func isTerminal(_ raw: Int32) -> Bool { isatty(raw) == 1 }
+}
+
+// MARK: Terminal
+
+extension SystemCalls {
+    /// Prints `prompt` to the terminal and reads one line with echo off, into secure memory.
+    /// Echo is restored even when reading fails.
+    static func readWithoutEcho(prompt: String, limit: Int) throws -> SecureBytes {
+        let path = "/dev/tty"
+        let terminal = FileDescriptor(try retrying("open", path) { open(path, O_RDWR | O_NOCTTY | O_CLOEXEC) })
+        var original = termios()
+        try retrying("tcgetattr", path) { tcgetattr(terminal.raw, &original) }
+        var silent = original
+        silent.c_lflag &= ~tcflag_t(ECHO | ECHONL)
+        silent.c_lflag |= tcflag_t(ICANON)
+        try retrying("tcsetattr", path) { tcsetattr(terminal.raw, TCSAFLUSH, &silent) }
+        defer {
+            _ = tcsetattr(terminal.raw, TCSAFLUSH, &original)
+            _ = write(terminal.raw, "\n", 1)
+        }
+        _ = prompt.withCString { write(terminal.raw, $0, strlen($0)) }
+
+        let buffer = SecureBytes(count: limit + 1)
+        var filled = 0
+        try buffer.withUnsafeMutableBytes { memory in
+            var byte: UInt8 = 0
+            while filled < memory.count {
+                let count = try retrying("read", path) { Int32(truncatingIfNeeded: read(terminal.raw, &byte, 1)) }
+                if count == 0 || byte == UInt8(ascii: "\n") { break }
+                memory[filled] = byte
+                filled += 1
+            }
+            byte = 0
+        }
+        return buffer.prefix(filled)
+    }
+}
+
+// MARK: Environment
+
+extension SystemCalls {
+    /// Copies an environment variable's value into secure memory, overwrites the value in the
+    /// process environment with zeros, and removes the variable, so no child process inherits it.
+    static func takeEnvironmentSecret(_ name: String) -> SecureBytes? {
+        guard let value = getenv(name) else { return nil }
+        let length = strlen(value)
+        let secret = SecureBytes(copying: UnsafeRawBufferPointer(start: value, count: length))
+        memset(value, 0, length)
+        unsetenv(name)
+        return secret
+    }
+}

@@ -1,0 +1,204 @@
+/// The vault's directory on disk: `vault.json`, `records/`, `locks/`. It checks ownership and
+/// permissions (0700 directories, 0600 files, owned by the user), never follows a symbolic
+/// link, writes atomically, and serializes writers with flock. It knows nothing of keys.
+public final class VaultDirectory: Sendable {
+    public let path: String
+    private let root: FileDescriptor
+    private let records: FileDescriptor
+    private let locks: FileDescriptor
+
+    static let recordsName = "records"
+    static let locksName = "locks"
+    static let headerLockName = "vault.lock"
+    static let temporarySuffix = ".tmp"
+
+    private init(path: String, root: FileDescriptor, records: FileDescriptor, locks: FileDescriptor) {
+        self.path = path
+        self.root = root
+        self.records = records
+        self.locks = locks
+    }
+
+    /// `$MCP_VAULT_DIR`, else `${XDG_DATA_HOME:-$HOME/.local/share}/mcp-vault`.
+    public static func defaultPath(environment: [String: String]) -> String {
+        if let explicit = environment["MCP_VAULT_DIR"], !explicit.isEmpty { return explicit }
+        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return data + "/mcp-vault" }
+        return (environment["HOME"] ?? "") + "/.local/share/mcp-vault"
+    }
+
+    /// Opens the vault directory, creating it (and missing parents, 0700) when `create` is set.
+    public static func open(at path: String, create: Bool) throws(VaultError) -> VaultDirectory {
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        try mapSystemErrors(path: trimmed) {
+            guard let status = try SystemCalls.linkStatus(trimmed) else {
+                guard create else { throw VaultError.noVault(path: trimmed) }
+                try SystemCalls.makeDirectories(trimmed)
+                return
+            }
+            if status.isSymbolicLink { throw VaultError.symbolicLink(path: trimmed) }
+            if !status.isDirectory { throw VaultError.notADirectory(path: trimmed) }
+        }
+        return try mapSystemErrors(path: trimmed) {
+            let root = try SystemCalls.openDirectory(trimmed)
+            try checkOwnership(try SystemCalls.status(root, path: trimmed), path: trimmed, directory: true)
+            let records = try openSubdirectory(recordsName, in: root, path: trimmed)
+            let locks = try openSubdirectory(locksName, in: root, path: trimmed)
+            return VaultDirectory(path: trimmed, root: root, records: records, locks: locks)
+        }
+    }
+
+    private static func openSubdirectory(_ name: String, in root: FileDescriptor, path: String) throws -> FileDescriptor {
+        let fullPath = path + "/" + name
+        if let status = try SystemCalls.linkStatus(name, in: root) {
+            if status.isSymbolicLink { throw VaultError.symbolicLink(path: fullPath) }
+            if !status.isDirectory { throw VaultError.notADirectory(path: fullPath) }
+        }
+        let descriptor = try SystemCalls.openDirectory(name, in: root, create: true)
+        try checkOwnership(try SystemCalls.status(descriptor, path: fullPath), path: fullPath, directory: true)
+        return descriptor
+    }
+
+    private static func checkOwnership(_ status: FileStatus, path: String, directory: Bool) throws(VaultError) {
+        if directory ? !status.isDirectory : !status.isRegularFile {
+            throw directory ? .notADirectory(path: path) : .notARegularFile(path: path)
+        }
+        let user = SystemCalls.effectiveUserID
+        guard status.owner == user else { throw .wrongOwner(path: path, owner: status.owner, expected: user) }
+        guard status.permissions & 0o077 == 0 else {
+            throw .insecurePermissions(path: path, permissions: status.permissions, isDirectory: directory)
+        }
+    }
+
+    /// Runs `body`, turning system-call failures into `VaultError`s that name `path`.
+    private static func mapSystemErrors<R>(path: String, _ body: () throws -> R) throws(VaultError) -> R {
+        do {
+            return try body()
+        } catch let error as VaultError {
+            throw error
+        } catch let error as SystemCallError {
+            if error.isSymbolicLink { throw .symbolicLink(path: path) }
+            throw .system(error)
+        } catch {
+            throw .system(SystemCallError(call: "unknown", path: path, code: 0))
+        }
+    }
+
+    // MARK: Reading and writing files
+
+    private func readFile(_ name: String, in directory: FileDescriptor, displayPath: String, limit: Int) throws(VaultError) -> [UInt8]? {
+        try Self.mapSystemErrors(path: displayPath) {
+            let descriptor: FileDescriptor
+            do {
+                descriptor = try SystemCalls.openForReading(name, in: directory)
+            } catch let error as SystemCallError where error.isNotFound {
+                return nil
+            }
+            try Self.checkOwnership(try SystemCalls.status(descriptor, path: displayPath), path: displayPath, directory: false)
+            let read = try SystemCalls.readAll(descriptor, path: displayPath, limit: limit)
+            if read.exceeded { throw VaultError.fileTooLarge(path: displayPath, limit: limit) }
+            return read.bytes
+        }
+    }
+
+    private func replaceFile(_ name: String, in directory: FileDescriptor, displayPath: String, bytes: [UInt8]) throws(VaultError) {
+        let temporary = "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + Self.temporarySuffix
+        try Self.mapSystemErrors(path: displayPath) {
+            try SystemCalls.replaceAtomically(name, in: directory, temporaryName: temporary, bytes: bytes)
+        }
+    }
+
+    public var headerPath: String { path + "/" + VaultHeader.fileName }
+
+    /// Whether a header exists (the vault has been initialized).
+    public func hasHeader() throws(VaultError) -> Bool {
+        try Self.mapSystemErrors(path: headerPath) { try SystemCalls.linkStatus(VaultHeader.fileName, in: root) != nil }
+    }
+
+    public func readHeader() throws(VaultError) -> VaultHeader {
+        guard let bytes = try readFile(VaultHeader.fileName, in: root, displayPath: headerPath, limit: VaultHeader.maximumSize) else {
+            throw .noVault(path: path)
+        }
+        do {
+            return try VaultHeader.parse(bytes)
+        } catch .malformedHeader(_, let reason) {
+            throw .malformedHeader(path: headerPath, reason: reason)
+        }
+    }
+
+    func writeHeader(_ header: VaultHeader) throws(VaultError) {
+        try replaceFile(VaultHeader.fileName, in: root, displayPath: headerPath, bytes: header.serialized())
+    }
+
+    func recordPath(_ id: String) -> String {
+        path + "/" + Self.recordsName + "/" + id + RecordFile.fileSuffix
+    }
+
+    func readRecordFile(_ id: String) throws(VaultError) -> [UInt8]? {
+        try readFile(id + RecordFile.fileSuffix, in: records, displayPath: recordPath(id), limit: RecordFile.maximumSize)
+    }
+
+    func writeRecordFile(_ id: String, bytes: [UInt8]) throws(VaultError) {
+        try replaceFile(id + RecordFile.fileSuffix, in: records, displayPath: recordPath(id), bytes: bytes)
+    }
+
+    @discardableResult
+    func removeRecordFile(_ id: String) throws(VaultError) -> Bool {
+        let path = recordPath(id)
+        return try Self.mapSystemErrors(path: path) {
+            let removed = try SystemCalls.remove(id + RecordFile.fileSuffix, in: records)
+            if removed { try SystemCalls.synchronize(records, path: path) }
+            return removed
+        }
+    }
+
+    /// The ids of all record files, sorted. Other entries are ignored.
+    public func recordIDs() throws(VaultError) -> [String] {
+        let path = self.path + "/" + Self.recordsName
+        return try Self.mapSystemErrors(path: path) {
+            try SystemCalls.entries(of: records, path: path)
+                .filter(RecordFile.isRecordFileName)
+                .map { String($0.dropLast(RecordFile.fileSuffix.count)) }
+                .sorted()
+        }
+    }
+
+    // MARK: Locks
+
+    /// Runs `body` holding the exclusive lock of one record.
+    func withRecordLock<R>(_ id: String, _ body: () throws -> R) throws -> R {
+        try withLock(id + ".lock", body)
+    }
+
+    /// Runs `body` holding the exclusive lock of the header (slot changes, creation).
+    func withHeaderLock<R>(_ body: () throws -> R) throws -> R {
+        try withLock(Self.headerLockName, body)
+    }
+
+    private func withLock<R>(_ name: String, _ body: () throws -> R) throws -> R {
+        let lock = try Self.mapSystemErrors(path: path + "/" + Self.locksName + "/" + name) {
+            try SystemCalls.lock(name, in: locks, exclusive: true, wait: true)
+        }
+        return try withExtendedLifetime(lock) { try body() }
+    }
+
+    /// Removes temporary files that a killed writer left behind. A temporary file is removed only
+    /// when the lock its writer would hold is free, so a write in progress is never disturbed.
+    public func removeAbandonedTemporaryFiles() throws(VaultError) {
+        try Self.mapSystemErrors(path: path) {
+            let places: [(directory: FileDescriptor, lockFor: (String) -> String)] = [
+                (root, { _ in Self.headerLockName }),
+                (records, { target in String(target.dropLast(RecordFile.fileSuffix.count)) + ".lock" }),
+            ]
+            for (directory, lockFor) in places {
+                for name in try SystemCalls.entries(of: directory, path: path) where name.hasPrefix(".") && name.hasSuffix(Self.temporarySuffix) {
+                    // ".<target>.<12 hex>.tmp"
+                    let stem = name.dropFirst().dropLast(Self.temporarySuffix.count)
+                    guard let dot = stem.lastIndex(of: ".") else { continue }
+                    let target = String(stem[stem.startIndex..<dot])
+                    guard let held = try SystemCalls.lock(lockFor(target), in: locks, exclusive: true, wait: false) else { continue }
+                    try withExtendedLifetime(held) { _ = try SystemCalls.remove(name, in: directory) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Logging
+
+/// Where an unlock may get the master key from, tried in this order:
+/// the session cache, the keyring slot, the passphrase slot.
+public struct UnlockSources: Sendable {
+    public var sessionCache: Bool
+    public var keyring: SecretServiceKeyring?
+    /// Asked only when the passphrase slot is reached. Throws `VaultError.passphraseUnavailable`
+    /// when there is no way to get one (that attempt is then reported with the others).
+    public var passphrase: (@Sendable () throws -> SecureBytes)?
+
+    public init(sessionCache: Bool = true, keyring: SecretServiceKeyring? = SecretServiceKeyring(),
+                passphrase: (@Sendable () throws -> SecureBytes)? = nil) {
+        self.sessionCache = sessionCache
+        self.keyring = keyring
+        self.passphrase = passphrase
+    }
+}
+
+/// The unlock chain. Each source that fails is recorded with its reason; when none works the
+/// error lists them all. There is never a plaintext fallback.
+public enum VaultUnlocker {
+    public static func unlock(_ directory: VaultDirectory, sources: UnlockSources, logger: Logger) throws -> Vault {
+        let header = try directory.readHeader()
+        var attempts: [UnlockAttempt] = []
+
+        if sources.sessionCache {
+            do {
+                if let key = try SessionKeyCache.load(vaultID: header.vaultID) {
+                    if VaultHeader.keyCheck(for: key, vaultID: header.vaultID) == header.keyCheck {
+                        logger.debug("unlocked from the session cache")
+                        return Vault(directory: directory, header: header, keys: VaultKeys(master: key), unlockedBy: .sessionCache)
+                    }
+                    logger.debug("the session cache holds a key that does not match this vault; ignoring it")
+                } else {
+                    logger.debug("no key in the session cache")
+                }
+            } catch {
+                logger.debug("session cache unavailable: \(error)")
+            }
+        }
+
+        if let slot = header.slot(of: .secretService) {
+            if let keyring = sources.keyring {
+                do {
+                    let kek = try keyring.lookup(vaultID: header.vaultID, slotID: slot.id)
+                    guard let key = slot.unwrap(with: kek, vaultID: header.vaultID) else {
+                        throw VaultError.headerAuthenticationFailed(reason: "the keyring's key does not open the keyring slot (slot edited, or the keyring item replaced)")
+                    }
+                    return try opened(directory, header, key, .keyring, logger)
+                } catch let error as KeyringError {
+                    logger.debug("keyring slot: \(error)")
+                    attempts.append(UnlockAttempt(method: .keyring, reason: error.description))
+                } catch let error as VaultError {
+                    logger.debug("keyring slot: \(error)")
+                    attempts.append(UnlockAttempt(method: .keyring, reason: error.description))
+                }
+            } else {
+                attempts.append(UnlockAttempt(method: .keyring, reason: "not tried (--no-keyring)"))
+            }
+        }
+
+        if let slot = header.slot(of: .passphrase) {
+            guard let source = sources.passphrase else {
+                attempts.append(UnlockAttempt(method: .passphrase, reason: "no passphrase source"))
+                throw VaultError.locked(attempts: attempts)
+            }
+            let passphrase: SecureBytes
+            do {
+                passphrase = try source()
+            } catch VaultError.passphraseUnavailable(let reason) {
+                attempts.append(UnlockAttempt(method: .passphrase, reason: reason))
+                throw VaultError.locked(attempts: attempts)
+            }
+            guard let kdf = slot.kdf else { throw VaultError.malformedHeader(path: directory.headerPath, reason: "passphrase slot without kdf") }
+            logger.debug("deriving the passphrase key (Argon2id, \(kdf.memLimit / (1024 * 1024)) MiB, \(kdf.opsLimit) passes)")
+            let kek = try kdf.deriveKey(from: passphrase)
+            guard let key = slot.unwrap(with: kek, vaultID: header.vaultID) else { throw VaultError.wrongPassphrase }
+            return try opened(directory, header, key, .passphrase, logger)
+        }
+
+        throw VaultError.locked(attempts: attempts)
+    }
+
+    /// Checks the unwrapped key against the header's key check before trusting it.
+    private static func opened(_ directory: VaultDirectory, _ header: VaultHeader, _ key: SecureBytes,
+                               _ method: UnlockMethod, _ logger: Logger) throws(VaultError) -> Vault {
+        guard VaultHeader.keyCheck(for: key, vaultID: header.vaultID) == header.keyCheck else {
+            throw .headerAuthenticationFailed(reason: "key_check does not match the master key (vault.json was edited)")
+        }
+        logger.debug("unlocked with the \(method.displayName) slot")
+        return Vault(directory: directory, header: header, keys: VaultKeys(master: key), unlockedBy: method)
+    }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Credentials
+import LegacyImport
+import Vault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension MCPVault {
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what the vault holds, never the secrets.",
+            discussion: """
+                For each stored server: URL, issuer, client id, granted scopes and whether the access \
+                token is valid, expires soon or has expired; and which slot unlocked the vault.
+
+                Examples:
+                  mcp-vault status
+                  mcp-vault status https://mcp.example.com/mcp
+                  mcp-vault status --json | jq '.records[].state'
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var unlock: UnlockOptions
+
+        @Argument(help: ArgumentHelp("Show only this server.", valueName: "server-url"))
+        var serverURL: String?
+
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
+        func validate() throws {
+            if let serverURL {
+                do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
+            }
+        }
+
+        func run() async throws {
+            try reportingErrors {
+                let access = unlock.access(global)
+                let directory = try access.openDirectory()
+                let vault: Vault
+                do {
+                    vault = try VaultUnlocker.unlock(directory, sources: access.sources, logger: access.logger)
+                } catch let error as VaultError {
+                    switch error {
+                    case .locked, .passphraseUnavailable:
+                        let count = try directory.recordIDs().count
+                        Console.note("The vault at \(directory.path) is locked; it holds \(count) record\(count == 1 ? "" : "s").")
+                    default: break
+                    }
+                    throw error
+                }
+                let now = Int64(Date().timeIntervalSince1970)
+                var summaries: [CredentialSummary] = []
+                var unreadable: [(id: String, error: String)] = []
+                if let serverURL {
+                    let server = try ServerURL(serverURL)
+                    guard let record = try VaultAccess.credential(for: server, in: vault) else {
+                        throw CredentialsError.noCredential(server: server.canonical)
+                    }
+                    summaries.append(CredentialSummary(record, now: now))
+                } else {
+                    for result in try vault.records() {
+                        switch result {
+                        case .success(let record):
+                            do {
+                                summaries.append(CredentialSummary(try CredentialRecord.decode(record.payload, id: record.id), now: now))
+                            } catch {
+                                unreadable.append((record.id, "\(error)"))
+                            }
+                        case .failure(let error):
+                            unreadable.append((Self.recordID(of: error), error.description))
+                        }
+                    }
+                }
+                let legacy = LegacyTokenFiles(environment: global.environment).present()
+                if json {
+                    printJSON(vault: vault, summaries: summaries, unreadable: unreadable, legacy: legacy)
+                } else {
+                    printText(vault: vault, summaries: summaries, unreadable: unreadable, legacy: legacy)
+                }
+                if !unreadable.isEmpty { throw CLIError.statusIncomplete(unreadable: unreadable.count) }
+            }
+        }
+
+        private static func recordID(of error: VaultError) -> String {
+            switch error {
+            case .malformedRecord(let id, _), .unsupportedRecordVersion(let id, _), .recordFromAnotherVault(let id, _),
+                 .recordRenamed(let id, _), .recordAuthenticationFailed(let id):
+                id
+            default: "?"
+            }
+        }
+
+        private func printText(vault: Vault, summaries: [CredentialSummary], unreadable: [(id: String, error: String)], legacy: [String]) {
+            Console.out("Vault: \(vault.directory.path) (unlocked with the \(vault.unlockedBy.displayName))")
+            if summaries.isEmpty && unreadable.isEmpty {
+                Console.out("No servers stored yet. Add one with `mcp-vault login SERVER-URL`.")
+            }
+            for summary in summaries {
+                Console.out("")
+                Console.out(summary.serverURL)
+                Console.out("  issuer     \(summary.issuer ?? "-")")
+                Console.out("  client id  \(summary.clientID ?? "-")")
+                Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")
+                Console.out("  token      \(summary.expiryText)\(summary.needsLogin ? "; needs login" : "")")
+            }
+            for entry in unreadable {
+                Console.note("mcp-vault: record \(entry.id) cannot be read: \(entry.error)")
+            }
+            if !legacy.isEmpty {
+                Console.note("note: \(legacy.count) plaintext token file(s) from older tools remain (for example \(legacy[0])); `mcp-vault migrate` seals them.")
+            }
+        }
+
+        private func printJSON(vault: Vault, summaries: [CredentialSummary], unreadable: [(id: String, error: String)], legacy: [String]) {
+            struct Unreadable: Encodable { let id: String; let error: String }
+            struct Report: Encodable {
+                let vault: String
+                let unlockedBy: String
+                let records: [CredentialSummary]
+                let unreadable: [Unreadable]
+                let legacyFiles: [String]
+                enum CodingKeys: String, CodingKey {
+                    case vault, unlockedBy = "unlocked_by", records, unreadable, legacyFiles = "legacy_files"
+                }
+            }
+            let report = Report(vault: vault.directory.path, unlockedBy: vault.unlockedBy.rawValue, records: summaries,
+                                unreadable: unreadable.map { Unreadable(id: $0.id, error: $0.error) }, legacyFiles: legacy)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            Console.out(String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self))
+        }
+    }
+}

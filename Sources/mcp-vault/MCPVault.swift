@@ -1,0 +1,36 @@
+import ArgumentParser
+import Vault
+
+@main
+struct MCPVault: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcp-vault",
+        abstract: "Sign in to OAuth-protected MCP servers and keep their tokens sealed.",
+        discussion: """
+            The vault lives in $MCP_VAULT_DIR, else ${XDG_DATA_HOME:-~/.local/share}/mcp-vault. Its key is \
+            kept in the desktop keyring (Secret Service) and/or behind a passphrase.
+
+            Get started:
+              mcp-vault init
+              mcp-vault status
+              mcp-vault doctor
+            """,
+        version: "0.1.0",
+        subcommands: [Init.self, Status.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
+    )
+
+    static func main() async {
+        ProcessHardening.apply()
+        EnvironmentSecrets.capture()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

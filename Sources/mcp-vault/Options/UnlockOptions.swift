@@ -1,0 +1,75 @@
+import ArgumentParser
+import Credentials
+import Vault
+
+/// How a command may unlock the vault: session cache, then keyring, then passphrase.
+struct UnlockOptions: ParsableArguments {
+    @Option(name: .customLong("passphrase-file"), help: ArgumentHelp(
+        "Read the vault passphrase from the first line of this file.", valueName: "file"))
+    var passphraseFile: String?
+
+    @Option(name: .customLong("passphrase-fd"), help: ArgumentHelp(
+        "Read the vault passphrase from this open file descriptor (for example 3 with `3<file`).", valueName: "n"))
+    var passphraseDescriptor: Int32?
+
+    @Flag(name: .customLong("no-keyring"), help: "Do not use the desktop keyring; unlock with the session cache or the passphrase.")
+    var noKeyring = false
+
+    func validate() throws {
+        if passphraseFile != nil && passphraseDescriptor != nil {
+            throw ValidationError("Give --passphrase-file or --passphrase-fd, not both.")
+        }
+        if let descriptor = passphraseDescriptor, descriptor < 0 {
+            throw ValidationError("--passphrase-fd takes a file descriptor number, 0 or more.")
+        }
+    }
+
+    /// The passphrase: from the file, the descriptor, MCP_VAULT_PASSPHRASE, or a terminal prompt.
+    var passphraseSource: PassphraseSource {
+        PassphraseSource(file: passphraseFile, descriptor: passphraseDescriptor,
+                         environment: EnvironmentSecrets.passphrase, environmentName: EnvironmentSecrets.passphraseVariable)
+    }
+
+    func access(_ global: GlobalOptions, keyring: Bool = true) -> VaultAccess {
+        let source = passphraseSource
+        let path = global.vaultPath
+        let sources = UnlockSources(
+            sessionCache: true,
+            keyring: noKeyring || !keyring ? nil : global.keyring,
+            passphrase: { try source.read(prompt: "Passphrase for the vault at \(path): ") })
+        return VaultAccess(path: path, sources: sources, logger: global.logger)
+    }
+}
+
+/// Options for commands that set a new passphrase.
+struct NewPassphraseOptions: ParsableArguments {
+    @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp(
+        "Read the new passphrase from the first line of this file.", valueName: "file"))
+    var file: String?
+
+    @Option(name: .customLong("new-passphrase-fd"), help: ArgumentHelp(
+        "Read the new passphrase from this open file descriptor.", valueName: "n"))
+    var descriptor: Int32?
+
+    @Option(help: ArgumentHelp(
+        "Argon2id cost of the passphrase slot: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB).",
+        valueName: "cost"))
+    var cost: PassphraseCostArgument = .moderate
+
+    func validate() throws {
+        if file != nil && descriptor != nil {
+            throw ValidationError("Give --new-passphrase-file or --new-passphrase-fd, not both.")
+        }
+    }
+
+    var source: PassphraseSource {
+        PassphraseSource(file: file, descriptor: descriptor,
+                         environment: EnvironmentSecrets.newPassphrase, environmentName: EnvironmentSecrets.newPassphraseVariable)
+    }
+}
+
+enum PassphraseCostArgument: String, ExpressibleByArgument, CaseIterable {
+    case interactive, moderate, sensitive
+
+    var cost: PassphraseCost { PassphraseCost(rawValue: rawValue)! }
+}

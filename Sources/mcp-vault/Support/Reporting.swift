@@ -1,0 +1,137 @@
+import ArgumentParser
+import Credentials
+import Logging
+import Vault
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Errors of the command-line layer itself.
+enum CLIError: Error, CustomStringConvertible {
+    case passphrasesDiffer
+    case keyringRequired(KeyringError)
+    case statusIncomplete(unreadable: Int)
+    case vaultUnusable
+
+    var description: String {
+        switch self {
+        case .passphrasesDiffer: "the two passphrases differ"
+        case .keyringRequired(let error): "the keyring cannot be used: \(error)"
+        case .statusIncomplete(let count): "\(count) record(s) could not be read"
+        case .vaultUnusable: "the vault cannot be used as things are"
+        }
+    }
+
+    var hint: String? {
+        switch self {
+        case .keyringRequired(let error): error.hint
+        default: nil
+        }
+    }
+}
+
+/// The exit statuses documented in README.md.
+enum ExitStatus: Int32 {
+    case success = 0
+    case failure = 1
+    case usage = 64
+    case dataError = 65
+    case noInput = 66
+    case unavailable = 69
+    case softwareError = 70
+    case systemError = 71
+    case cannotCreate = 73
+    case ioError = 74
+    case temporaryFailure = 75
+    case permissionDenied = 77
+    case configuration = 78
+
+    static func of(_ error: any Error) -> ExitStatus {
+        switch error {
+        case let error as VaultError: of(error)
+        case let error as KeyringError: of(VaultError.keyring(error))
+        case let error as CredentialsError:
+            switch error {
+            case .invalidServerURL: .usage
+            case .malformedCredential: .dataError
+            case .noCredential: .noInput
+            }
+        case let error as CLIError:
+            switch error {
+            case .passphrasesDiffer: .usage
+            case .keyringRequired(let keyring): of(VaultError.keyring(keyring))
+            case .statusIncomplete: .dataError
+            case .vaultUnusable: .failure
+            }
+        default: .failure
+        }
+    }
+
+    static func of(_ error: VaultError) -> ExitStatus {
+        switch error {
+        case .noVault: .noInput
+        case .alreadyExists: .cannotCreate
+        case .insecurePermissions, .wrongOwner, .symbolicLink, .notADirectory, .notARegularFile: .configuration
+        case .system: .ioError
+        case .fileTooLarge, .malformedHeader, .unsupportedVersion, .kdfParametersOutOfRange, .headerAuthenticationFailed,
+             .malformedRecord, .unsupportedRecordVersion, .recordFromAnotherVault, .recordRenamed, .recordAuthenticationFailed:
+            .dataError
+        case .wrongPassphrase, .passphraseUnavailable, .locked: .permissionDenied
+        case .emptyPassphrase: .usage
+        case .keyring(.timeout): .temporaryFailure
+        case .keyring, .sessionCache: .unavailable
+        case .kdfOutOfMemory: .systemError
+        case .lastSlot, .slotExists, .noSuchSlot: .failure
+        }
+    }
+}
+
+/// Writing to the terminal: results to stdout, everything else to stderr.
+enum Console {
+    static func out(_ line: String) {
+        print(line)
+    }
+
+    static func note(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+    }
+
+    /// Prints `error:` and `hint:` lines (in the manner of age) and returns the exit status.
+    static func report(_ error: any Error) -> ExitStatus {
+        note("mcp-vault: error: \(error)")
+        let hint: String? = switch error {
+        case let error as VaultError: error.hint
+        case let error as KeyringError: error.hint
+        case let error as CredentialsError: error.hint
+        case let error as CLIError: error.hint
+        default: nil
+        }
+        if let hint { note("mcp-vault: hint: \(hint)") }
+        return ExitStatus.of(error)
+    }
+}
+
+/// Runs a command's body; a failure is printed once and becomes its documented exit status.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        throw ExitCode(Console.report(error).rawValue)
+    }
+}
+
+enum LoggingSetup {
+    private static let bootstrapped: Bool = {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        return true
+    }()
+
+    static func bootstrapOnce() {
+        _ = bootstrapped
+    }
+}
