@@ -44,8 +44,11 @@ public enum VaultUnlocker {
             if let keyring = sources.keyring {
                 do {
                     let kek = try keyring.lookup(vaultID: header.vaultID, slotID: slot.id)
+                    guard slot.matches(kek) else {
+                        throw VaultError.headerAuthenticationFailed(reason: "the keyring holds a different key for this vault's keyring slot")
+                    }
                     guard let key = slot.unwrap(with: kek, vaultID: header.vaultID) else {
-                        throw VaultError.headerAuthenticationFailed(reason: "the keyring's key does not open the keyring slot (slot edited, or the keyring item replaced)")
+                        throw VaultError.headerAuthenticationFailed(reason: "the keyring slot's wrapped key was modified")
                     }
                     return try opened(directory, header, key, .keyring, logger)
                 } catch let error as KeyringError {
@@ -75,7 +78,10 @@ public enum VaultUnlocker {
             guard let kdf = slot.kdf else { throw VaultError.malformedHeader(path: directory.headerPath, reason: "passphrase slot without kdf") }
             logger.debug("deriving the passphrase key (Argon2id, \(kdf.memLimit / (1024 * 1024)) MiB, \(kdf.opsLimit) passes)")
             let kek = try kdf.deriveKey(from: passphrase)
-            guard let key = slot.unwrap(with: kek, vaultID: header.vaultID) else { throw VaultError.wrongPassphrase }
+            guard slot.matches(kek) else { throw VaultError.wrongPassphrase }
+            guard let key = slot.unwrap(with: kek, vaultID: header.vaultID) else {
+                throw VaultError.headerAuthenticationFailed(reason: "the passphrase slot's wrapped key was modified")
+            }
             return try opened(directory, header, key, .passphrase, logger)
         }
 

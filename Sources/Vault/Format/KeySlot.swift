@@ -20,21 +20,36 @@ public struct KeySlot: Codable, Sendable, Equatable {
     public var kdf: KDFParameters?
     public var nonce: String
     public var wrappedKey: String
+    /// Keyed BLAKE2b of a fixed label under the KEK: tells a wrong passphrase (or keyring key)
+    /// apart from a wrapped key that was modified. It reveals no more than the wrapped key does:
+    /// testing a guess against it costs the same Argon2id run.
+    public var kekCheck: String
 
     enum CodingKeys: String, CodingKey {
         case id, type, kdf, nonce
         case wrappedKey = "wrapped_key"
+        case kekCheck = "kek_check"
     }
 
     static let idLength = 8
 
     /// Wraps `masterKey` under `kek` into a new slot bound to `vaultID`.
     static func wrap(_ masterKey: SecureBytes, under kek: SecureBytes, type: SlotType, kdf: KDFParameters?, vaultID: String) -> KeySlot {
-        var slot = KeySlot(id: Encoding.hex(Sodium.randomBytes(idLength)), type: type, kdf: kdf, nonce: "", wrappedKey: "")
+        var slot = KeySlot(id: Encoding.hex(Sodium.randomBytes(idLength)), type: type, kdf: kdf, nonce: "", wrappedKey: "",
+                           kekCheck: checkValue(for: kek))
         let sealed = Sodium.seal(masterKey, key: kek, associatedData: slot.associatedData(vaultID: vaultID))
         slot.nonce = Encoding.base64(sealed.nonce)
         slot.wrappedKey = Encoding.base64(sealed.ciphertext)
         return slot
+    }
+
+    static func checkValue(for kek: SecureBytes) -> String {
+        Encoding.base64(Sodium.keyedHash(Array("mcp-vault/v1/kek-check".utf8), key: kek))
+    }
+
+    /// Whether `kek` is the key this slot was made with.
+    func matches(_ kek: SecureBytes) -> Bool {
+        Self.checkValue(for: kek) == kekCheck
     }
 
     /// The master key, or nil when `kek` is not this slot's key (or the slot was edited).
@@ -67,6 +82,9 @@ public struct KeySlot: Codable, Sendable, Equatable {
         }
         guard Encoding.bytes(fromBase64: wrappedKey, length: 32 + Sodium.tagLength) != nil else {
             throw .malformedHeader(path: path, reason: "slot \(id) has a wrapped key that is not \(32 + Sodium.tagLength) bytes of base64")
+        }
+        guard Encoding.bytes(fromBase64: kekCheck, length: 32) != nil else {
+            throw .malformedHeader(path: path, reason: "slot \(id) has a kek_check that is not 32 bytes of base64")
         }
         switch type {
         case .passphrase:

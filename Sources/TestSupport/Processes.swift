@@ -1,0 +1,89 @@
+import Foundation
+
+/// The built executables next to the test bundle.
+public enum Binaries {
+    public static let directory: String = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return (executable as NSString).deletingLastPathComponent
+    }()
+
+    public static var mcpVault: String { directory + "/mcp-vault" }
+    public static var testTool: String { directory + "/vault-test-tool" }
+
+    /// The repository root (for scripts/ and migrations/).
+    public static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+}
+
+/// What a finished child process printed and how it exited.
+public struct ProcessResult: Sendable, CustomStringConvertible {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+    public let seconds: Double
+
+    public var output: String { stdout + stderr }
+    public var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
+}
+
+/// Runs a program to completion with exactly `environment` (nothing inherited), standard input
+/// from `input` (or /dev/null, so it is never a terminal), and output captured through files.
+public func run(_ executable: String, _ arguments: [String], environment: [String: String], input: String? = nil,
+                timeout: Double = 120) throws -> ProcessResult {
+    let scratch = try TemporaryDirectory(prefix: "proc")
+    let outPath = scratch.path + "/out", errPath = scratch.path + "/err", inPath = scratch.path + "/in"
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = environment
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    if let input {
+        _ = FileManager.default.createFile(atPath: inPath, contents: Data(input.utf8))
+        process.standardInput = FileHandle(forReadingAtPath: inPath)
+    } else {
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+    }
+    let start = Date()
+    try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(2000) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        throw TestFailure("\(executable) \(arguments) did not finish within \(timeout) s")
+    }
+    process.waitUntilExit()
+    let seconds = Date().timeIntervalSince(start)
+    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    return ProcessResult(status: process.terminationStatus, stdout: out, stderr: err, seconds: seconds)
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A private temporary directory (0700), removed with everything in it when released.
+public final class TemporaryDirectory: @unchecked Sendable {
+    public let path: String
+
+    public init(prefix: String = "mcp-vault-test") throws {
+        let base = NSTemporaryDirectory().hasSuffix("/") ? String(NSTemporaryDirectory().dropLast()) : NSTemporaryDirectory()
+        var template = Array((base + "/\(prefix).XXXXXX").utf8CString)
+        guard let created = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
+        path = String(cString: created)
+    }
+
+    public func file(_ name: String) -> String { path + "/" + name }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
