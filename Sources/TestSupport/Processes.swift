@@ -55,10 +55,8 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
     while process.isRunning && Date() < deadline { usleep(2000) }
     if process.isRunning {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
         throw TestFailure("\(executable) \(arguments) did not finish within \(timeout) s")
     }
-    process.waitUntilExit()
     let seconds = Date().timeIntervalSince(start)
     let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
@@ -86,4 +84,15 @@ public final class TemporaryDirectory: @unchecked Sendable {
     deinit {
         try? FileManager.default.removeItem(atPath: path)
     }
+}
+
+/// Waits (polling) until `process` has exited; kills it and returns false after `timeout` seconds.
+@discardableResult
+public func waitForExit(_ process: Process, timeout: Double = 120) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(1000) }
+    guard process.isRunning else { return true }
+    kill(process.processIdentifier, SIGKILL)
+    while process.isRunning { usleep(1000) }
+    return false
 }

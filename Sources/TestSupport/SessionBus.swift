@@ -89,14 +89,24 @@ public final class PrivateSessionBus: @unchecked Sendable {
     public func stopKeyring() {
         guard let keyring else { return }
         kill(keyring.processIdentifier, SIGCONT)
-        keyring.terminate()
-        keyring.waitUntilExit()
+        stop(keyring)
         self.keyring = nil
     }
 
     deinit {
         stopKeyring()
-        bus.terminate()
-        bus.waitUntilExit()
+        stop(bus)
+    }
+}
+
+/// Ends a child: SIGTERM, then SIGKILL if it is still there after two seconds. Polls rather than
+/// calling waitUntilExit, which can wait forever on Linux once the child has been reaped.
+func stop(_ process: Process) {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGTERM)
+    for signal in [SIGKILL, 0] {
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        guard process.isRunning, signal != 0 else { return }
+        kill(process.processIdentifier, signal)
     }
 }

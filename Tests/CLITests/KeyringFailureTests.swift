@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Against real private buses: each way the keyring can fail gives its own error within the
+/// deadline, and the vault then opens with the passphrase.
+@Suite("Keyring failures", .serialized)
+struct KeyringFailureTests {
+    /// A vault with a keyring slot on `bus` and a passphrase slot.
+    private func vaultWithBothSlots(on bus: PrivateSessionBus) throws -> VaultFixture {
+        let fixture = try VaultFixture()
+        fixture.extraEnvironment = bus.environment
+        let created = try fixture.mcpVault(["init", "--keyring", "--passphrase", "--passphrase-file", fixture.passphraseFile,
+                                            "--cost", "interactive"])
+        try #require(created.status == 0, "\(created)")
+        let status = try fixture.mcpVault(["status"])
+        try #require(status.status == 0 && status.stdout.contains("unlocked with the keyring"), "\(status)")
+        return fixture
+    }
+
+    /// Without a passphrase the error names the keyring's failure; with one, the vault opens.
+    private func expectFallback(_ fixture: VaultFixture, environment: [String: String], reason: String,
+                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let locked = try fixture.mcpVault(["status"], environment: environment)
+        #expect(locked.status == 77, "\(locked)", sourceLocation: sourceLocation)
+        #expect(locked.stderr.contains(reason), "\(locked)", sourceLocation: sourceLocation)
+        #expect(locked.seconds < 10, "took \(locked.seconds) s", sourceLocation: sourceLocation)
+
+        let opened = try fixture.mcpVault(["status", "--passphrase-file", fixture.passphraseFile, "--verbose"], environment: environment)
+        #expect(opened.status == 0, "\(opened)", sourceLocation: sourceLocation)
+        #expect(opened.stdout.contains("unlocked with the passphrase"), "\(opened)", sourceLocation: sourceLocation)
+        #expect(opened.stderr.contains(reason), "the verbose log names why the keyring was passed over", sourceLocation: sourceLocation)
+    }
+
+    @Test func noSessionBus() throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        var environment = fixture.environment
+        environment["DBUS_SESSION_BUS_ADDRESS"] = nil
+        environment["XDG_RUNTIME_DIR"] = fixture.home.path  // no "bus" socket in it
+        fixture.extraEnvironment = [:]
+        let noBus = try run(Binaries.mcpVault, ["status"], environment: environment)
+        #expect(noBus.status == 77 && noBus.stderr.contains("no D-Bus session bus"), "\(noBus)")
+        let opened = try run(Binaries.mcpVault, ["status", "--passphrase-file", fixture.passphraseFile], environment: environment)
+        #expect(opened.status == 0 && opened.stdout.contains("unlocked with the passphrase"), "\(opened)")
+    }
+
+    @Test func busAddressThatLeadsNowhere() throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        try expectFallback(fixture, environment: ["DBUS_SESSION_BUS_ADDRESS": "unix:path=\(fixture.home.path)/gone"],
+                           reason: "no D-Bus session bus")
+    }
+
+    @Test func busWithoutSecretService() throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        let bare = try PrivateSessionBus(withKeyring: false)
+        try expectFallback(fixture, environment: bare.environment, reason: "no Secret Service on the session bus")
+    }
+
+    @Test func lockedDefaultCollection() throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        try bus.lockDefaultCollection()
+        try expectFallback(fixture, environment: [:], reason: "the default keyring is locked")
+        let doctor = try fixture.mcpVault(["doctor"])
+        #expect(doctor.stdout.contains("the default keyring is locked"), "\(doctor)")
+        #expect(doctor.status == 0, "a passphrase slot keeps the vault usable: \(doctor)")
+    }
+
+    @Test func defaultAliasOnTheVolatileSessionCollection() throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        try bus.makeDefaultCollectionVolatile()
+        try expectFallback(fixture, environment: [:], reason: "in-memory session keyring")
+    }
+
+    @Test func hungSecretService() throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        bus.freezeKeyring()
+        try expectFallback(fixture, environment: ["MCP_VAULT_KEYRING_TIMEOUT": "1"], reason: "did not answer within 1 s")
+    }
+
+    @Test func keyringItemRemovedBehindOurBack() throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        let header = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture.vaultPath + "/vault.json"))) as! [String: Any]
+        let vaultID = header["vault_id"] as! String
+        let cleared = try run("/usr/bin/secret-tool", ["clear", "vault-id", vaultID], environment: bus.environment)
+        try #require(cleared.status == 0, "\(cleared)")
+        try expectFallback(fixture, environment: [:], reason: "the keyring holds no key for this vault")
+    }
+
+    @Test func initWithKeyringRequiredFailsClearlyWithoutOne() throws {
+        let bare = try PrivateSessionBus(withKeyring: false)
+        let fixture = try VaultFixture()
+        fixture.extraEnvironment = bare.environment
+        let result = try fixture.mcpVault(["init", "--keyring"])
+        #expect(result.status == 69, "\(result)")
+        #expect(result.stderr.contains("no Secret Service"), "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.vaultPath + "/vault.json"))
+    }
+
+    @Test func initWithoutKeyringFallsBackToAPassphraseSlot() throws {
+        let bare = try PrivateSessionBus(withKeyring: false)
+        let fixture = try VaultFixture()
+        fixture.extraEnvironment = bare.environment
+        let result = try fixture.mcpVault(["init", "--passphrase-file", fixture.passphraseFile, "--cost", "interactive"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("the keyring is not used"), "\(result)")
+        #expect(result.stdout.contains("passphrase slot"), "\(result)")
+    }
+}
