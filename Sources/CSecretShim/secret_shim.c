@@ -117,7 +117,7 @@ static gboolean name_in_list(GVariant *reply, const char *name) {
     return found;
 }
 
-static mv_secret_status require_service(Deadline *deadline, char **message) {
+static mv_secret_status connect_session_bus(Deadline *deadline, GDBusConnection **out, char **message) {
     const char *address = g_getenv("DBUS_SESSION_BUS_ADDRESS");
     if (address == NULL || *address == '\0') {
         const char *runtime = g_getenv("XDG_RUNTIME_DIR");
@@ -139,7 +139,18 @@ static mv_secret_status require_service(Deadline *deadline, char **message) {
         mv_secret_status status = fail(deadline, error, "cannot connect to the D-Bus session bus", message);
         return status == MV_SECRET_TIMEOUT ? status : MV_SECRET_NO_BUS;
     }
+    *out = bus;
+    return MV_SECRET_OK;
+}
 
+// For libsecret's paths: tells "no service" apart before libsecret's proxies hide it.
+static mv_secret_status require_service(Deadline *deadline, char **message) {
+    GDBusConnection *bus = NULL;
+    GError *error = NULL;
+    mv_secret_status status = connect_session_bus(deadline, &bus, message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
     GVariant *reply = g_dbus_connection_call_sync(
         bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
         g_variant_new("(s)", MV_SECRETS_BUS_NAME), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE,
@@ -219,15 +230,170 @@ static GHashTable *slot_attributes(const char *vault_id, const char *slot_id) {
     return attributes;
 }
 
+
+// MARK: - Direct Secret Service calls (the read path)
+//
+// Reading a key is on the hot path of every command, so it talks to the Secret Service API
+// directly over GDBus: six round trips (connect, ReadAlias, Locked, OpenSession, SearchItems,
+// GetSecret) instead of the dozens that libsecret's proxies make. The session uses the "plain"
+// algorithm: the secret crosses the user's own session-bus socket, which only the user's own
+// processes can reach, and those can ask the Secret Service for the item anyway.
+
+#define MV_SERVICE_PATH "/org/freedesktop/secrets"
+#define MV_SERVICE_IFACE "org.freedesktop.Secret.Service"
+
+static GVariant *call(GDBusConnection *bus, Deadline *deadline, const char *path, const char *interface,
+                      const char *method, GVariant *arguments, const char *reply_type, GError **error) {
+    return g_dbus_connection_call_sync(bus, MV_SECRETS_BUS_NAME, path, interface, method, arguments,
+                                       G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NONE, remaining_ms(deadline),
+                                       deadline->cancellable, error);
+}
+
+// Connects and finds the default collection's object path, checking it is persistent and unlocked.
+static mv_secret_status direct_default_collection(Deadline *deadline, GDBusConnection **out_bus, char **out_path,
+                                                  char **message) {
+    GDBusConnection *bus = NULL;
+    mv_secret_status status = connect_session_bus(deadline, &bus, message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
+    GError *error = NULL;
+    GVariant *reply = call(bus, deadline, MV_SERVICE_PATH, MV_SERVICE_IFACE, "ReadAlias",
+                           g_variant_new("(s)", "default"), "(o)", &error);
+    if (reply == NULL) {
+        g_object_unref(bus);
+        return fail(deadline, error, "cannot read the default collection alias", message);
+    }
+    char *path = NULL;
+    g_variant_get(reply, "(o)", &path);
+    g_variant_unref(reply);
+    if (g_strcmp0(path, "/") == 0) {
+        g_free(path);
+        g_object_unref(bus);
+        set_message(message, "the Secret Service has no default collection");
+        return MV_SECRET_NO_DEFAULT;
+    }
+    if (g_str_has_suffix(path, MV_SESSION_COLLECTION_SUFFIX)) {
+        g_free(path);
+        g_object_unref(bus);
+        set_message(message, "the default collection is the in-memory session collection, which forgets everything at logout");
+        return MV_SECRET_VOLATILE;
+    }
+    reply = call(bus, deadline, path, "org.freedesktop.DBus.Properties", "Get",
+                 g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)", &error);
+    if (reply == NULL) {
+        g_free(path);
+        g_object_unref(bus);
+        return fail(deadline, error, "cannot read the default collection's lock state", message);
+    }
+    GVariant *value = NULL;
+    g_variant_get(reply, "(v)", &value);
+    gboolean locked = g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN) ? g_variant_get_boolean(value) : TRUE;
+    g_variant_unref(value);
+    g_variant_unref(reply);
+    if (locked) {
+        g_free(path);
+        g_object_unref(bus);
+        set_message(message, "the default collection is locked");
+        return MV_SECRET_LOCKED;
+    }
+    *out_bus = bus;
+    *out_path = path;
+    return MV_SECRET_OK;
+}
+
+static GVariant *attributes_variant(const char *vault_id, const char *slot_id) {
+    GVariantBuilder builder;
+    g_variant_builder_init(&builder, G_VARIANT_TYPE("a{ss}"));
+    g_variant_builder_add(&builder, "{ss}", "xdg:schema", mv_schema()->name);
+    g_variant_builder_add(&builder, "{ss}", "vault-id", vault_id);
+    g_variant_builder_add(&builder, "{ss}", "slot-id", slot_id);
+    return g_variant_builder_end(&builder);
+}
+
+static mv_secret_status direct_lookup(Deadline *deadline, const char *vault_id, const char *slot_id,
+                                      unsigned char *out, size_t out_capacity, size_t *out_length, char **message) {
+    GDBusConnection *bus = NULL;
+    char *collection = NULL;
+    mv_secret_status status = direct_default_collection(deadline, &bus, &collection, message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
+    GError *error = NULL;
+    GVariant *reply = call(bus, deadline, collection, "org.freedesktop.Secret.Collection", "SearchItems",
+                           g_variant_new("(@a{ss})", attributes_variant(vault_id, slot_id)), "(ao)", &error);
+    g_free(collection);
+    if (reply == NULL) {
+        g_object_unref(bus);
+        return fail(deadline, error, "cannot search the default collection", message);
+    }
+    GVariantIter *items = NULL;
+    char *item = NULL;
+    g_variant_get(reply, "(ao)", &items);
+    gboolean found = g_variant_iter_next(items, "o", &item);
+    g_variant_iter_free(items);
+    g_variant_unref(reply);
+    if (!found) {
+        g_object_unref(bus);
+        set_message(message, "the keyring has no key for this vault");
+        return MV_SECRET_NOT_FOUND;
+    }
+
+    reply = call(bus, deadline, MV_SERVICE_PATH, MV_SERVICE_IFACE, "OpenSession",
+                 g_variant_new("(sv)", "plain", g_variant_new_string("")), "(vo)", &error);
+    if (reply == NULL) {
+        g_free(item);
+        g_object_unref(bus);
+        return fail(deadline, error, "cannot open a Secret Service session", message);
+    }
+    GVariant *ignored = NULL;
+    char *session = NULL;
+    g_variant_get(reply, "(vo)", &ignored, &session);
+    g_variant_unref(ignored);
+    g_variant_unref(reply);
+
+    reply = call(bus, deadline, item, "org.freedesktop.Secret.Item", "GetSecret",
+                 g_variant_new("(o)", session), "((oayays))", &error);
+    g_free(item);
+    if (reply == NULL) {
+        status = fail(deadline, error, "cannot read the keyring item", message);
+    } else {
+        GVariant *secret = g_variant_get_child_value(reply, 0);
+        GVariant *bytes = g_variant_get_child_value(secret, 2);
+        gsize length = 0;
+        const guchar *data = g_variant_get_fixed_array(bytes, &length, sizeof(guchar));
+        if (length > out_capacity) {
+            status = MV_SECRET_BAD_SIZE;
+            set_message(message, "the keyring item holds a value of the wrong size");
+        } else {
+            memcpy(out, data, length);
+            *out_length = length;
+        }
+        // GVariant memory is not secure memory: wipe the copy this process received.
+        memset((void *)data, 0, length);
+        g_variant_unref(bytes);
+        g_variant_unref(secret);
+        g_variant_unref(reply);
+    }
+    // Closing the session is a courtesy; the service also closes it when we disconnect.
+    g_dbus_connection_call(bus, MV_SECRETS_BUS_NAME, session, "org.freedesktop.Secret.Session", "Close", NULL, NULL,
+                           G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
+    g_free(session);
+    g_object_unref(bus);
+    return status;
+}
+
 // MARK: - Public API
 
 mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message) {
     Deadline deadline;
     deadline_start(&deadline, timeout_ms);
-    SecretCollection *collection = NULL;
-    mv_secret_status status = open_default_collection(&deadline, SECRET_SERVICE_NONE, &collection, message);
-    if (collection != NULL) {
-        g_object_unref(collection);
+    GDBusConnection *bus = NULL;
+    char *collection = NULL;
+    mv_secret_status status = direct_default_collection(&deadline, &bus, &collection, message);
+    g_free(collection);
+    if (bus != NULL) {
+        g_object_unref(bus);
     }
     deadline_finish(&deadline);
     return status;
@@ -238,45 +404,7 @@ mv_secret_status mv_secret_lookup(const char *vault_id, const char *slot_id, uns
                                   char **message) {
     Deadline deadline;
     deadline_start(&deadline, timeout_ms);
-    SecretCollection *collection = NULL;
-    mv_secret_status status = open_default_collection(&deadline, SECRET_SERVICE_OPEN_SESSION, &collection, message);
-    if (status != MV_SECRET_OK) {
-        deadline_finish(&deadline);
-        return status;
-    }
-
-    GError *error = NULL;
-    GHashTable *attributes = slot_attributes(vault_id, slot_id);
-    GList *items = secret_collection_search_sync(collection, mv_schema(), attributes, SECRET_SEARCH_LOAD_SECRETS,
-                                                 deadline.cancellable, &error);
-    g_hash_table_unref(attributes);
-    g_object_unref(collection);
-
-    if (error != NULL) {
-        status = fail(&deadline, error, "cannot search the default collection", message);
-    } else if (items == NULL) {
-        status = MV_SECRET_NOT_FOUND;
-        set_message(message, "the keyring has no key for this vault");
-    } else {
-        SecretValue *value = secret_item_get_secret(SECRET_ITEM(items->data));
-        if (value == NULL) {
-            status = MV_SECRET_LOCKED;
-            set_message(message, "the keyring item is locked");
-        } else {
-            gsize length = 0;
-            const gchar *bytes = secret_value_get(value, &length);
-            if (length > out_capacity) {
-                status = MV_SECRET_BAD_SIZE;
-                set_message(message, "the keyring item holds a value of the wrong size");
-            } else {
-                memcpy(out, bytes, length);
-                *out_length = length;
-                status = MV_SECRET_OK;
-            }
-            secret_value_unref(value);
-        }
-    }
-    g_list_free_full(items, g_object_unref);
+    mv_secret_status status = direct_lookup(&deadline, vault_id, slot_id, out, out_capacity, out_length, message);
     deadline_finish(&deadline);
     return status;
 }

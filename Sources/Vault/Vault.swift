@@ -100,14 +100,14 @@ public final class Vault: Sendable {
         try directory.withRecordLock(id) { try directory.removeRecordFile(id) }
     }
 
-    /// Every record, each opened on its own: one damaged record does not hide the others.
-    public func records() throws(VaultError) -> [Result<Record, VaultError>] {
+    /// Every record by id, each opened on its own: one damaged record does not hide the others.
+    public func records() throws(VaultError) -> [(id: String, record: Result<Record, VaultError>)] {
         try directory.recordIDs().compactMap { id in
             do throws(VaultError) {
                 // A record removed by another process since the listing is simply gone.
-                return try read(id: id).map { .success($0) }
+                return try read(id: id).map { (id, .success($0)) }
             } catch {
-                return .failure(error)
+                return (id, .failure(error))
             }
         }
     }

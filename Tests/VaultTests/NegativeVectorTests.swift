@@ -56,7 +56,7 @@ struct RecordNegativeVectorTests {
         #expect(try reopened.read("bystander")?.payload == Array("untouched".utf8))
         let listed = try reopened.records()
         #expect(listed.count == 2)
-        #expect(listed.filter { (try? $0.get()) != nil }.count == 1)
+        #expect(listed.filter { (try? $0.record.get()) != nil }.count == 1)
     }
 
     @Test func aBitFlippedAnywhereInARecordIsDetected() throws {

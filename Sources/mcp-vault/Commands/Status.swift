@@ -63,16 +63,13 @@ extension MCPVault {
                     }
                     summaries.append(CredentialSummary(record, now: now))
                 } else {
-                    for result in try vault.records() {
-                        switch result {
-                        case .success(let record):
-                            do {
-                                summaries.append(CredentialSummary(try CredentialRecord.decode(record.payload, id: record.id), now: now))
-                            } catch {
-                                unreadable.append((record.id, "\(error)"))
-                            }
-                        case .failure(let error):
-                            unreadable.append((Self.recordID(of: error), error.description))
+                    for (id, result) in try vault.records() {
+                        do {
+                            summaries.append(CredentialSummary(try CredentialRecord.decode(try result.get().payload, id: id), now: now))
+                        } catch let error as VaultError {
+                            unreadable.append((id, error.description + (error.hint.map { " (\($0))" } ?? "")))
+                        } catch {
+                            unreadable.append((id, "\(error)"))
                         }
                     }
                 }
@@ -83,15 +80,6 @@ extension MCPVault {
                     printText(vault: vault, summaries: summaries, unreadable: unreadable, legacy: legacy)
                 }
                 if !unreadable.isEmpty { throw CLIError.statusIncomplete(unreadable: unreadable.count) }
-            }
-        }
-
-        private static func recordID(of error: VaultError) -> String {
-            switch error {
-            case .malformedRecord(let id, _), .unsupportedRecordVersion(let id, _), .recordFromAnotherVault(let id, _),
-                 .recordRenamed(let id, _), .recordAuthenticationFailed(let id):
-                id
-            default: "?"
             }
         }
 
