@@ -72,8 +72,9 @@ extension MCPVault {
 
                 if passphrase != nil { Console.note("Deriving the passphrase key (Argon2id, \(cost.rawValue) cost)…") }
                 let vault = try Vault.create(in: directory, keyring: keyringToUse, passphrase: passphrase, cost: cost.cost)
-                let slots = vault.header.slots.map(\.type.displayName).joined(separator: " and ")
-                Console.out("Created the vault at \(directory.path) with a \(slots) slot\(vault.header.slots.count > 1 ? "s" : "").")
+                let names = vault.header.slots.map(\.type.displayName)
+                let slots = names.count == 1 ? "a \(names[0]) slot" : names.joined(separator: " and ") + " slots"
+                Console.out("Created the vault at \(directory.path) with \(slots).")
                 if keyringToUse == nil {
                     Console.out("Commands will ask for the passphrase; `mcp-vault unlock` caches the key for a while.")
                 }

@@ -86,7 +86,7 @@ extension MCPVault {
         private func printText(vault: Vault, summaries: [CredentialSummary], unreadable: [(id: String, error: String)], legacy: [String]) {
             Console.out("Vault: \(vault.directory.path) (unlocked with the \(vault.unlockedBy.displayName))")
             if summaries.isEmpty && unreadable.isEmpty {
-                Console.out("No servers stored yet. Add one with `mcp-vault login SERVER-URL`.")
+                Console.out("No servers stored yet.")
             }
             for summary in summaries {
                 Console.out("")
