@@ -35,32 +35,18 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
                 timeout: Double = 120) throws -> ProcessResult {
     let scratch = try TemporaryDirectory(prefix: "proc")
     let outPath = scratch.path + "/out", errPath = scratch.path + "/err", inPath = scratch.path + "/in"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = environment
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    if let input {
-        _ = FileManager.default.createFile(atPath: inPath, contents: Data(input.utf8))
-        process.standardInput = FileHandle(forReadingAtPath: inPath)
-    } else {
-        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-    }
+    if let input { try input.write(toFile: inPath, atomically: false, encoding: .utf8) }
     let start = Date()
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(2000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
+    let child = try ChildProcess(executable, arguments, environment: environment, input: input == nil ? "/dev/null" : inPath,
+                                 output: .file(outPath), error: .file(errPath))
+    guard let status = child.wait(timeout: timeout) else {
+        child.signal(SIGKILL)
         throw TestFailure("\(executable) \(arguments) did not finish within \(timeout) s")
     }
     let seconds = Date().timeIntervalSince(start)
     let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
     let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-    return ProcessResult(status: process.terminationStatus, stdout: out, stderr: err, seconds: seconds)
+    return ProcessResult(status: status, stdout: out, stderr: err, seconds: seconds)
 }
 
 public struct TestFailure: Error, CustomStringConvertible {
@@ -86,13 +72,3 @@ public final class TemporaryDirectory: @unchecked Sendable {
     }
 }
 
-/// Waits (polling) until `process` has exited; kills it and returns false after `timeout` seconds.
-@discardableResult
-public func waitForExit(_ process: Process, timeout: Double = 120) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(1000) }
-    guard process.isRunning else { return true }
-    kill(process.processIdentifier, SIGKILL)
-    while process.isRunning { usleep(1000) }
-    return false
-}

@@ -5,27 +5,20 @@ import Foundation
 public final class PrivateSessionBus: @unchecked Sendable {
     public let home: TemporaryDirectory
     public let address: String
-    private let bus: Process
-    private var keyring: Process?
+    private let bus: ChildProcess
+    private var keyring: ChildProcess?
 
     public init(withKeyring: Bool) throws {
         home = try TemporaryDirectory(prefix: "bus")
         try FileManager.default.createDirectory(atPath: home.path + "/run", withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        bus = Process()
-        bus.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
-        bus.arguments = ["--config-file=\(Binaries.repositoryRoot)/scripts/session-bus.conf", "--nofork", "--print-address=1"]
-        let output = Pipe()
-        bus.standardOutput = output
-        bus.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try bus.run()
-        var text = ""
-        while !text.contains("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { throw TestFailure("dbus-daemon exited before printing its address") }
-            text += String(decoding: chunk, as: UTF8.self)
+        bus = try ChildProcess("/usr/bin/dbus-daemon",
+                               ["--config-file=\(Binaries.repositoryRoot)/scripts/session-bus.conf", "--nofork", "--print-address=1"],
+                               environment: ["PATH": "/usr/bin:/bin"], output: .pipe)
+        guard let line = bus.readLine(), line.hasPrefix("unix:") else {
+            throw TestFailure("dbus-daemon did not print its address")
         }
-        address = String(text.prefix(while: { $0 != "\n" }))
+        address = line
         if withKeyring { try startKeyring() }
     }
 
@@ -34,21 +27,11 @@ public final class PrivateSessionBus: @unchecked Sendable {
         ["DBUS_SESSION_BUS_ADDRESS": address, "XDG_RUNTIME_DIR": home.path + "/run", "HOME": home.path]
     }
 
-    public var keyringProcessID: Int32? { keyring?.processIdentifier }
-
     private func startKeyring() throws {
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/gnome-keyring-daemon")
-        daemon.arguments = ["--foreground", "--unlock", "--components=secrets"]
-        daemon.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { $1 }
-        let input = Pipe()
-        daemon.standardInput = input
-        daemon.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try daemon.run()
-        input.fileHandleForWriting.write(Data(UUID().uuidString.utf8))
-        try input.fileHandleForWriting.close()
-        keyring = daemon
+        let password = home.file("keyring-password")
+        try UUID().uuidString.write(toFile: password, atomically: true, encoding: .utf8)
+        keyring = try ChildProcess("/usr/bin/gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"],
+                                   environment: environment.merging(["PATH": "/usr/bin:/bin"]) { $1 }, input: password)
         for _ in 0..<200 {
             if try hasOwner("org.freedesktop.secrets") { return }
             usleep(25_000)
@@ -83,30 +66,11 @@ public final class PrivateSessionBus: @unchecked Sendable {
 
     /// Freezes the keyring daemon (SIGSTOP): it keeps its bus name but never answers.
     public func freezeKeyring() {
-        if let keyring { kill(keyring.processIdentifier, SIGSTOP) }
-    }
-
-    public func stopKeyring() {
-        guard let keyring else { return }
-        kill(keyring.processIdentifier, SIGCONT)
-        stop(keyring)
-        self.keyring = nil
+        keyring?.signal(SIGSTOP)
     }
 
     deinit {
-        stopKeyring()
-        stop(bus)
-    }
-}
-
-/// Ends a child: SIGTERM, then SIGKILL if it is still there after two seconds. Polls rather than
-/// calling waitUntilExit, which can wait forever on Linux once the child has been reaped.
-func stop(_ process: Process) {
-    guard process.isRunning else { return }
-    kill(process.processIdentifier, SIGTERM)
-    for signal in [SIGKILL, 0] {
-        for _ in 0..<200 where process.isRunning { usleep(10_000) }
-        guard process.isRunning, signal != 0 else { return }
-        kill(process.processIdentifier, signal)
+        keyring?.stop()
+        bus.stop()
     }
 }

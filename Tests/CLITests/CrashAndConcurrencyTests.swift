@@ -26,19 +26,11 @@ struct CrashAndConcurrencyTests {
         var last = 0
         var generator = SystemRandomNumberGenerator()
         for round in 0..<200 {
-            let writer = Process()
-            writer.executableURL = URL(fileURLWithPath: Binaries.testTool)
-            writer.arguments = ["rewrite", "crash"]
-            writer.environment = fixture.environment
-            let output = Pipe()
-            writer.standardOutput = output
-            writer.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try writer.run()
-            let ready = output.fileHandleForReading.availableData
-            try #require(String(decoding: ready, as: UTF8.self).hasPrefix("ready"), "writer \(round) did not start")
+            let writer = try ChildProcess(Binaries.testTool, ["rewrite", "crash"], environment: fixture.environment, output: .pipe)
+            try #require(writer.readLine() == "ready", "writer \(round) did not start")
             usleep(UInt32.random(in: 0...15_000, using: &generator))
-            kill(writer.processIdentifier, SIGKILL)
-            #expect(waitForExit(writer))
+            writer.signal(SIGKILL)
+            #expect(writer.wait() == 128 + SIGKILL)
 
             // The record opens, and holds a value no older than the last one seen.
             let current = try #require(try value(in: fixture, "crash"), "round \(round): the record does not open")
@@ -58,19 +50,11 @@ struct CrashAndConcurrencyTests {
         let fixture = try unlockedVault()
         defer { _ = try? fixture.mcpVault(["lock"]) }
         let rounds = 10
-        var writers: [Process] = []
-        for index in 0..<20 {
-            let writer = Process()
-            writer.executableURL = URL(fileURLWithPath: Binaries.testTool)
-            writer.arguments = ["increment", String(rounds), "shared", "own-\(index)"]
-            writer.environment = fixture.environment
-            writer.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            writers.append(writer)
+        let writers = try (0..<20).map { index in
+            try ChildProcess(Binaries.testTool, ["increment", String(rounds), "shared", "own-\(index)"], environment: fixture.environment)
         }
-        for writer in writers { try writer.run() }
         for writer in writers {
-            #expect(waitForExit(writer))
-            #expect(writer.terminationStatus == 0)
+            #expect(writer.wait() == 0)
         }
         #expect(try value(in: fixture, "shared") == 20 * rounds)
         for index in 0..<20 {

@@ -126,10 +126,11 @@ enum SystemCalls {
         defer { closedir(stream) }
         rewinddir(stream)
         var names: [String] = []
+        // Read d_name in place: a dirent record is only d_reclen bytes long, so copying the
+        // whole 256-byte d_name field (entry.pointee.d_name) can read past the end of a page.
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { buffer in
-                String(decoding: buffer.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names
