@@ -49,7 +49,7 @@ public struct CredentialSummary: Sendable, Encodable {
         }
     }
 
-    static func duration(_ seconds: Int64) -> String {
+    public static func duration(_ seconds: Int64) -> String {
         switch seconds {
         case ..<60: "\(seconds) s"
         case ..<3600: "\(seconds / 60) min"

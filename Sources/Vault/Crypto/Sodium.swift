@@ -170,6 +170,15 @@ enum Sodium {
         return status == 0 ? key : nil
     }
 
+    /// SHA-256 (crypto_hash_sha256), for legacy file names; not used for secrets.
+    static func sha256(_ message: [UInt8]) -> [UInt8] {
+        initialize()
+        return [UInt8](unsafeUninitializedCapacity: 32) { output, written in
+            crypto_hash_sha256(output.baseAddress!, message, UInt64(message.count))
+            written = 32
+        }
+    }
+
     /// Zeroes an ordinary array in place (for the few transient copies outside SecureBytes).
     static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { buffer in

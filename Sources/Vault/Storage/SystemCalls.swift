@@ -298,3 +298,45 @@ extension SystemCalls {
         return secret
     }
 }
+
+// MARK: Plain files outside the vault
+
+extension SystemCalls {
+    /// Overwrites a regular file's contents with zeros, syncs it, then unlinks it and syncs its
+    /// directory. The descriptor is opened with O_NOFOLLOW, so a symbolic link is never written through.
+    static func shred(_ path: String) throws {
+        let descriptor = FileDescriptor(try retrying("open", path) { open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY) })
+        let size = try status(descriptor, path: path).size
+        let zeros = [UInt8](repeating: 0, count: min(size, 64 * 1024))
+        var written = 0
+        while written < size {
+            let count = try zeros.withUnsafeBytes { buffer in
+                try retrying("write", path) {
+                    Int32(truncatingIfNeeded: write(descriptor.raw, buffer.baseAddress!, min(buffer.count, size - written)))
+                }
+            }
+            written += Int(count)
+        }
+        try retrying("fsync", path) { fsync(descriptor.raw) }
+        try retrying("unlink", path) { unlink(path) }
+        try synchronizeDirectory(of: path)
+    }
+
+    /// Replaces the file at `path` atomically (temporary file, fsync, rename, directory fsync), mode 0600.
+    static func replace(path: String, bytes: [UInt8]) throws {
+        let (directoryPath, name) = split(path)
+        let directory = try openDirectory(directoryPath)
+        try replaceAtomically(name, in: directory, temporaryName: "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + ".tmp", bytes: bytes)
+    }
+
+    static func synchronizeDirectory(of path: String) throws {
+        let directory = try openDirectory(split(path).directory)
+        try retrying("fsync", split(path).directory) { fsync(directory.raw) }
+    }
+
+    private static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+}

@@ -43,39 +43,16 @@ extension MCPVault {
 
         func run() async throws {
             try reportingErrors {
-                let logger = global.logger
-                let directory = try VaultDirectory.open(at: global.vaultPath, create: true)
-                if try directory.hasHeader() { throw VaultError.alreadyExists(path: directory.path) }
-
-                var keyringToUse: SecretServiceKeyring?
-                var keyringNote: String?
-                if keyring != false {
-                    do throws(KeyringError) {
-                        try global.keyring.probe()
-                        keyringToUse = global.keyring
-                    } catch {
-                        if keyring == true { throw CLIError.keyringRequired(error) }
-                        keyringNote = "the keyring is not used: \(error)"
-                        logger.debug("keyring probe: \(error)")
-                    }
-                }
-
-                var passphrase: SecureBytes?
-                let givenPassphrase = passphraseFile != nil || passphraseDescriptor != nil || EnvironmentSecrets.passphrase != nil
-                if wantsPassphrase || keyringToUse == nil || givenPassphrase {
-                    if let keyringNote { Console.note(keyringNote + "; the vault gets a passphrase slot") }
-                    let source = PassphraseSource(file: passphraseFile, descriptor: passphraseDescriptor,
-                                                  environment: EnvironmentSecrets.passphrase,
-                                                  environmentName: EnvironmentSecrets.passphraseVariable)
-                    passphrase = try source.readNew(prompt: "New vault passphrase: ")
-                }
-
-                if passphrase != nil { Console.note("Deriving the passphrase key (Argon2id, \(cost.rawValue) cost)…") }
-                let vault = try Vault.create(in: directory, keyring: keyringToUse, passphrase: passphrase, cost: cost.cost)
+                let source = PassphraseSource(file: passphraseFile, descriptor: passphraseDescriptor,
+                                              environment: EnvironmentSecrets.passphrase,
+                                              environmentName: EnvironmentSecrets.passphraseVariable)
+                let vault = try VaultCreation.create(at: global.vaultPath, global: global, keyring: keyring,
+                                                     wantsPassphrase: wantsPassphrase, passphrase: source, cost: cost.cost)
+                let directory = vault.directory
                 let names = vault.header.slots.map(\.type.displayName)
                 let slots = names.count == 1 ? "a \(names[0]) slot" : names.joined(separator: " and ") + " slots"
                 Console.out("Created the vault at \(directory.path) with \(slots).")
-                if keyringToUse == nil {
+                if vault.header.slot(of: .secretService) == nil {
                     Console.out("Commands will ask for the passphrase; `mcp-vault unlock` caches the key for a while.")
                 }
             }

@@ -8,6 +8,9 @@ struct PassphraseSource: Sendable {
     var environment: SecureBytes?
     var environmentName: String
 
+    /// Whether a passphrase was given other than by the terminal.
+    var isGiven: Bool { file != nil || descriptor != nil || environment != nil }
+
     func read(prompt: String) throws -> SecureBytes {
         if let file { return try PassphraseInput.read(file: file) }
         if let descriptor { return try PassphraseInput.read(descriptor: descriptor) }
@@ -24,7 +27,7 @@ struct PassphraseSource: Sendable {
 
     /// A new passphrase; typed twice when it comes from the terminal.
     func readNew(prompt: String) throws -> SecureBytes {
-        let interactive = file == nil && descriptor == nil && environment == nil
+        let interactive = !isGiven
         let passphrase = try read(prompt: prompt)
         guard passphrase.count > 0 else { throw VaultError.emptyPassphrase }
         if interactive {

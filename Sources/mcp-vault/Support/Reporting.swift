@@ -12,6 +12,8 @@ enum CLIError: Error, CustomStringConvertible {
     case keyringRequired(KeyringError)
     case statusIncomplete(unreadable: Int)
     case vaultUnusable
+    case migrationIncomplete(failed: Int)
+    case noValidToken(server: String, reason: String)
 
     var description: String {
         switch self {
@@ -19,12 +21,15 @@ enum CLIError: Error, CustomStringConvertible {
         case .keyringRequired(let error): "the keyring cannot be used: \(error)"
         case .statusIncomplete(let count): "\(count) record(s) could not be read"
         case .vaultUnusable: "the vault cannot be used as things are"
+        case .migrationIncomplete(let failed): "\(failed) legacy token(s) could not be migrated; their files were left as they are"
+        case .noValidToken(let server, let reason): "no valid token for \(server): \(reason)"
         }
     }
 
     var hint: String? {
         switch self {
         case .keyringRequired(let error): error.hint
+        case .noValidToken(let server, _): "run `mcp-vault login \(server)` to sign in again"
         default: nil
         }
     }
@@ -34,6 +39,7 @@ enum CLIError: Error, CustomStringConvertible {
 enum ExitStatus: Int32 {
     case success = 0
     case failure = 1
+    case noValidToken = 3
     case usage = 64
     case dataError = 65
     case noInput = 66
@@ -62,6 +68,8 @@ enum ExitStatus: Int32 {
             case .keyringRequired(let keyring): of(VaultError.keyring(keyring))
             case .statusIncomplete: .dataError
             case .vaultUnusable: .failure
+            case .migrationIncomplete: .dataError
+            case .noValidToken: .noValidToken
             }
         default: .failure
         }
@@ -90,6 +98,14 @@ enum ExitStatus: Int32 {
 enum Console {
     static func out(_ line: String) {
         print(line)
+    }
+
+    static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
+
+    /// A progress line on stderr that the next one overwrites; nil clears it.
+    static func progress(_ text: String?) {
+        var line = "\r\u{1B}[K" + (text ?? "")
+        line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
 
     static func note(_ line: String) {

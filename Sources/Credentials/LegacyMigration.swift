@@ -1,0 +1,176 @@
+import LegacyImport
+import Vault
+
+/// How `migrate` should treat what it finds.
+public struct MigrationOptions: Sendable {
+    public var dryRun = false
+    public var keepPlaintext = false
+    /// Prefer the imported token over one already in the vault.
+    public var overwrite = false
+    public init() {}
+}
+
+/// What happened to one legacy token.
+public struct MigrationLine: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case imported(String)
+        /// The vault's token for that server was replaced by the imported one.
+        case replaced(String)
+        /// The same token was already sealed (an earlier, interrupted run); the plaintext goes.
+        case alreadyInVault(String)
+        /// The vault's token expires later and was kept; the plaintext stays.
+        case keptVault(String)
+        case skipped(String)
+        case failed(String)
+    }
+
+    public let origin: LegacyOrigin
+    public let outcome: Outcome
+    /// Set when the token was sealed but its plaintext could not be removed.
+    public var cleanupFailure: String?
+}
+
+/// Imports legacy tokens into the vault: seal, read back and compare, and only then remove the
+/// plaintext. Every step is idempotent, so a run killed at any point is finished by the next.
+public struct LegacyMigration: Sendable {
+    public let options: MigrationOptions
+    public let now: Int64
+
+    public init(options: MigrationOptions, now: Int64) {
+        self.options = options
+        self.now = now
+    }
+
+    public struct Report: Sendable {
+        public var lines: [MigrationLine] = []
+        public var notes: [String] = []
+        public var failures: Int {
+            lines.filter { if case .failed = $0.outcome { true } else { $0.cleanupFailure != nil } }.count
+        }
+    }
+
+    /// Runs over `scan`. `vault` is nil only for a dry run with no vault yet.
+    public func run(_ scan: LegacyScan, vault: Vault?, progress: (Int, Int) -> Void = { _, _ in }) -> Report {
+        var report = Report(notes: scan.notes)
+        var entriesToRemove: [String: Set<String>] = [:]
+        for (position, item) in scan.items.enumerated() {
+            progress(position + 1, scan.items.count)
+            var line = migrate(item, vault: vault)
+            if !options.dryRun && !options.keepPlaintext, line.removesPlaintext {
+                switch item.origin {
+                case .perServerFile(let path, _):
+                    do { try LegacyCleanup.removeFile(path) } catch { line.cleanupFailure = "\(error)" }
+                case .entry(let path, let key):
+                    entriesToRemove[path, default: []].insert(key)
+                }
+            }
+            report.lines.append(line)
+        }
+        guard !options.dryRun && !options.keepPlaintext else { return report }
+        for (path, keys) in entriesToRemove.sorted(by: { $0.key < $1.key }) {
+            do {
+                try LegacyCleanup.removeEntries(keys, from: path)
+            } catch {
+                for index in report.lines.indices where report.lines[index].origin.path == path {
+                    report.lines[index].cleanupFailure = "the plaintext entries could not be removed: \(error)"
+                }
+            }
+        }
+        for index in scan.indexes where index.readable {
+            do {
+                try LegacyCleanup.pruneIndex(in: index.directory)
+            } catch {
+                report.notes.append("\(index.directory)/index.json could not be updated: \(error)")
+            }
+        }
+        return report
+    }
+
+    private func migrate(_ item: LegacyItem, vault: Vault?) -> MigrationLine {
+        let token: LegacyToken
+        switch item.token {
+        case .success(let value): token = value
+        case .failure(let error):
+            return MigrationLine(origin: item.origin, outcome: error.isFailure ? .failed(error.description) : .skipped(error.description))
+        }
+        let server: ServerURL
+        do {
+            server = try ServerURL(token.serverURL ?? "")
+        } catch {
+            return MigrationLine(origin: item.origin, outcome: .failed(error.description))
+        }
+        let imported = record(for: token, server: server)
+        guard let vault else { return MigrationLine(origin: item.origin, outcome: .imported(server.canonical)) }
+
+        do {
+            var outcome = MigrationLine.Outcome.imported(server.canonical)
+            var intended = imported
+            let decide = { (existing: Record?) throws -> RecordChange in
+                guard let existing else { return .write(imported.encoded()) }
+                let stored = try CredentialRecord.decode(existing.payload, id: existing.id)
+                if stored.tokens?.accessToken == token.accessToken {
+                    outcome = .alreadyInVault(server.canonical)
+                    intended = stored
+                    return .keep
+                }
+                guard options.overwrite || Self.expiresLater(imported.tokens?.expiresAt, than: stored.tokens?.expiresAt) else {
+                    outcome = .keptVault(server.canonical)
+                    return .keep
+                }
+                var merged = stored
+                merged.tokens = imported.tokens
+                merged.client = imported.client ?? stored.client
+                merged.needsLogin = false
+                merged.updatedAt = now
+                intended = merged
+                outcome = .replaced(server.canonical)
+                return .write(merged.encoded())
+            }
+            if options.dryRun {
+                _ = try decide(try vault.read(server.canonical))
+                return MigrationLine(origin: item.origin, outcome: outcome)
+            }
+            try vault.update(server.canonical, decide)
+            if case .keptVault = outcome { return MigrationLine(origin: item.origin, outcome: outcome) }
+            // Read the sealed copy back and compare it before any plaintext is touched.
+            guard let sealed = try VaultAccess.credential(for: server, in: vault), sealed.tokens == intended.tokens,
+                  sealed.client == intended.client, sealed.serverURL == intended.serverURL else {
+                return MigrationLine(origin: item.origin, outcome: .failed("the sealed copy read back differs; the plaintext was kept"))
+            }
+            return MigrationLine(origin: item.origin, outcome: outcome)
+        } catch {
+            return MigrationLine(origin: item.origin, outcome: .failed("cannot seal it: \(error)"))
+        }
+    }
+
+    /// The credential record an imported token becomes (endpoints and issuer are unknown until
+    /// the next login).
+    func record(for token: LegacyToken, server: ServerURL) -> CredentialRecord {
+        let client = token.clientID.map {
+            CredentialRecord.ClientRegistration(clientID: $0, clientSecret: token.clientSecret, source: "imported",
+                                                authMethod: token.clientSecret == nil ? "none" : "client_secret_post")
+        }
+        let tokens = CredentialRecord.Tokens(accessToken: token.accessToken, refreshToken: token.refreshToken,
+                                             scope: token.scope, expiresAt: token.expiresAt)
+        return CredentialRecord(server: server, client: client, tokens: tokens, now: now)
+    }
+
+    /// A known expiry beats an unknown one; a later one beats an earlier one.
+    static func expiresLater(_ candidate: Int64?, than current: Int64?) -> Bool {
+        switch (candidate, current) {
+        case (let new?, let old?): new > old
+        case (.some, nil): true
+        default: false
+        }
+    }
+}
+
+extension MigrationLine {
+    /// Whether the plaintext may go: its token is sealed and verified.
+    var removesPlaintext: Bool {
+        switch outcome {
+        case .imported, .replaced, .alreadyInVault: true
+        case .keptVault, .skipped, .failed: false
+        }
+    }
+}

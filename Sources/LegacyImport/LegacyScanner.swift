@@ -1,0 +1,122 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Vault
+
+/// What a scan of the legacy locations found.
+public struct LegacyScan: Sendable {
+    public var items: [LegacyItem] = []
+    /// Things worth telling the user that are not about one token (a malformed index, say).
+    public var notes: [String] = []
+    /// The per-server directories scanned, with their index (hash → key) when it could be read.
+    public var indexes: [(directory: String, entries: [String: String], readable: Bool)] = []
+}
+
+/// Finds and parses the plaintext token files of older tools. Reads only; changes nothing.
+public enum LegacyScanner {
+    static let fileLimit = 1 << 20
+    static let indexLimit = 16 << 20
+
+    /// The default locations: the per-server directory, the single file, opencode's auth file.
+    public static func scan(_ files: LegacyTokenFiles, assignments: [String: String]) -> LegacyScan {
+        var scan = LegacyScan()
+        if PlainFiles.exists(files.perServerDirectory) { scanPerServerDirectory(files.perServerDirectory, assignments, into: &scan) }
+        for file in [files.singleFile, files.opencodeAuthFile] where PlainFiles.exists(file) {
+            scanEntriesFile(file, assignments, into: &scan)
+        }
+        return scan
+    }
+
+    /// `--from PATH`: a per-server directory, or a file of entries.
+    public static func scan(from path: String, assignments: [String: String]) -> LegacyScan {
+        var scan = LegacyScan()
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            scan.notes.append("\(path) does not exist")
+            return scan
+        }
+        if isDirectory {
+            scanPerServerDirectory(path, assignments, into: &scan)
+        } else {
+            scanEntriesFile(path, assignments, into: &scan)
+        }
+        return scan
+    }
+
+    /// The file name the per-server format gives a key: the first 32 hex digits of its SHA-256.
+    public static func fileHash(forKey key: String) -> String {
+        String(PlainFiles.sha256Hex(key).prefix(32))
+    }
+
+    /// The server URL inside a key `<host>/<server-url>`, or the key itself when it is a URL.
+    static func serverURL(fromKey key: String) -> String? {
+        if let slash = key.firstIndex(of: "/") {
+            let rest = String(key[key.index(after: slash)...])
+            if rest.contains("://") { return rest }
+        }
+        return key.contains("://") ? key : nil
+    }
+
+    private static func scanPerServerDirectory(_ directory: String, _ assignments: [String: String], into scan: inout LegacyScan) {
+        let indexPath = directory + "/index.json"
+        var index: [String: String] = [:]
+        var indexReadable = true
+        if PlainFiles.exists(indexPath) {
+            do {
+                let bytes = try PlainFiles.read(indexPath, limit: indexLimit)
+                index = try JSONDecoder().decode([String: String].self, from: Data(bytes))
+            } catch {
+                indexReadable = false
+                scan.notes.append("\(indexPath) cannot be used (\(error)); files are matched to servers only by a URL inside them or --assign, and the index is left as it is")
+            }
+        }
+        scan.indexes.append((directory, index, indexReadable))
+
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".json") && $0 != "index.json" && !$0.hasPrefix(".") }
+            .sorted()
+        for name in names {
+            let path = directory + "/" + name
+            let hash = String(name.dropLast(".json".count))
+            let origin = LegacyOrigin.perServerFile(path: path, hash: hash)
+            scan.items.append(LegacyItem(origin: origin, token: Result { () throws(LegacyImportError) -> LegacyToken in
+                var token = try LegacyTokenParser.token(from: Data(readFile(path)))
+                if let key = index[hash] {
+                    let expected = fileHash(forKey: key)
+                    guard expected == hash.lowercased() else { throw .hashMismatch(expected: expected) }
+                    token.serverURL = serverURL(fromKey: key) ?? token.serverURL
+                }
+                token.serverURL = assignments[hash] ?? token.serverURL
+                guard token.serverURL != nil else { throw .noServerURL(name: hash, inIndexedDirectory: true) }
+                return token
+            }))
+        }
+    }
+
+    private static func scanEntriesFile(_ path: String, _ assignments: [String: String], into scan: inout LegacyScan) {
+        let entries: [(key: String, token: Result<LegacyToken, LegacyImportError>)]
+        do {
+            entries = try LegacyTokenParser.entries(from: Data(readFile(path)))
+        } catch {
+            scan.items.append(LegacyItem(origin: .entry(path: path, key: "*"), token: .failure(error)))
+            return
+        }
+        for (key, parsed) in entries {
+            scan.items.append(LegacyItem(origin: .entry(path: path, key: key), token: parsed.flatMap { token in
+                var token = token
+                token.serverURL = assignments[key] ?? token.serverURL ?? serverURL(fromKey: key)
+                return token.serverURL == nil ? .failure(.noServerURL(name: key, inIndexedDirectory: false)) : .success(token)
+            }))
+        }
+    }
+
+    private static func readFile(_ path: String) throws(LegacyImportError) -> [UInt8] {
+        do {
+            return try PlainFiles.read(path, limit: fileLimit)
+        } catch {
+            throw .unreadable(error.description)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+/// Careful access to plaintext files outside the vault (the legacy token files that `migrate`
+/// imports): never through a symbolic link, bounded in size, and removed by overwriting first.
+public enum PlainFiles {
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        case missing
+        case symbolicLink
+        case notARegularFile
+        case tooLarge(limit: Int)
+        case system(SystemCallError)
+
+        public var description: String {
+            switch self {
+            case .missing: "it does not exist"
+            case .symbolicLink: "it is a symbolic link, which mcp-vault does not follow"
+            case .notARegularFile: "it is not a regular file"
+            case .tooLarge(let limit): "it is larger than \(limit) bytes"
+            case .system(let error): "it cannot be read: \(error)"
+            }
+        }
+    }
+
+    /// The bytes of a regular file, refusing links, devices, directories and files over `limit`.
+    public static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
+        do {
+            guard let status = try SystemCalls.linkStatus(path) else { throw Failure.missing }
+            if status.isSymbolicLink { throw Failure.symbolicLink }
+            if !status.isRegularFile { throw Failure.notARegularFile }
+            let descriptor = try SystemCalls.openForReading(path: path)
+            guard try SystemCalls.status(descriptor, path: path).isRegularFile else { throw Failure.notARegularFile }
+            let read = try SystemCalls.readAll(descriptor, path: path, limit: limit)
+            if read.exceeded { throw Failure.tooLarge(limit: limit) }
+            return read.bytes
+        } catch let failure as Failure {
+            throw failure
+        } catch let error as SystemCallError {
+            throw error.isSymbolicLink ? .symbolicLink : .system(error)
+        } catch {
+            throw .system(SystemCallError(call: "read", path: path, code: 0))
+        }
+    }
+
+    /// Whether something (a file, a link, anything) is at `path`, without following links.
+    public static func exists(_ path: String) -> Bool {
+        (try? SystemCalls.linkStatus(path)) != nil
+    }
+
+    /// Overwrites the file with zeros, syncs, unlinks and syncs the directory. On SSDs and
+    /// copy-on-write file systems the old blocks may survive anyway (see SECURITY.md).
+    public static func shred(_ path: String) throws(Failure) {
+        do {
+            try SystemCalls.shred(path)
+        } catch let error as SystemCallError {
+            throw error.isSymbolicLink ? .symbolicLink : .system(error)
+        } catch {
+            throw .system(SystemCallError(call: "shred", path: path, code: 0))
+        }
+    }
+
+    /// Replaces a file atomically with `bytes` (mode 0600).
+    public static func replace(_ path: String, with bytes: [UInt8]) throws(Failure) {
+        do {
+            try SystemCalls.replace(path: path, bytes: bytes)
+        } catch let error as SystemCallError {
+            throw .system(error)
+        } catch {
+            throw .system(SystemCallError(call: "replace", path: path, code: 0))
+        }
+    }
+
+    /// Lowercase hex SHA-256 of `text`'s UTF-8 bytes.
+    public static func sha256Hex(_ text: String) -> String {
+        Encoding.hex(Sodium.sha256(Array(text.utf8)))
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Credentials
+import LegacyImport
+import Vault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension MCPVault {
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seal the plaintext token files of older tools into the vault, then remove them.",
+            discussion: """
+                Reads $OPENCODE_CONFIG_DIR/mcp-oauth/ (else ${XDG_CONFIG_HOME:-~/.config}/opencode/mcp-oauth/), \
+                the older single file …/opencode/mcp-oauth.json, and opencode's own \
+                ${XDG_DATA_HOME:-~/.local/share}/opencode/mcp-auth.json. Each token is sealed, read \
+                back and compared, and only then is its plaintext overwritten and removed. Malformed, \
+                unreadable and linked files are never changed. A second run imports nothing; a run \
+                that was killed is finished by the next. Creates the vault (as `init` would) when there is none.
+
+                Examples:
+                  mcp-vault migrate --dry-run
+                  mcp-vault migrate
+                  mcp-vault migrate --assign 0f1e2d3c4b5a69788796a5b4c3d2e1f0=https://mcp.example.com/mcp
+                  mcp-vault migrate --from ~/backup/mcp-oauth --keep-plaintext
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var unlock: UnlockOptions
+
+        @Option(help: ArgumentHelp("Import from this per-server directory or single JSON file instead of the default places.", valueName: "path"))
+        var from: String?
+
+        @Flag(help: "Print exactly what would happen and change nothing.")
+        var dryRun = false
+
+        @Flag(help: "Import, but leave every plaintext file as it is.")
+        var keepPlaintext = false
+
+        @Flag(help: "When a server is already in the vault, take the imported token even if it expires sooner.")
+        var overwrite = false
+
+        @Option(help: ArgumentHelp("Name the server of a file that has no index entry and no URL inside: HASH=URL (or KEY=URL for an entry). Repeatable.",
+                                   valueName: "name=url"))
+        var assign: [String] = []
+
+        @Option(help: ArgumentHelp("Argon2id cost if a new vault gets a passphrase slot: interactive, moderate, sensitive.", valueName: "cost"))
+        var cost: PassphraseCostArgument = .moderate
+
+        func validate() throws {
+            for assignment in assign {
+                guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                    throw ValidationError("--assign takes NAME=URL, for example 0f1e…=https://mcp.example.com/mcp")
+                }
+                do { _ = try ServerURL(String(assignment[assignment.index(after: equals)...])) } catch {
+                    throw ValidationError("--assign \(assignment): \(error)")
+                }
+            }
+        }
+
+        private var assignments: [String: String] {
+            Dictionary(assign.map { entry in
+                let equals = entry.firstIndex(of: "=")!
+                return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+            }, uniquingKeysWith: { $1 })
+        }
+
+        func run() async throws {
+            try reportingErrors {
+                let files = LegacyTokenFiles(environment: global.environment)
+                let scan = from.map { LegacyScanner.scan(from: $0, assignments: assignments) }
+                    ?? LegacyScanner.scan(files, assignments: assignments)
+                guard !scan.items.isEmpty else {
+                    for note in scan.notes { Console.note("note: \(note)") }
+                    Console.out("No legacy token files found (looked in \(from ?? "\(files.perServerDirectory), \(files.singleFile) and \(files.opencodeAuthFile)")).")
+                    return
+                }
+
+                let vault = try openOrCreateVault()
+                var options = MigrationOptions()
+                options.dryRun = dryRun
+                options.keepPlaintext = keepPlaintext
+                options.overwrite = overwrite
+                let migration = LegacyMigration(options: options, now: Int64(Date().timeIntervalSince1970))
+                let showProgress = scan.items.count >= 50 && Console.isTerminal(2)
+                let report = migration.run(scan, vault: vault) { done, total in
+                    if showProgress && (done % 25 == 0 || done == total) { Console.progress("migrating \(done)/\(total)…") }
+                }
+                if showProgress { Console.progress(nil) }
+                print(report)
+                if report.failures > 0 { throw CLIError.migrationIncomplete(failed: report.failures) }
+            }
+        }
+
+        private func openOrCreateVault() throws -> Vault? {
+            let access = unlock.access(global)
+            do {
+                return try access.unlock()
+            } catch VaultError.noVault {
+                if dryRun {
+                    Console.out("A new vault would be created at \(global.vaultPath).")
+                    return nil
+                }
+                Console.note("There is no vault at \(global.vaultPath) yet; creating one.")
+                return try VaultCreation.create(at: global.vaultPath, global: global, keyring: unlock.noKeyring ? false : nil,
+                                                wantsPassphrase: false, passphrase: unlock.passphraseSource, cost: cost.cost)
+            }
+        }
+
+        private func print(_ report: LegacyMigration.Report) {
+            var counts: [String: Int] = [:]
+            for line in report.lines {
+                let (verb, text) = describe(line.outcome, origin: line.origin)
+                counts[verb, default: 0] += 1
+                Console.out(verb.padding(16) + text)
+                if let failure = line.cleanupFailure {
+                    Console.out(String(repeating: " ", count: 16) + "but its plaintext was not removed: \(failure)")
+                }
+            }
+            for note in report.notes { Console.note("note: \(note)") }
+            let order = dryRun ? ["would import", "would replace", "would finish", "would keep", "skipped", "failed"]
+                               : ["imported", "replaced", "finished", "kept", "skipped", "failed"]
+            let summary = order.compactMap { verb in counts[verb].map { "\($0) \(verb)" } }.joined(separator: ", ")
+            Console.out("\(summary)." + (dryRun ? " Nothing was changed (dry run)." : ""))
+        }
+
+        private func describe(_ outcome: MigrationLine.Outcome, origin: LegacyOrigin) -> (String, String) {
+            let prefix = dryRun ? "would " : ""
+            switch outcome {
+            case .imported(let url):
+                return (prefix + "import" + (dryRun ? "" : "ed"), "\(url)  from \(origin)")
+            case .replaced(let url):
+                return (prefix + "replace" + (dryRun ? "" : "d"), "\(url)  from \(origin) (it expires later than the vault's token)")
+            case .alreadyInVault(let url):
+                return (prefix + "finish" + (dryRun ? "" : "ed"), "\(url)  from \(origin) (already sealed by an earlier run; only the plaintext remained)")
+            case .keptVault(let url):
+                return (dryRun ? "would keep" : "kept",
+                        "\(url)  the vault's token expires later; \(origin) is left as it is (--overwrite imports it)")
+            case .skipped(let reason):
+                return ("skipped", "\(origin): \(reason)")
+            case .failed(let reason):
+                return ("failed", "\(origin): \(reason)")
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Vault
+
+/// Creating a vault the way `init` does; `migrate` does the same when there is no vault yet.
+enum VaultCreation {
+    /// A keyring slot when the keyring works (required with `keyring == true`, skipped with
+    /// `false`), plus a passphrase slot when asked for, when a passphrase was given, or when there
+    /// is no keyring.
+    static func create(at path: String, global: GlobalOptions, keyring preference: Bool?, wantsPassphrase: Bool,
+                       passphrase source: PassphraseSource, cost: PassphraseCost) throws -> Vault {
+        let directory = try VaultDirectory.open(at: path, create: true)
+        if try directory.hasHeader() { throw VaultError.alreadyExists(path: directory.path) }
+
+        var keyring: SecretServiceKeyring?
+        var keyringNote: String?
+        if preference != false {
+            do throws(KeyringError) {
+                try global.keyring.probe()
+                keyring = global.keyring
+            } catch {
+                if preference == true { throw CLIError.keyringRequired(error) }
+                keyringNote = "the keyring is not used: \(error)"
+                global.logger.debug("keyring probe: \(error)")
+            }
+        }
+
+        var passphrase: SecureBytes?
+        if wantsPassphrase || keyring == nil || source.isGiven {
+            if let keyringNote { Console.note(keyringNote + "; the vault gets a passphrase slot") }
+            passphrase = try source.readNew(prompt: "New vault passphrase: ")
+            Console.note("Deriving the passphrase key (Argon2id, \(cost.rawValue) cost)…")
+        }
+        return try Vault.create(in: directory, keyring: keyring, passphrase: passphrase, cost: cost)
+    }
+}
