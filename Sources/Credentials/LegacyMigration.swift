@@ -52,6 +52,13 @@ public struct LegacyMigration: Sendable {
     /// Runs over `scan`. `vault` is nil only for a dry run with no vault yet.
     public func run(_ scan: LegacyScan, vault: Vault?, progress: (Int, Int) -> Void = { _, _ in }) -> Report {
         var report = Report(notes: scan.notes)
+        if !options.dryRun {
+            for directory in Set(scan.directories) {
+                for path in PlainFiles.finishShredding(in: directory) {
+                    report.notes.append("finished removing \(path), left by an interrupted run")
+                }
+            }
+        }
         var entriesToRemove: [String: Set<String>] = [:]
         for (position, item) in scan.items.enumerated() {
             progress(position + 1, scan.items.count)

@@ -12,6 +12,8 @@ public struct LegacyScan: Sendable {
     public var notes: [String] = []
     /// The per-server directories scanned, with their index (hash → key) when it could be read.
     public var indexes: [(directory: String, entries: [String: String], readable: Bool)] = []
+    /// Every directory the scan read files from (where an interrupted run may have left work).
+    public var directories: [String] = []
 }
 
 /// Finds and parses the plaintext token files of older tools. Reads only; changes nothing.
@@ -73,6 +75,7 @@ public enum LegacyScanner {
             }
         }
         scan.indexes.append((directory, index, indexReadable))
+        scan.directories.append(directory)
 
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".json") && $0 != "index.json" && !$0.hasPrefix(".") }
@@ -96,6 +99,7 @@ public enum LegacyScanner {
     }
 
     private static func scanEntriesFile(_ path: String, _ assignments: [String: String], into scan: inout LegacyScan) {
+        if let slash = path.lastIndex(of: "/") { scan.directories.append(String(path[..<slash])) }
         let entries: [(key: String, token: Result<LegacyToken, LegacyImportError>)]
         do {
             entries = try LegacyTokenParser.entries(from: Data(readFile(path)))

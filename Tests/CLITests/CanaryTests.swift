@@ -17,6 +17,16 @@ struct CanaryTests {
             let needsPassphrase = command[0] != "doctor" && command[0] != "lock"
             outputs.append(try fixture.mcpVault(command + (needsPassphrase ? pass : [])))
         }
+        // A legacy file holding the canary goes through migrate (dry run, then for real).
+        let legacy = fixture.home.path + "/.config/opencode/mcp-oauth"
+        try FileManager.default.createDirectory(atPath: legacy, withIntermediateDirectories: true)
+        try #"{"accessToken": "\#(Canary.token)", "refreshToken": "\#(Canary.token)-r", "serverUrl": "https://legacy-canary.example.com/mcp"}"#
+            .write(toFile: legacy + "/00112233445566778899aabbccddeeff.json", atomically: true, encoding: .utf8)
+        try #"{"accessToken": \#(Canary.token.count), "note": "\#(Canary.token)"}"#
+            .write(toFile: legacy + "/ffeeddccbbaa99887766554433221100.json", atomically: true, encoding: .utf8)
+        outputs.append(try fixture.mcpVault(["migrate", "--dry-run", "--verbose"] + pass))
+        outputs.append(try fixture.mcpVault(["migrate", "--verbose"] + pass))
+        #expect(outputs.last?.stdout.contains("imported") == true, "\(outputs.last!)")
         // A damaged record's error path, too.
         let record = fixture.vaultPath + "/records/" + (try fixture.recordFiles()[0])
         var bytes = try Data(contentsOf: URL(fileURLWithPath: record))

@@ -56,6 +56,28 @@ public enum PlainFiles {
         }
     }
 
+    /// Finishes removals that a killed run left behind in `directory`: files being shredded
+    /// (`.NAME.shredding`) and temporary files of an interrupted replace (`.NAME.XXXXXXXXXXXX.tmp`).
+    /// Returns their paths.
+    @discardableResult
+    public static func finishShredding(in directory: String) -> [String] {
+        guard let descriptor = try? SystemCalls.openDirectory(directory),
+              let names = try? SystemCalls.entries(of: descriptor, path: directory) else { return [] }
+        var finished: [String] = []
+        for name in names where name.hasPrefix(".") && (name.hasSuffix(SystemCalls.shreddingSuffix) || isReplaceLeftover(name)) {
+            let path = directory + "/" + name
+            if (try? SystemCalls.shred(path)) != nil { finished.append(path) }
+        }
+        return finished
+    }
+
+    private static func isReplaceLeftover(_ name: String) -> Bool {
+        guard name.hasSuffix(".tmp") else { return false }
+        let stem = name.dropLast(4)
+        guard let dot = stem.lastIndex(of: ".") else { return false }
+        return Encoding.bytes(fromHex: String(stem[stem.index(after: dot)...]), length: 6) != nil
+    }
+
     /// Replaces a file atomically with `bytes` (mode 0600).
     public static func replace(_ path: String, with bytes: [UInt8]) throws(Failure) {
         do {

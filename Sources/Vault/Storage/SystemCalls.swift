@@ -302,9 +302,20 @@ extension SystemCalls {
 // MARK: Plain files outside the vault
 
 extension SystemCalls {
+    static let shreddingSuffix = ".shredding"
+
     /// Overwrites a regular file's contents with zeros, syncs it, then unlinks it and syncs its
     /// directory. The descriptor is opened with O_NOFOLLOW, so a symbolic link is never written through.
-    static func shred(_ path: String) throws {
+    static func shred(_ original: String) throws {
+        // First move it aside under a name that says what is happening, so that a kill between
+        // overwriting and unlinking leaves a file that the next run recognizes and finishes
+        // (PlainFiles.finishShredding), not a file of zeros under the original name.
+        let (directoryPath, name) = split(original)
+        let path = name.hasPrefix(".") && name.hasSuffix(shreddingSuffix) ? original : directoryPath + "/." + name + shreddingSuffix
+        if path != original {
+            try retrying("rename", original) { rename(original, path) }
+            try synchronizeDirectory(of: path)
+        }
         let descriptor = FileDescriptor(try retrying("open", path) { open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY) })
         let size = try status(descriptor, path: path).size
         let zeros = [UInt8](repeating: 0, count: min(size, 64 * 1024))

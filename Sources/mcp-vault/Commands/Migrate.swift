@@ -73,6 +73,11 @@ extension MCPVault {
                 let scan = from.map { LegacyScanner.scan(from: $0, assignments: assignments) }
                     ?? LegacyScanner.scan(files, assignments: assignments)
                 guard !scan.items.isEmpty else {
+                    if !dryRun {
+                        for path in Set(scan.directories).flatMap(PlainFiles.finishShredding(in:)) {
+                            Console.note("note: finished removing \(path), left by an interrupted run")
+                        }
+                    }
                     for note in scan.notes { Console.note("note: \(note)") }
                     Console.out("No legacy token files found (looked in \(from ?? "\(files.perServerDirectory), \(files.singleFile) and \(files.opencodeAuthFile)")).")
                     return
