@@ -82,9 +82,16 @@ static void set_message(char **message, const char *text) {
     }
 }
 
+static gboolean deadline_expired(Deadline *deadline) {
+    g_mutex_lock(&deadline->mutex);
+    gboolean expired = deadline->expired;
+    g_mutex_unlock(&deadline->mutex);
+    return expired;
+}
+
 static mv_secret_status fail(Deadline *deadline, GError *error, const char *what, char **message) {
     mv_secret_status status = MV_SECRET_FAILED;
-    if (deadline->expired || g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+    if (deadline_expired(deadline) || g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
         g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
         g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
         g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT) ||
@@ -369,7 +376,8 @@ static mv_secret_status direct_lookup(Deadline *deadline, const char *vault_id, 
             memcpy(out, data, length);
             *out_length = length;
         }
-        // GVariant memory is not secure memory: wipe the copy this process received.
+        // GVariant memory is not secure memory: wipe this copy (best effort: GDBus's own
+        // message buffers are freed without wiping).
         memset((void *)data, 0, length);
         g_variant_unref(bytes);
         g_variant_unref(secret);

@@ -19,7 +19,7 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .invalidServerURL: return nil
         case .malformedCredential: return "remove the record and log in to that server again"
-        case .noCredential(let server): return "run `mcp-vault login \(server)`, or `mcp-vault status` to list what is stored"
+        case .noCredential: return "`mcp-vault status` lists what is stored; `mcp-vault migrate` imports the tokens of older tools"
         }
     }
 }

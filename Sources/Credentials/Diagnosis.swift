@@ -24,9 +24,15 @@ public struct Diagnosis: Sendable {
 
         // The desktop keyring.
         let busAddress = environment["DBUS_SESSION_BUS_ADDRESS"] ?? ""
-        add("D-Bus session", busAddress.isEmpty ? .warning : .ok,
-            busAddress.isEmpty ? "DBUS_SESSION_BUS_ADDRESS is not set" : "session bus address is set",
-            busAddress.isEmpty ? "outside a desktop session the keyring is unavailable; use the passphrase slot" : nil)
+        let runtimeBus = (environment["XDG_RUNTIME_DIR"] ?? "") + "/bus"
+        if !busAddress.isEmpty {
+            add("D-Bus session", .ok, "DBUS_SESSION_BUS_ADDRESS is set")
+        } else if environment["XDG_RUNTIME_DIR"] != nil && PlainFiles.exists(runtimeBus) {
+            add("D-Bus session", .ok, "using \(runtimeBus)")
+        } else {
+            add("D-Bus session", .warning, "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus",
+                "outside a desktop session the keyring is unavailable; use the passphrase slot")
+        }
         var keyringWorks = false
         do {
             try keyring.probe()

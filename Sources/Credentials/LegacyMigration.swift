@@ -14,11 +14,12 @@ public struct MigrationOptions: Sendable {
 public struct MigrationLine: Sendable {
     public enum Outcome: Sendable, Equatable {
         case imported(String)
-        /// The vault's token for that server was replaced by the imported one.
-        case replaced(String)
+        /// The vault's token for that server was replaced by the imported one (which expires
+        /// later, or because --overwrite said so).
+        case replaced(String, forced: Bool)
         /// The same token was already sealed (an earlier, interrupted run); the plaintext goes.
         case alreadyInVault(String)
-        /// The vault's token expires later and was kept; the plaintext stays.
+        /// The vault's token was kept (the imported one does not expire later); the plaintext stays.
         case keptVault(String)
         case skipped(String)
         case failed(String)
@@ -52,35 +53,58 @@ public struct LegacyMigration: Sendable {
     /// Runs over `scan`. `vault` is nil only for a dry run with no vault yet.
     public func run(_ scan: LegacyScan, vault: Vault?, progress: (Int, Int) -> Void = { _, _ in }) -> Report {
         var report = Report(notes: scan.notes)
-        if !options.dryRun {
+        if !options.dryRun && !options.keepPlaintext {
             for directory in Set(scan.directories) {
                 for path in PlainFiles.finishShredding(in: directory) {
                     report.notes.append("finished removing \(path), left by an interrupted run")
                 }
             }
         }
-        var entriesToRemove: [String: Set<String>] = [:]
+        // First seal and verify everything, then remove the verified plaintext: deleting files
+        // while creating others makes the file system's inode allocation slow down (seen on ext4).
         for (position, item) in scan.items.enumerated() {
             progress(position + 1, scan.items.count)
-            var line = migrate(item, vault: vault)
-            if !options.dryRun && !options.keepPlaintext, line.removesPlaintext {
-                switch item.origin {
-                case .perServerFile(let path, _):
-                    do { try LegacyCleanup.removeFile(path) } catch { line.cleanupFailure = "\(error)" }
-                case .entry(let path, let key):
-                    entriesToRemove[path, default: []].insert(key)
-                }
+            report.lines.append(migrate(item, vault: vault))
+        }
+        // Every sealed record must survive a power loss before any plaintext goes.
+        if !options.dryRun, let vault {
+            do {
+                try vault.makeDurable()
+            } catch {
+                report.notes.append("the vault could not be synced (\(error)); no plaintext was removed")
+                return report
             }
-            report.lines.append(line)
         }
         guard !options.dryRun && !options.keepPlaintext else { return report }
-        for (path, keys) in entriesToRemove.sorted(by: { $0.key < $1.key }) {
-            do {
-                try LegacyCleanup.removeEntries(keys, from: path)
-            } catch {
-                for index in report.lines.indices where report.lines[index].origin.path == path {
-                    report.lines[index].cleanupFailure = "the plaintext entries could not be removed: \(error)"
+        var entriesToRemove: [String: [String: String?]] = [:]
+        for index in report.lines.indices where report.lines[index].removesPlaintext {
+            let fingerprint = scan.items[index].fingerprint
+            switch report.lines[index].origin {
+            case .perServerFile(let path, _):
+                do {
+                    try LegacyCleanup.removeFile(path, fingerprint: fingerprint)
+                } catch {
+                    report.lines[index].cleanupFailure = "\(error)"
                 }
+            case .entry(let path, let key):
+                entriesToRemove[path, default: [:]][key] = fingerprint
+            }
+        }
+        for directory in Set(report.lines.compactMap { line -> String? in
+            guard case .perServerFile(let path, _) = line.origin, line.removesPlaintext else { return nil }
+            return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        }) {
+            do { try PlainFiles.synchronizeDirectory(directory) } catch { report.notes.append("\(directory) could not be synced: \(error)") }
+        }
+        for (path, fingerprints) in entriesToRemove.sorted(by: { $0.key < $1.key }) {
+            let lines = report.lines.indices.filter { report.lines[$0].origin.path == path && report.lines[$0].removesPlaintext }
+            do {
+                let changed = try LegacyCleanup.removeEntries(fingerprints, from: path)
+                for index in lines where changed.contains(report.lines[index].origin.assignmentName) {
+                    report.lines[index].cleanupFailure = LegacyCleanup.changedSinceRead
+                }
+            } catch {
+                for index in lines { report.lines[index].cleanupFailure = "\(error)" }
             }
         }
         for index in scan.indexes where index.readable {
@@ -115,29 +139,38 @@ public struct LegacyMigration: Sendable {
             let decide = { (existing: Record?) throws -> RecordChange in
                 guard let existing else { return .write(imported.encoded()) }
                 let stored = try CredentialRecord.decode(existing.payload, id: existing.id)
-                if stored.tokens?.accessToken == token.accessToken {
+                // Already sealed only when nothing in the plaintext would be lost by removing it.
+                if stored.tokens == imported.tokens, imported.client == nil || stored.client == imported.client {
                     outcome = .alreadyInVault(server.canonical)
                     intended = stored
                     return .keep
                 }
-                guard options.overwrite || Self.expiresLater(imported.tokens?.expiresAt, than: stored.tokens?.expiresAt) else {
+                let later = Self.expiresLater(imported.tokens?.expiresAt, than: stored.tokens?.expiresAt)
+                guard options.overwrite || later else {
                     outcome = .keptVault(server.canonical)
                     return .keep
                 }
                 var merged = stored
-                merged.tokens = imported.tokens
+                // What the import lacks (a refresh token, a scope) is kept from the vault's record.
+                merged.tokens = CredentialRecord.Tokens(
+                    accessToken: token.accessToken,
+                    refreshToken: token.refreshToken ?? stored.tokens?.refreshToken,
+                    tokenType: stored.tokens?.tokenType ?? "Bearer",
+                    scope: token.scope ?? stored.tokens?.scope,
+                    expiresAt: token.expiresAt,
+                    refreshExpiresAt: token.refreshToken == nil ? stored.tokens?.refreshExpiresAt : nil)
                 merged.client = imported.client ?? stored.client
                 merged.needsLogin = false
                 merged.updatedAt = now
                 intended = merged
-                outcome = .replaced(server.canonical)
+                outcome = .replaced(server.canonical, forced: !later)
                 return .write(merged.encoded())
             }
             if options.dryRun {
                 _ = try decide(try vault.read(server.canonical))
                 return MigrationLine(origin: item.origin, outcome: outcome)
             }
-            try vault.update(server.canonical, decide)
+            try vault.update(server.canonical, durable: false, decide)
             if case .keptVault = outcome { return MigrationLine(origin: item.origin, outcome: outcome) }
             // Read the sealed copy back and compare it before any plaintext is touched.
             guard let sealed = try VaultAccess.credential(for: server, in: vault), sealed.tokens == intended.tokens,

@@ -33,7 +33,11 @@ public struct ServerURL: Sendable, Hashable, CustomStringConvertible {
             throw .invalidServerURL(text, reason: "plain http is allowed only for loopback hosts; use https")
         }
         if components.user != nil || components.password != nil {
-            throw .invalidServerURL(text, reason: "it must not contain a user name or password")
+            var redacted = components
+            redacted.user = nil
+            redacted.password = nil
+            throw .invalidServerURL((redacted.string ?? "the URL") + " (credentials removed)",
+                                    reason: "it must not contain a user name or password")
         }
         var canonical = scheme + "://" + (host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host)
         if let port = components.port, !(scheme == "https" && port == 443), !(scheme == "http" && port == 80) {

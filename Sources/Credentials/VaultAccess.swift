@@ -13,15 +13,16 @@ public struct VaultAccess: Sendable {
         self.logger = logger
     }
 
-    /// Opens the directory after its checks and removes temporary files abandoned by killed writers.
-    public func openDirectory(create: Bool = false) throws -> VaultDirectory {
+    /// Opens the directory after its checks and (unless `cleanUp` is false, as for a dry run)
+    /// removes temporary files abandoned by killed writers.
+    public func openDirectory(create: Bool = false, cleanUp: Bool = true) throws -> VaultDirectory {
         let directory = try VaultDirectory.open(at: path, create: create)
-        try directory.removeAbandonedTemporaryFiles()
+        if cleanUp { try directory.removeAbandonedTemporaryFiles() }
         return directory
     }
 
-    public func unlock() throws -> Vault {
-        try VaultUnlocker.unlock(try openDirectory(), sources: sources, logger: logger)
+    public func unlock(cleanUp: Bool = true) throws -> Vault {
+        try VaultUnlocker.unlock(try openDirectory(cleanUp: cleanUp), sources: sources, logger: logger)
     }
 
     /// Stores a credential under its server URL.

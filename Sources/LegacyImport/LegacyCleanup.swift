@@ -8,22 +8,42 @@ import Vault
 /// Removes plaintext that has been sealed and verified. Each change is atomic, so a kill leaves
 /// either the old file or the new one.
 public enum LegacyCleanup {
-    /// Overwrites and unlinks one per-server file.
-    public static func removeFile(_ path: String) throws(PlainFiles.Failure) {
-        try PlainFiles.shred(path)
+    /// Why a plaintext file or entry was left in place although its token was sealed.
+    public static let changedSinceRead = "it changed after it was read (another program wrote to it); it was left in place, run migrate again"
+
+    /// Overwrites and unlinks one per-server file, if it still holds what was read (`fingerprint`).
+    public static func removeFile(_ path: String, fingerprint: String?) throws {
+        let current = try PlainFiles.read(path, limit: LegacyScanner.fileLimit)
+        guard PlainFiles.fingerprint(current) == fingerprint else { throw CleanupRefusal(reason: changedSinceRead) }
+        try PlainFiles.shred(path, synchronizingDirectory: false)  // the caller syncs the directory once
     }
 
-    /// Drops `keys` from a multi-entry file (re-read now, so entries added meanwhile survive);
-    /// the file goes when nothing is left in it.
-    public static func removeEntries(_ keys: Set<String>, from path: String) throws {
-        let bytes = try PlainFiles.read(path, limit: LegacyScanner.indexLimit)
+    /// Drops entries from a multi-entry file (re-read now, so entries added meanwhile survive),
+    /// each only if it still holds what was read; the file goes when nothing is left in it.
+    /// Returns the keys left in place because they changed.
+    public static func removeEntries(_ fingerprints: [String: String?], from path: String) throws -> Set<String> {
+        let bytes = try PlainFiles.read(path, limit: LegacyScanner.fileLimit)
         var object = try JSONDecoder().decode([String: JSONValue].self, from: Data(bytes))
-        for key in keys { object[key] = nil }
+        var changed: Set<String> = []
+        for (key, fingerprint) in fingerprints {
+            guard let value = object[key] else { continue }
+            if PlainFiles.fingerprint([UInt8](try JSONValue.canonicalEncoder.encode(value))) == fingerprint {
+                object[key] = nil
+            } else {
+                changed.insert(key)
+            }
+        }
         if object.isEmpty {
             try PlainFiles.shred(path)
         } else {
             try PlainFiles.replace(path, with: try encode(object))
         }
+        return changed
+    }
+
+    public struct CleanupRefusal: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
     }
 
     /// Drops index entries whose file is gone; the index goes when it is empty. An unreadable

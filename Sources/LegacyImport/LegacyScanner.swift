@@ -36,7 +36,7 @@ public enum LegacyScanner {
         var scan = LegacyScan()
         var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            scan.notes.append("\(path) does not exist")
+            scan.items.append(LegacyItem(origin: .entry(path: path, key: "*"), token: .failure(.unreadable("it does not exist"))))
             return scan
         }
         if isDirectory {
@@ -62,6 +62,10 @@ public enum LegacyScanner {
     }
 
     private static func scanPerServerDirectory(_ directory: String, _ assignments: [String: String], into scan: inout LegacyScan) {
+        if PlainFiles.isSymbolicLink(directory) {
+            scan.items.append(LegacyItem(origin: .entry(path: directory, key: "*"), token: .failure(.symbolicLinkDirectory(directory))))
+            return
+        }
         let indexPath = directory + "/index.json"
         var index: [String: String] = [:]
         var indexReadable = true
@@ -77,15 +81,22 @@ public enum LegacyScanner {
         scan.indexes.append((directory, index, indexReadable))
         scan.directories.append(directory)
 
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasSuffix(".json") && $0 != "index.json" && !$0.hasPrefix(".") }
-            .sorted()
-        for name in names {
+        let listing: [String]
+        do {
+            listing = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            scan.items.append(LegacyItem(origin: .entry(path: directory, key: "*"), token: .failure(.unreadable("the directory cannot be listed"))))
+            return
+        }
+        for name in listing.filter({ $0.hasSuffix(".json") && $0 != "index.json" && !$0.hasPrefix(".") }).sorted() {
             let path = directory + "/" + name
             let hash = String(name.dropLast(".json".count))
             let origin = LegacyOrigin.perServerFile(path: path, hash: hash)
+            var fingerprint: String?
             scan.items.append(LegacyItem(origin: origin, token: Result { () throws(LegacyImportError) -> LegacyToken in
-                var token = try LegacyTokenParser.token(from: Data(readFile(path)))
+                let bytes = try readFile(path)
+                fingerprint = PlainFiles.fingerprint(bytes)
+                var token = try LegacyTokenParser.token(from: Data(bytes))
                 if let key = index[hash] {
                     let expected = fileHash(forKey: key)
                     guard expected == hash.lowercased() else { throw .hashMismatch(expected: expected) }
@@ -94,25 +105,25 @@ public enum LegacyScanner {
                 token.serverURL = assignments[hash] ?? token.serverURL
                 guard token.serverURL != nil else { throw .noServerURL(name: hash, inIndexedDirectory: true) }
                 return token
-            }))
+            }, fingerprint: fingerprint))
         }
     }
 
     private static func scanEntriesFile(_ path: String, _ assignments: [String: String], into scan: inout LegacyScan) {
         if let slash = path.lastIndex(of: "/") { scan.directories.append(String(path[..<slash])) }
-        let entries: [(key: String, token: Result<LegacyToken, LegacyImportError>)]
+        let entries: [(key: String, token: Result<LegacyToken, LegacyImportError>, raw: Data)]
         do {
             entries = try LegacyTokenParser.entries(from: Data(readFile(path)))
         } catch {
             scan.items.append(LegacyItem(origin: .entry(path: path, key: "*"), token: .failure(error)))
             return
         }
-        for (key, parsed) in entries {
+        for (key, parsed, raw) in entries {
             scan.items.append(LegacyItem(origin: .entry(path: path, key: key), token: parsed.flatMap { token in
                 var token = token
                 token.serverURL = assignments[key] ?? token.serverURL ?? serverURL(fromKey: key)
                 return token.serverURL == nil ? .failure(.noServerURL(name: key, inIndexedDirectory: false)) : .success(token)
-            }))
+            }, fingerprint: PlainFiles.fingerprint([UInt8](raw))))
         }
     }
 

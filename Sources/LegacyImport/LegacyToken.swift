@@ -44,6 +44,8 @@ public enum LegacyOrigin: Sendable, Equatable, CustomStringConvertible {
 public struct LegacyItem: Sendable {
     public let origin: LegacyOrigin
     public let token: Result<LegacyToken, LegacyImportError>
+    /// SHA-256 of what was read (the file, or the entry's JSON), to notice a change before removal.
+    public var fingerprint: String?
 }
 
 /// Why a legacy file or entry was not imported. Sentences for the user; never a token.
@@ -56,6 +58,7 @@ public enum LegacyImportError: Error, Sendable, Equatable, CustomStringConvertib
     case hashMismatch(expected: String)
     case noServerURL(name: String, inIndexedDirectory: Bool)
     case invalidServerURL(String)
+    case symbolicLinkDirectory(String)
 
     public var description: String {
         switch self {
@@ -70,6 +73,7 @@ public enum LegacyImportError: Error, Sendable, Equatable, CustomStringConvertib
             (indexed ? "no server URL (not in index.json, none inside)" : "no server URL (the key is not a URL, and there is no serverUrl inside)")
                 + "; import it with --assign \(name)=SERVER-URL"
         case .invalidServerURL(let reason): reason
+        case .symbolicLinkDirectory(let path): "\(path) is a symbolic link; mcp-vault does not follow it (migrate the real directory with --from)"
         }
     }
 

@@ -36,7 +36,7 @@ extension LegacyTokenFiles {
         let manager = FileManager.default
         var found: [String] = []
         if let names = try? manager.contentsOfDirectory(atPath: perServerDirectory) {
-            found += names.filter { $0.hasSuffix(".json") && $0 != "index.json" }.sorted().map { perServerDirectory + "/" + $0 }
+            found += names.filter { $0.hasSuffix(".json") && $0 != "index.json" && !$0.hasPrefix(".") }.sorted().map { perServerDirectory + "/" + $0 }
         }
         for file in [singleFile, opencodeAuthFile] where manager.fileExists(atPath: file) {
             found.append(file)

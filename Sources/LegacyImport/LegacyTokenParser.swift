@@ -66,7 +66,11 @@ enum LegacyTokenParser {
         return LegacyToken(
             accessToken: access,
             refreshToken: nested?.refreshToken ?? nested?.refresh_token ?? raw.refreshToken ?? raw.refresh_token,
-            expiresAt: expiry.map { Int64($0 > millisecondsThreshold ? $0 / 1000 : $0) },
+            expiresAt: try expiry.map { value throws(LegacyImportError) -> Int64 in
+                let seconds = value > millisecondsThreshold ? value / 1000 : value
+                guard seconds.isFinite, seconds >= 0, seconds < 1e11 else { throw .malformedJSON("expiresAt \(value) is not a time") }
+                return Int64(seconds)
+            },
             scope: nested?.scope ?? raw.scope,
             clientID: client?.clientId ?? client?.client_id ?? raw.client_id,
             clientSecret: client?.clientSecret ?? client?.client_secret ?? raw.client_secret,
@@ -75,7 +79,7 @@ enum LegacyTokenParser {
 
     /// Parses a JSON object whose values are token data (the multi-entry files), keeping the
     /// key order stable (sorted). Each entry fails or succeeds on its own.
-    static func entries(from data: Data) throws(LegacyImportError) -> [(key: String, token: Result<LegacyToken, LegacyImportError>)] {
+    static func entries(from data: Data) throws(LegacyImportError) -> [(key: String, token: Result<LegacyToken, LegacyImportError>, raw: Data)] {
         guard !data.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) else { throw .empty }
         let object: [String: RawJSON]
         do {
@@ -84,7 +88,7 @@ enum LegacyTokenParser {
             throw .malformedJSON("not a JSON object of entries")
         }
         return object.keys.sorted().map { key in
-            (key, Result { () throws(LegacyImportError) -> LegacyToken in try token(from: object[key]!.data) })
+            (key, Result { () throws(LegacyImportError) -> LegacyToken in try token(from: object[key]!.data) }, object[key]!.data)
         }
     }
 
@@ -93,20 +97,28 @@ enum LegacyTokenParser {
         let data: Data
         init(from decoder: any Decoder) throws {
             let value = try decoder.singleValueContainer().decode(JSONValue.self)
-            data = try JSONEncoder().encode(value)
+            data = try JSONValue.canonicalEncoder.encode(value)
         }
     }
 }
 
 /// Any JSON value (to re-encode one entry of a multi-entry file).
-enum JSONValue: Codable {
-    case string(String), number(Double), bool(Bool), null
+enum JSONValue: Codable, Equatable {
+    case string(String), integer(Int64), number(Double), bool(Bool), null
+
+    /// Sorted keys, so that the same value always gives the same bytes (and fingerprint).
+    static let canonicalEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
     case array([JSONValue]), object([String: JSONValue])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int64.self) { self = .integer(value) }
         else if let value = try? container.decode(Double.self) { self = .number(value) }
         else if let value = try? container.decode(String.self) { self = .string(value) }
         else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
@@ -117,6 +129,7 @@ enum JSONValue: Codable {
         var container = encoder.singleValueContainer()
         switch self {
         case .string(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
         case .null: try container.encodeNil()

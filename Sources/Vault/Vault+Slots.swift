@@ -12,14 +12,15 @@ extension Vault {
             let masterKey = VaultKeys.generateMasterKey()
             let vaultID = Encoding.hex(Sodium.randomBytes(VaultHeader.vaultIDLength))
             var slots: [KeySlot] = []
+            // The passphrase slot first: if it fails, nothing has been stored in the keyring yet.
+            if let passphrase {
+                slots.append(try makePassphraseSlot(masterKey: masterKey, vaultID: vaultID, passphrase: passphrase, cost: cost))
+            }
             var storedKeyringSlot: KeySlot?
             if let keyring {
                 let slot = try makeKeyringSlot(masterKey: masterKey, vaultID: vaultID, keyring: keyring)
                 storedKeyringSlot = slot
-                slots.append(slot)
-            }
-            if let passphrase {
-                slots.append(try makePassphraseSlot(masterKey: masterKey, vaultID: vaultID, passphrase: passphrase, cost: cost))
+                slots.insert(slot, at: 0)
             }
             let header = VaultHeader(vaultID: vaultID, masterKey: masterKey, slots: slots)
             do {
@@ -69,9 +70,18 @@ extension Vault {
     }
 
     public func addKeyringSlot(_ keyring: SecretServiceKeyring) throws -> Vault {
-        try rewriteHeader { header in
-            if header.slot(of: .secretService) != nil { throw VaultError.slotExists(.secretService) }
-            header.slots.append(try Self.makeKeyringSlot(masterKey: keys.master, vaultID: vaultID, keyring: keyring))
+        var stored: KeySlot?
+        do {
+            return try rewriteHeader { header in
+                if header.slot(of: .secretService) != nil { throw VaultError.slotExists(.secretService) }
+                let slot = try Self.makeKeyringSlot(masterKey: keys.master, vaultID: vaultID, keyring: keyring)
+                stored = slot
+                header.slots.append(slot)
+            }
+        } catch {
+            // The header was not written: the key just stored would open nothing; take it back.
+            if let stored { try? keyring.remove(vaultID: vaultID, slotID: stored.id) }
+            throw error
         }
     }
 

@@ -68,8 +68,13 @@ public final class Vault: Sendable {
 
     /// Read-modify-write under the record's lock: `body` sees the current record (nil when there
     /// is none) and says what to do. Returns the record as it is afterwards.
+    ///
+    /// A written record is durable when this returns. For many writes in a row, pass
+    /// `durable: false` and call `makeDurable()` once after them: each write is still atomic
+    /// (the old or the new record, never a torn one), but only `makeDurable()` guarantees that a
+    /// power loss keeps the new ones.
     @discardableResult
-    public func update(_ name: String, _ body: (Record?) throws -> RecordChange) throws -> Record? {
+    public func update(_ name: String, durable: Bool = true, _ body: (Record?) throws -> RecordChange) throws -> Record? {
         let id = recordID(for: name)
         return try directory.withRecordLock(id) {
             let current = try read(id: id)
@@ -83,10 +88,15 @@ public final class Vault: Sendable {
                 let generation = (current?.generation ?? 0) + 1
                 let bytes = RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
                                             generation: generation, vaultID: vaultIDBytes, key: keys.recordSealing)
-                try directory.writeRecordFile(id, bytes: bytes)
+                try directory.writeRecordFile(id, bytes: bytes, synchronizeDirectory: durable)
                 return Record(id: id, generation: generation, payload: payload)
             }
         }
+    }
+
+    /// Makes every write made with `durable: false` durable (one fsync of records/).
+    public func makeDurable() throws(VaultError) {
+        try directory.synchronizeRecords()
     }
 
     /// Removes the record `name` without reading it (so a damaged record can be removed too).

@@ -23,6 +23,7 @@ public enum VaultUnlocker {
     public static func unlock(_ directory: VaultDirectory, sources: UnlockSources, logger: Logger) throws -> Vault {
         let header = try directory.readHeader()
         var attempts: [UnlockAttempt] = []
+        var keyringFailure: KeyringError?
 
         if sources.sessionCache {
             do {
@@ -53,6 +54,7 @@ public enum VaultUnlocker {
                     return try opened(directory, header, key, .keyring, logger)
                 } catch let error as KeyringError {
                     logger.debug("keyring slot: \(error)")
+                    keyringFailure = error
                     attempts.append(UnlockAttempt(method: .keyring, reason: error.description))
                 } catch let error as VaultError {
                     logger.debug("keyring slot: \(error)")
@@ -85,6 +87,8 @@ public enum VaultUnlocker {
             return try opened(directory, header, key, .passphrase, logger)
         }
 
+        // With the keyring as the only slot, its own failure is the answer (and has its own remedy).
+        if let keyringFailure { throw VaultError.keyring(keyringFailure) }
         throw VaultError.locked(attempts: attempts)
     }
 

@@ -50,7 +50,7 @@ struct CommandTests {
         #expect(result.stdout.contains("https://mcp.example.com/mcp"))
         let missing = try fixture.mcpVault(["status", "https://other.example.com/mcp", "--passphrase-file", fixture.passphraseFile])
         #expect(missing.status == 66, "\(missing)")
-        #expect(missing.stderr.contains("mcp-vault login https://other.example.com/mcp"))
+        #expect(missing.stderr.contains("no credentials for https://other.example.com/mcp"), "\(missing)")
         let invalid = try fixture.mcpVault(["status", "ftp://x", "--passphrase-file", fixture.passphraseFile])
         #expect(invalid.status == 64, "\(invalid)")
     }

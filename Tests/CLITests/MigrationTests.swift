@@ -318,3 +318,55 @@ struct TokenTests {
         #expect(unknown.status == 66 && unknown.stdout.isEmpty, "\(unknown)")
     }
 }
+
+@Suite("Migration safety")
+struct MigrationSafetyTests {
+    @Test func aLegacyFileChangedAfterTheScanIsNotRemoved() throws {
+        // A file whose sealed copy exists but whose plaintext now holds something else (another
+        // program rotated the token) stays; only identical plaintext is removed.
+        let legacy = try LegacyFixture()
+        let url = "https://rotating.example.com/mcp"
+        try legacy.writePerServer(url: url, json: #"{"accessToken": "first", "refreshToken": "r1", "expiresAt": 4102444800}"#)
+        #expect(try legacy.migrate().status == 0)
+        let hash = try legacy.writePerServer(url: url, json: #"{"accessToken": "first", "refreshToken": "r2", "expiresAt": 4102444800}"#)
+        let result = try legacy.migrate()
+        #expect(!result.stdout.contains("finished"), "a different refresh token is not 'already sealed': \(result)")
+        #expect(FileManager.default.fileExists(atPath: legacy.perServer + "/\(hash).json"), "the plaintext with r2 stays")
+    }
+
+    @Test func aSymlinkedLegacyDirectoryIsNotFollowed() throws {
+        let legacy = try LegacyFixture()
+        let real = legacy.fixture.home.file("real-mcp-oauth")
+        try FileManager.default.moveItem(atPath: legacy.perServer, toPath: real)
+        try FileManager.default.createSymbolicLink(atPath: legacy.perServer, withDestinationPath: real)
+        try #"{"accessToken": "behind-a-link", "serverUrl": "https://link.example.com/mcp"}"#
+            .write(toFile: real + "/00112233445566778899aabbccddeeff.json", atomically: true, encoding: .utf8)
+        let result = try legacy.migrate()
+        #expect(result.status == 65 && result.stdout.contains("symbolic link"), "\(result)")
+        #expect(FileManager.default.fileExists(atPath: real + "/00112233445566778899aabbccddeeff.json"))
+    }
+
+    @Test func hardLinkedPlaintextIsUnlinkedButTheOtherCopyKeepsItsBytes() throws {
+        let legacy = try LegacyFixture()
+        let hash = try legacy.writePerServer(url: "https://hard.example.com/mcp", json: #"{"accessToken": "hard-token"}"#)
+        let backup = legacy.fixture.home.file("backup.json")
+        try FileManager.default.linkItem(atPath: legacy.perServer + "/\(hash).json", toPath: backup)
+        #expect(try legacy.migrate().status == 0)
+        #expect(!FileManager.default.fileExists(atPath: legacy.perServer + "/\(hash).json"))
+        #expect(try String(contentsOfFile: backup, encoding: .utf8).contains("hard-token"), "the backup copy was not zeroed")
+    }
+
+    @Test func anAbsurdExpiryIsReportedNotACrash() throws {
+        let legacy = try LegacyFixture()
+        try legacy.writePerServer(url: "https://absurd.example.com/mcp", json: #"{"accessToken": "t", "expiresAt": 1e300}"#)
+        let result = try legacy.migrate()
+        #expect(result.status == 65 && result.stdout.contains("is not a time"), "\(result)")
+    }
+
+    @Test func aPasswordInAURLIsNeverEchoed() throws {
+        let fixture = try VaultFixture()
+        let result = try fixture.mcpVault(["status", "https://user:hunter2secret@mcp.example.com/mcp"])
+        #expect(result.status == 64, "\(result)")
+        #expect(!result.output.contains("hunter2secret"), "\(result)")
+    }
+}

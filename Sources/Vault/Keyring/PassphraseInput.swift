@@ -4,10 +4,11 @@ public enum PassphraseInput {
     /// The longest passphrase accepted, in bytes.
     public static let maximumLength = 4096
 
-    /// The first line of `path` (a trailing newline is not part of the passphrase).
+    /// The first line of `path` (a trailing newline is not part of the passphrase). Links are
+    /// followed here: secret mounts (Docker, Kubernetes) are symbolic links.
     public static func read(file path: String) throws -> SecureBytes {
         do {
-            let descriptor = try SystemCalls.openForReading(path: path)
+            let descriptor = try SystemCalls.openForReading(path: path, followingLinks: true)
             return try firstLine(of: SystemCalls.readSecret(from: descriptor.raw, path: path, limit: maximumLength + 2), source: path)
         } catch let error as SystemCallError {
             throw VaultError.passphraseUnavailable(reason: "cannot read the passphrase file: \(error)")

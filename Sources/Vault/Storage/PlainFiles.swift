@@ -46,9 +46,12 @@ public enum PlainFiles {
 
     /// Overwrites the file with zeros, syncs, unlinks and syncs the directory. On SSDs and
     /// copy-on-write file systems the old blocks may survive anyway (see SECURITY.md).
-    public static func shred(_ path: String) throws(Failure) {
+    /// With `synchronizingDirectory` false the caller syncs the directory afterwards, once for
+    /// many files.
+    public static func shred(_ path: String, synchronizingDirectory: Bool = true) throws(Failure) {
         do {
             try SystemCalls.shred(path)
+            if synchronizingDirectory { try SystemCalls.synchronizeDirectory(of: path) }
         } catch let error as SystemCallError {
             throw error.isSymbolicLink ? .symbolicLink : .system(error)
         } catch {
@@ -57,25 +60,41 @@ public enum PlainFiles {
     }
 
     /// Finishes removals that a killed run left behind in `directory`: files being shredded
-    /// (`.NAME.shredding`) and temporary files of an interrupted replace (`.NAME.XXXXXXXXXXXX.tmp`).
-    /// Returns their paths.
+    /// (`.NAME.mcp-vault-shredding`) and temporary files of an interrupted rewrite
+    /// (`.NAME.XXXXXXXXXXXX.mcp-vault-tmp`). Only these names, which only mcp-vault makes, are
+    /// touched. Returns their paths.
     @discardableResult
     public static func finishShredding(in directory: String) -> [String] {
         guard let descriptor = try? SystemCalls.openDirectory(directory),
               let names = try? SystemCalls.entries(of: descriptor, path: directory) else { return [] }
         var finished: [String] = []
-        for name in names where name.hasPrefix(".") && (name.hasSuffix(SystemCalls.shreddingSuffix) || isReplaceLeftover(name)) {
+        for name in names where name.hasPrefix(".") && (name.hasSuffix(SystemCalls.shreddingSuffix) || name.hasSuffix(SystemCalls.replaceSuffix)) {
             let path = directory + "/" + name
             if (try? SystemCalls.shred(path)) != nil { finished.append(path) }
         }
+        if !finished.isEmpty { try? SystemCalls.synchronizeDirectory(of: directory + "/.") }
         return finished
     }
 
-    private static func isReplaceLeftover(_ name: String) -> Bool {
-        guard name.hasSuffix(".tmp") else { return false }
-        let stem = name.dropLast(4)
-        guard let dot = stem.lastIndex(of: ".") else { return false }
-        return Encoding.bytes(fromHex: String(stem[stem.index(after: dot)...]), length: 6) != nil
+    /// Syncs a directory, so that renames and unlinks in it are durable.
+    public static func synchronizeDirectory(_ directory: String) throws(Failure) {
+        do {
+            try SystemCalls.synchronizeDirectory(of: directory + "/.")
+        } catch let error as SystemCallError {
+            throw .system(error)
+        } catch {
+            throw .system(SystemCallError(call: "fsync", path: directory, code: 0))
+        }
+    }
+
+    /// Whether `path` itself is a symbolic link.
+    public static func isSymbolicLink(_ path: String) -> Bool {
+        (try? SystemCalls.linkStatus(path))??.isSymbolicLink ?? false
+    }
+
+    /// SHA-256 of bytes, hex, to notice a file that changed after it was read.
+    public static func fingerprint(_ bytes: [UInt8]) -> String {
+        Encoding.hex(Sodium.sha256(bytes))
     }
 
     /// Replaces a file atomically with `bytes` (mode 0600).

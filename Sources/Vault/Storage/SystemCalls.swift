@@ -145,8 +145,9 @@ enum SystemCalls {
         })
     }
 
-    static func openForReading(path: String) throws -> FileDescriptor {
-        FileDescriptor(try retrying("open", path) { open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY) })
+    static func openForReading(path: String, followingLinks: Bool = false) throws -> FileDescriptor {
+        let flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (followingLinks ? 0 : O_NOFOLLOW)
+        return FileDescriptor(try retrying("open", path) { open(path, flags) })
     }
 
     /// Reads at most `limit` bytes; `exceeded` is true when the file holds more.
@@ -181,7 +182,8 @@ enum SystemCalls {
 
     /// Writes `bytes` to `name` in `directory` so that a crash leaves the old or the new file:
     /// a temporary file (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write, fsync, rename, fsync the directory.
-    static func replaceAtomically(_ name: String, in directory: FileDescriptor, temporaryName: String, bytes: [UInt8]) throws {
+    static func replaceAtomically(_ name: String, in directory: FileDescriptor, temporaryName: String, bytes: [UInt8],
+                                  synchronizeDirectory: Bool = true) throws {
         let descriptor = FileDescriptor(try retrying("openat", temporaryName) {
             openat(directory.raw, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         })
@@ -201,7 +203,9 @@ enum SystemCalls {
             _ = unlinkat(directory.raw, temporaryName, 0)
             throw error
         }
-        try retrying("fsync", "directory of \(name)") { fsync(directory.raw) }
+        if synchronizeDirectory {
+            try retrying("fsync", "directory of \(name)") { fsync(directory.raw) }
+        }
     }
 
     /// Removes `name`; false when it was not there.
@@ -302,42 +306,58 @@ extension SystemCalls {
 // MARK: Plain files outside the vault
 
 extension SystemCalls {
-    static let shreddingSuffix = ".shredding"
+    static let shreddingSuffix = ".mcp-vault-shredding"
+    static let replaceSuffix = ".mcp-vault-tmp"
 
     /// Overwrites a regular file's contents with zeros, syncs it, then unlinks it and syncs its
     /// directory. The descriptor is opened with O_NOFOLLOW, so a symbolic link is never written through.
     static func shred(_ original: String) throws {
-        // First move it aside under a name that says what is happening, so that a kill between
-        // overwriting and unlinking leaves a file that the next run recognizes and finishes
+        // Open first (never through a link, never blocking on a FIFO) and check what it is.
+        let descriptor = FileDescriptor(try retrying("open", original) {
+            open(original, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        })
+        var before = stat()
+        try retrying("fstat", original) { fstat(descriptor.raw, &before) }
+        guard before.st_mode & S_IFMT == S_IFREG else { throw SystemCallError(call: "shred", path: original, code: EINVAL) }
+        // Then move it aside under a name that says what is happening, so that a kill between
+        // overwriting and unlinking leaves a file the next run recognizes and finishes
         // (PlainFiles.finishShredding), not a file of zeros under the original name.
         let (directoryPath, name) = split(original)
         let path = name.hasPrefix(".") && name.hasSuffix(shreddingSuffix) ? original : directoryPath + "/." + name + shreddingSuffix
         if path != original {
             try retrying("rename", original) { rename(original, path) }
-            try synchronizeDirectory(of: path)
-        }
-        let descriptor = FileDescriptor(try retrying("open", path) { open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY) })
-        let size = try status(descriptor, path: path).size
-        let zeros = [UInt8](repeating: 0, count: min(size, 64 * 1024))
-        var written = 0
-        while written < size {
-            let count = try zeros.withUnsafeBytes { buffer in
-                try retrying("write", path) {
-                    Int32(truncatingIfNeeded: write(descriptor.raw, buffer.baseAddress!, min(buffer.count, size - written)))
-                }
+            var after = stat()
+            guard lstat(path, &after) == 0, after.st_ino == before.st_ino, after.st_dev == before.st_dev else {
+                _ = rename(path, original)  // someone swapped the file meanwhile: put back what we moved
+                throw SystemCallError(call: "shred", path: original, code: EAGAIN)
             }
-            written += Int(count)
         }
-        try retrying("fsync", path) { fsync(descriptor.raw) }
+        // A file with other hard links (a backup made with cp -al, say) is only unlinked: zeroing
+        // it would destroy the other copies.
+        if before.st_nlink == 1 {
+            let size = Int(before.st_size)
+            let zeros = [UInt8](repeating: 0, count: min(size, 64 * 1024))
+            var written = 0
+            while written < size {
+                let count = try zeros.withUnsafeBytes { buffer in
+                    try retrying("write", path) {
+                        Int32(truncatingIfNeeded: write(descriptor.raw, buffer.baseAddress!, min(buffer.count, size - written)))
+                    }
+                }
+                written += Int(count)
+            }
+            try retrying("fsync", path) { fsync(descriptor.raw) }
+        }
         try retrying("unlink", path) { unlink(path) }
-        try synchronizeDirectory(of: path)
+        // The directory is synced by the caller, once for many files (PlainFiles.synchronizeDirectory).
     }
 
     /// Replaces the file at `path` atomically (temporary file, fsync, rename, directory fsync), mode 0600.
     static func replace(path: String, bytes: [UInt8]) throws {
         let (directoryPath, name) = split(path)
         let directory = try openDirectory(directoryPath)
-        try replaceAtomically(name, in: directory, temporaryName: "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + ".tmp", bytes: bytes)
+        try replaceAtomically(name, in: directory, temporaryName: "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + replaceSuffix,
+                              bytes: bytes)
     }
 
     static func synchronizeDirectory(of path: String) throws {

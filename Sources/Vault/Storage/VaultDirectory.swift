@@ -41,6 +41,11 @@ public final class VaultDirectory: Sendable {
         return try mapSystemErrors(path: trimmed) {
             let root = try SystemCalls.openDirectory(trimmed)
             try checkOwnership(try SystemCalls.status(root, path: trimmed), path: trimmed, directory: true)
+            // Only a vault gets records/ and locks/: opening any other private directory
+            // (--vault-dir ~/.ssh, say) must not change it.
+            if !create, try SystemCalls.linkStatus(VaultHeader.fileName, in: root) == nil {
+                throw VaultError.noVault(path: trimmed)
+            }
             let records = try openSubdirectory(recordsName, in: root, path: trimmed)
             let locks = try openSubdirectory(locksName, in: root, path: trimmed)
             return VaultDirectory(path: trimmed, root: root, records: records, locks: locks)
@@ -100,10 +105,20 @@ public final class VaultDirectory: Sendable {
         }
     }
 
-    private func replaceFile(_ name: String, in directory: FileDescriptor, displayPath: String, bytes: [UInt8]) throws(VaultError) {
+    private func replaceFile(_ name: String, in directory: FileDescriptor, displayPath: String, bytes: [UInt8],
+                             synchronizeDirectory: Bool = true) throws(VaultError) {
         let temporary = "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + Self.temporarySuffix
         try Self.mapSystemErrors(path: displayPath) {
-            try SystemCalls.replaceAtomically(name, in: directory, temporaryName: temporary, bytes: bytes)
+            try SystemCalls.replaceAtomically(name, in: directory, temporaryName: temporary, bytes: bytes,
+                                              synchronizeDirectory: synchronizeDirectory)
+        }
+    }
+
+    /// Syncs `records/`, making every rename before it durable (after writes made with
+    /// `synchronizeDirectory: false`).
+    func synchronizeRecords() throws(VaultError) {
+        try Self.mapSystemErrors(path: path + "/" + Self.recordsName) {
+            try SystemCalls.synchronize(records, path: path + "/" + Self.recordsName)
         }
     }
 
@@ -137,8 +152,9 @@ public final class VaultDirectory: Sendable {
         try readFile(id + RecordFile.fileSuffix, in: records, displayPath: recordPath(id), limit: RecordFile.maximumSize)
     }
 
-    func writeRecordFile(_ id: String, bytes: [UInt8]) throws(VaultError) {
-        try replaceFile(id + RecordFile.fileSuffix, in: records, displayPath: recordPath(id), bytes: bytes)
+    func writeRecordFile(_ id: String, bytes: [UInt8], synchronizeDirectory: Bool = true) throws(VaultError) {
+        try replaceFile(id + RecordFile.fileSuffix, in: records, displayPath: recordPath(id), bytes: bytes,
+                        synchronizeDirectory: synchronizeDirectory)
     }
 
     @discardableResult
@@ -166,7 +182,20 @@ public final class VaultDirectory: Sendable {
 
     /// Runs `body` holding the exclusive lock of one record.
     func withRecordLock<R>(_ id: String, _ body: () throws -> R) throws -> R {
-        try withLock(id + ".lock", body)
+        try withLock(Self.lockName(forRecord: id), body)
+    }
+
+    /// Records share 256 lock files by the first byte of their id: a lock file per record would
+    /// mean one more inode per record, and creating inodes is what makes bulk imports slow.
+    static func lockName(forRecord id: String) -> String {
+        "record-" + id.prefix(2) + ".lock"
+    }
+
+    /// Runs `body` holding an exclusive lock that serializes one kind of whole-vault work
+    /// (`name` is a plain word, such as "migrate").
+    public func withExclusiveLock<R>(named name: String, _ body: () throws -> R) throws -> R {
+        precondition(name.allSatisfy { $0.isLetter || $0 == "-" }, "lock names are plain words")
+        return try withLock(name + ".lock", body)
     }
 
     /// Runs `body` holding the exclusive lock of the header (slot changes, creation).
@@ -187,7 +216,7 @@ public final class VaultDirectory: Sendable {
         try Self.mapSystemErrors(path: path) {
             let places: [(directory: FileDescriptor, lockFor: (String) -> String)] = [
                 (root, { _ in Self.headerLockName }),
-                (records, { target in String(target.dropLast(RecordFile.fileSuffix.count)) + ".lock" }),
+                (records, { target in Self.lockName(forRecord: String(target.dropLast(RecordFile.fileSuffix.count))) }),
             ]
             for (directory, lockFor) in places {
                 for name in try SystemCalls.entries(of: directory, path: path) where name.hasPrefix(".") && name.hasSuffix(Self.temporarySuffix) {

@@ -83,7 +83,16 @@ extension MCPVault {
                     return
                 }
 
-                let vault = try openOrCreateVault()
+                guard let vault = try openOrCreateVault() else {
+                    try migrate(scan, vault: nil)
+                    return
+                }
+                // One migration at a time: two would race to remove the same plaintext.
+                try vault.directory.withExclusiveLock(named: "migrate") { try migrate(scan, vault: vault) }
+            }
+        }
+
+        private func migrate(_ scan: LegacyScan, vault: Vault?) throws {
                 var options = MigrationOptions()
                 options.dryRun = dryRun
                 options.keepPlaintext = keepPlaintext
@@ -96,13 +105,12 @@ extension MCPVault {
                 if showProgress { Console.progress(nil) }
                 print(report)
                 if report.failures > 0 { throw CLIError.migrationIncomplete(failed: report.failures) }
-            }
         }
 
         private func openOrCreateVault() throws -> Vault? {
             let access = unlock.access(global)
             do {
-                return try access.unlock()
+                return try access.unlock(cleanUp: !dryRun)
             } catch VaultError.noVault {
                 if dryRun {
                     Console.out("A new vault would be created at \(global.vaultPath).")
@@ -121,7 +129,7 @@ extension MCPVault {
                 counts[verb, default: 0] += 1
                 Console.out(verb.padding(16) + text)
                 if let failure = line.cleanupFailure {
-                    Console.out(String(repeating: " ", count: 16) + "but its plaintext was not removed: \(failure)")
+                    Console.out(String(repeating: " ", count: 16) + "sealed, but its plaintext was not removed: \(failure)")
                 }
             }
             for note in report.notes { Console.note("note: \(note)") }
@@ -136,13 +144,14 @@ extension MCPVault {
             switch outcome {
             case .imported(let url):
                 return (prefix + "import" + (dryRun ? "" : "ed"), "\(url)  from \(origin)")
-            case .replaced(let url):
-                return (prefix + "replace" + (dryRun ? "" : "d"), "\(url)  from \(origin) (it expires later than the vault's token)")
+            case .replaced(let url, let forced):
+                return (prefix + "replace" + (dryRun ? "" : "d"),
+                        "\(url)  from \(origin) (" + (forced ? "--overwrite" : "it expires later than the vault's token") + ")")
             case .alreadyInVault(let url):
                 return (prefix + "finish" + (dryRun ? "" : "ed"), "\(url)  from \(origin) (already sealed by an earlier run; only the plaintext remained)")
             case .keptVault(let url):
                 return (dryRun ? "would keep" : "kept",
-                        "\(url)  the vault's token expires later; \(origin) is left as it is (--overwrite imports it)")
+                        "\(url)  the vault's token was kept, as the imported one does not expire later; \(origin) is left as it is (--overwrite imports it)")
             case .skipped(let reason):
                 return ("skipped", "\(origin): \(reason)")
             case .failed(let reason):

@@ -39,7 +39,7 @@ extension MCPVault {
         struct Change: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Replace the passphrase (or its cost) with a new one.",
-                discussion: "Example:\n  mcp-vault passphrase change --no-keyring   # prove the old passphrase first")
+                discussion: "The vault is unlocked first as any command unlocks it (session cache, keyring, or the current passphrase).\n\nExample:\n  mcp-vault passphrase change --new-passphrase-file new.txt")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var unlock: UnlockOptions
             @OptionGroup var new: NewPassphraseOptions

@@ -46,7 +46,7 @@ extension MCPVault {
                     vault = try VaultUnlocker.unlock(directory, sources: access.sources, logger: access.logger)
                 } catch let error as VaultError {
                     switch error {
-                    case .locked, .passphraseUnavailable:
+                    case .locked, .passphraseUnavailable, .keyring:
                         let count = try directory.recordIDs().count
                         Console.note("The vault at \(directory.path) is locked; it holds \(count) record\(count == 1 ? "" : "s").")
                     default: break

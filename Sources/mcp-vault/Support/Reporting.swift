@@ -21,7 +21,7 @@ enum CLIError: Error, CustomStringConvertible {
         case .keyringRequired(let error): "the keyring cannot be used: \(error)"
         case .statusIncomplete(let count): "\(count) record(s) could not be read"
         case .vaultUnusable: "the vault cannot be used as things are"
-        case .migrationIncomplete(let failed): "\(failed) legacy token(s) could not be migrated; their files were left as they are"
+        case .migrationIncomplete(let failed): "\(failed) legacy token(s) were not migrated, or were sealed but their plaintext could not be removed (see the lines above)"
         case .noValidToken(let server, let reason): "no valid token for \(server): \(reason)"
         }
     }
@@ -29,7 +29,7 @@ enum CLIError: Error, CustomStringConvertible {
     var hint: String? {
         switch self {
         case .keyringRequired(let error): error.hint
-        case .noValidToken(let server, _): "run `mcp-vault login \(server)` to sign in again"
+        case .noValidToken: "this version of mcp-vault cannot refresh tokens yet: get a fresh token with the tool that issued it and import it with `mcp-vault migrate --overwrite`"
         default: nil
         }
     }
