@@ -90,7 +90,7 @@ public struct Diagnosis: Sendable {
             } else if !keyringWorks {
                 add("passphrase slot", .warning, "none, and the keyring is not usable", "add one with `mcp-vault passphrase add` while the keyring works")
             }
-            if SessionKeyCache.isCached(vaultID: header.vaultID) {
+            if SessionKeyCache.holdsKey(for: header) {
                 usable = true
                 add("session", .info, "unlocked (the master key is cached in the kernel keyring)", "`mcp-vault lock` drops it")
             }

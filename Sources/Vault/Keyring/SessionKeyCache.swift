@@ -32,6 +32,12 @@ public enum SessionKeyCache {
         (try? KernelKeyring.contains(description: keyDescription(vaultID: vaultID))) ?? false
     }
 
+    /// Whether the cache holds this vault's master key (checked against the header's key check).
+    public static func holdsKey(for header: VaultHeader) -> Bool {
+        guard let key = try? load(vaultID: header.vaultID) else { return false }
+        return VaultHeader.keyCheck(for: key, vaultID: header.vaultID) == header.keyCheck
+    }
+
     /// Checks that the kernel keyring can hold, return and drop a key here.
     public static func selfTest() throws(VaultError) {
         do {

@@ -22,10 +22,10 @@ extension MCPVault {
                 let diagnosis = Diagnosis.run(access: access, keyring: global.keyring, environment: global.environment)
                 let width = diagnosis.checks.map(\.subject.count).max() ?? 0
                 for check in diagnosis.checks {
-                    let label = "[\(check.outcome.rawValue)]".padding(8)
+                    let label = "[\(check.outcome.rawValue)]".padding(9)
                     Console.out("\(label) \(check.subject.padding(width)): \(check.detail)")
                     if let remedy = check.remedy, check.outcome != .ok {
-                        Console.out(String(repeating: " ", count: 10 + width) + "→ \(remedy)")
+                        Console.out(String(repeating: " ", count: 12 + width) + "→ \(remedy)")
                     }
                 }
                 if !diagnosis.vaultUsable {

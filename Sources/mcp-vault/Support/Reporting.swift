@@ -104,11 +104,13 @@ enum Console {
 
     /// A progress line on stderr that the next one overwrites; nil clears it.
     static func progress(_ text: String?) {
+        fflush(nil)
         var line = "\r\u{1B}[K" + (text ?? "")
         line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
 
     static func note(_ line: String) {
+        fflush(nil)  // keep stdout's buffered lines ahead of this one when both go to one pipe
         var text = line + "\n"
         text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
