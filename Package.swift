@@ -13,6 +13,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C libraries, wrapped once each.
@@ -34,16 +37,37 @@ let package = Package(
         ),
         // Reads the plaintext token files of older tools and imports them into the vault.
         .target(name: "LegacyImport", dependencies: ["Vault"]),
+        // The OAuth flow engine: HTTP, JSON, the RFCs. Knows nothing of storage or terminals.
+        .target(
+            name: "OAuth",
+            dependencies: [
+                "CSodium",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A real authorization server and MCP resource on 127.0.0.1, for the tests and the demo.
+        .target(
+            name: "AuthorizationServer",
+            dependencies: [
+                "CSodium", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "mcp-vault-demo-server", dependencies: ["AuthorizationServer"], path: "Sources/DemoServer"),
         // Composes the vault with the OAuth engine: the credential record, unlock policy, status.
         .target(
             name: "Credentials",
-            dependencies: ["Vault", "LegacyImport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Vault", "LegacyImport", "OAuth", .product(name: "Logging", package: "swift-log")]
         ),
         // The command-line tool: parse, call, print.
         .executableTarget(
             name: "mcp-vault",
             dependencies: [
-                "Credentials", "Vault", "LegacyImport",
+                "Credentials", "Vault", "LegacyImport", "OAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,7 +79,8 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Credentials", "TestSupport"]),
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "vault-test-tool"]
+            dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "vault-test-tool", "AuthorizationServer",
+                           "mcp-vault-demo-server"]
         ),
     ],
     swiftLanguageModes: [.v6]

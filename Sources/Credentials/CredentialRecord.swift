@@ -44,14 +44,18 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
         public var source: String
         /// Token endpoint authentication: none, client_secret_post, client_secret_basic.
         public var authMethod: String
-        public init(clientID: String, clientSecret: String? = nil, source: String, authMethod: String) {
+        /// The redirect URI a dynamic registration is tied to.
+        public var redirectURI: String?
+        public init(clientID: String, clientSecret: String? = nil, source: String, authMethod: String, redirectURI: String? = nil) {
             self.clientID = clientID
             self.clientSecret = clientSecret
             self.source = source
             self.authMethod = authMethod
+            self.redirectURI = redirectURI
         }
         enum CodingKeys: String, CodingKey {
             case clientID = "client_id", clientSecret = "client_secret", source, authMethod = "auth_method"
+            case redirectURI = "redirect_uri"
         }
     }
 

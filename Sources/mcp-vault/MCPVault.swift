@@ -16,7 +16,7 @@ struct MCPVault: AsyncParsableCommand {
               mcp-vault doctor
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Status.self, Token.self, Migrate.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
+        subcommands: [Init.self, Login.self, Status.self, Token.self, Migrate.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 
     static func main() async {

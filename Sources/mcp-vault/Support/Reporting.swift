@@ -1,5 +1,6 @@
 import ArgumentParser
 import Credentials
+import OAuth
 import Logging
 import Vault
 #if canImport(Glibc)
@@ -40,6 +41,7 @@ enum ExitStatus: Int32 {
     case success = 0
     case failure = 1
     case noValidToken = 3
+    case oauthRefused = 4
     case usage = 64
     case dataError = 65
     case noInput = 66
@@ -61,6 +63,14 @@ enum ExitStatus: Int32 {
             case .invalidServerURL: .usage
             case .malformedCredential: .dataError
             case .noCredential: .noInput
+            }
+        case let error as OAuthError:
+            switch error {
+            case .timeout, .timedOutWaitingForBrowser: .temporaryFailure
+            case .network: .unavailable
+            case .callbackPortBusy: .unavailable
+            case .cancelled: .failure
+            default: .oauthRefused
             }
         case let error as CLIError:
             switch error {

@@ -1,0 +1,266 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+struct Routes: Sendable {
+    let options: ServerOptions
+    let state: ServerState
+    let base: BaseURL
+
+    static let mcpPath = "/mcp"
+
+    func issuer() async -> String { await base.value + options.issuerPath }
+    func resource() async -> String { await base.value + Self.mcpPath }
+
+    func install(on router: Router<BasicRequestContext>) {
+        let issuerPath = options.issuerPath
+        let tail = issuerPath  // "" or "/tenant"
+
+        router.post(.init(stringLiteral: Self.mcpPath)) { request, _ in try await self.mcp(request) }
+
+        // RFC 9728 protected-resource metadata.
+        router.get("/resource-metadata/mcp") { _, _ in try await self.resourceMetadata() }
+        if options.resourceMetadata == .everywhere {
+            router.get("/.well-known/oauth-protected-resource/mcp") { _, _ in try await self.resourceMetadata() }
+        }
+        if options.resourceMetadata != .headerOnly {
+            router.get("/.well-known/oauth-protected-resource") { _, _ in try await self.resourceMetadata() }
+        }
+
+        // RFC 8414 and OpenID Connect discovery, at the places the MCP specification tries.
+        if options.oauthMetadata {
+            router.get(.init(stringLiteral: "/.well-known/oauth-authorization-server" + tail)) { _, _ in try await self.serverMetadata() }
+        }
+        if options.openIDMetadata {
+            router.get(.init(stringLiteral: "/.well-known/openid-configuration" + tail)) { _, _ in try await self.serverMetadata() }
+            if !tail.isEmpty {
+                router.get(.init(stringLiteral: tail + "/.well-known/openid-configuration")) { _, _ in try await self.serverMetadata() }
+            }
+        }
+
+        if options.dynamicRegistration {
+            router.post(.init(stringLiteral: issuerPath + "/register")) { request, _ in try await self.register(request) }
+        }
+        router.get(.init(stringLiteral: issuerPath + "/authorize")) { request, _ in try await self.authorize(request) }
+        router.post(.init(stringLiteral: issuerPath + "/token")) { request, _ in try await self.token(request) }
+        router.post(.init(stringLiteral: issuerPath + "/revoke")) { request, _ in try await self.revoke(request) }
+        router.get("/test/stats") { _, _ in Self.json(await self.state.stats()) }
+    }
+
+    // MARK: Metadata
+
+    func resourceMetadata() async throws -> Response {
+        let ownResource = await resource()
+        let issuer = await issuer()
+        let document: [String: Any] = [
+            "resource": options.resourceOverride ?? ownResource,
+            "authorization_servers": [issuer],
+            "scopes_supported": options.scopesSupported,
+            "bearer_methods_supported": ["header"],
+        ]
+        return Self.json(document)
+    }
+
+    func serverMetadata() async throws -> Response {
+        if options.metadataDelay > 0 { try await Task.sleep(for: .seconds(options.metadataDelay)) }
+        if options.malformedMetadata {
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"issuer\": ")))
+        }
+        let issuer = await issuer()
+        var document: [String: Any] = [
+            "issuer": issuer,
+            "authorization_endpoint": issuer + "/authorize",
+            "token_endpoint": issuer + "/token",
+            "revocation_endpoint": issuer + "/revoke",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+            "scopes_supported": options.scopesSupported,
+            "authorization_response_iss_parameter_supported": options.issParameter != .absent,
+        ]
+        if options.dynamicRegistration { document["registration_endpoint"] = issuer + "/register" }
+        if let methods = options.codeChallengeMethods { document["code_challenge_methods_supported"] = methods }
+        return Self.json(document)
+    }
+
+    // MARK: Registration (RFC 7591)
+
+    func register(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+              let redirects = object["redirect_uris"] as? [String], !redirects.isEmpty else {
+            return Self.oauthError("invalid_client_metadata", "redirect_uris is required", status: .badRequest)
+        }
+        let method = object["token_endpoint_auth_method"] as? String ?? "client_secret_basic"
+        guard ["none", "client_secret_post", "client_secret_basic"].contains(method) else {
+            return Self.oauthError("invalid_client_metadata", "unsupported token_endpoint_auth_method", status: .badRequest)
+        }
+        let client = RegisteredClient(
+            id: ServerState.randomToken("client"), secret: method == "none" ? nil : ServerState.randomToken("secret"),
+            authMethod: method, redirectURIs: redirects,
+            grantTypes: object["grant_types"] as? [String] ?? ["authorization_code"])
+        await state.register(client)
+        var response: [String: Any] = [
+            "client_id": client.id, "redirect_uris": redirects, "token_endpoint_auth_method": method,
+            "grant_types": client.grantTypes, "client_id_issued_at": Int(Date().timeIntervalSince1970),
+        ]
+        if let secret = client.secret {
+            response["client_secret"] = secret
+            response["client_secret_expires_at"] = 0
+        }
+        return Self.json(response, status: .created)
+    }
+
+    // MARK: Authorization
+
+    func authorize(_ request: Request) async throws -> Response {
+        let query = FormEncoding.decode(request.uri.query ?? "")
+        guard let clientID = query["client_id"], let client = await state.client(clientID) else {
+            return Self.page("Unknown client", status: .badRequest)
+        }
+        guard let redirect = query["redirect_uri"], client.redirectURIs.isEmpty || client.redirectURIs.contains(redirect) else {
+            return Self.page("The redirect_uri is not registered for this client", status: .badRequest)
+        }
+        let state = query["state"]
+        func back(_ fields: [(String, String)]) async -> Response {
+            var fields = fields
+            if let state { fields.append(("state", state)) }
+            switch options.issParameter {
+            case .correct: fields.append(("iss", await issuer()))
+            case .wrong: fields.append(("iss", "https://evil.example.com"))
+            case .absent: break
+            }
+            let separator = redirect.contains("?") ? "&" : "?"
+            return Response(status: .found, headers: [.location: redirect + separator + FormEncoding.encode(fields)])
+        }
+        if let error = options.authorizationError {
+            return await back([("error", error), ("error_description", "The user denied the request")])
+        }
+        guard query["response_type"] == "code" else {
+            return await back([("error", "unsupported_response_type")])
+        }
+        guard let challenge = query["code_challenge"], query["code_challenge_method"] == "S256" else {
+            return await back([("error", "invalid_request"), ("error_description", "PKCE with S256 is required")])
+        }
+        let ownResource = await self.resource()
+        if let resource = query["resource"], resource != ownResource {
+            return await back([("error", "invalid_target"), ("error_description", "unknown resource")])
+        }
+        let code = ServerState.randomToken("code")
+        await self.state.storeCode(code, .init(clientID: clientID, redirectURI: redirect, challenge: challenge,
+                                               scope: query["scope"] ?? "", resource: query["resource"],
+                                               expires: Date().addingTimeInterval(120)))
+        return await back([("code", code)])
+    }
+
+    // MARK: Token
+
+    func token(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let form = FormEncoding.decode(String(buffer: body))
+        guard let client = await authenticate(request, form) else {
+            return Self.oauthError("invalid_client", "client authentication failed", status: .unauthorized)
+        }
+        switch form["grant_type"] {
+        case "authorization_code":
+            guard let code = form["code"], let pending = await state.takeCode(code), pending.expires > Date(),
+                  pending.clientID == client.id else {
+                return Self.oauthError("invalid_grant", "the code is unknown, used or expired")
+            }
+            guard form["redirect_uri"] == pending.redirectURI else {
+                return Self.oauthError("invalid_grant", "redirect_uri differs from the authorization request")
+            }
+            guard let verifier = form["code_verifier"], PKCE.challenge(for: verifier) == pending.challenge else {
+                return Self.oauthError("invalid_grant", "PKCE verification failed")
+            }
+            if let resource = form["resource"], resource != pending.resource {
+                return Self.oauthError("invalid_target", "resource differs from the authorization request")
+            }
+            return tokenResponse(await state.issueNewGrant(clientID: client.id, scope: pending.scope, resource: pending.resource,
+                                                           lifetime: options.accessTokenLifetime))
+        case "refresh_token":
+            guard let token = form["refresh_token"] else { return Self.oauthError("invalid_request", "refresh_token is required") }
+            switch await state.refresh(token, clientID: client.id, lifetime: options.accessTokenLifetime) {
+            case .issued(let tokens): return tokenResponse(tokens)
+            case .reused: return Self.oauthError("invalid_grant", "refresh token reuse detected; the grant is revoked")
+            case .unknown: return Self.oauthError("invalid_grant", "unknown refresh token")
+            }
+        default:
+            return Self.oauthError("unsupported_grant_type", "grant_type is not supported")
+        }
+    }
+
+    private func tokenResponse(_ tokens: ServerState.IssuedTokens) -> Response {
+        var document: [String: Any] = [
+            "access_token": tokens.access, "token_type": "Bearer", "expires_in": options.accessTokenLifetime, "refresh_token": tokens.refresh,
+        ]
+        if !tokens.scope.isEmpty { document["scope"] = tokens.scope }
+        return Self.json(document, headers: [.cacheControl: "no-store"])
+    }
+
+    /// client_secret_basic, client_secret_post or none, as the client registered.
+    private func authenticate(_ request: Request, _ form: [String: String]) async -> RegisteredClient? {
+        if let header = request.headers[.authorization], header.hasPrefix("Basic "),
+           let decoded = Data(base64Encoded: String(header.dropFirst(6))).flatMap({ String(data: $0, encoding: .utf8) }),
+           let colon = decoded.firstIndex(of: ":") {
+            let id = FormEncoding.unescape(decoded[..<colon]), secret = FormEncoding.unescape(decoded[decoded.index(after: colon)...])
+            guard let client = await state.client(id), client.authMethod == "client_secret_basic", client.secret == secret else { return nil }
+            return client
+        }
+        guard let id = form["client_id"], let client = await state.client(id) else { return nil }
+        switch client.authMethod {
+        case "none": return form["client_secret"] == nil ? client : nil
+        case "client_secret_post": return form["client_secret"] == client.secret ? client : nil
+        default: return nil
+        }
+    }
+
+    // MARK: Revocation (RFC 7009)
+
+    func revoke(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let form = FormEncoding.decode(String(buffer: body))
+        guard await authenticate(request, form) != nil else {
+            return Self.oauthError("invalid_client", "client authentication failed", status: .unauthorized)
+        }
+        if let token = form["token"] { await state.revokeToken(token) }
+        return Response(status: .ok)
+    }
+
+    // MARK: MCP
+
+    func mcp(_ request: Request) async throws -> Response {
+        let metadataURL = await base.value + (options.resourceMetadata == .headerOnly ? "/resource-metadata/mcp" : "/.well-known/oauth-protected-resource/mcp")
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              await state.validate(String(header.dropFirst(7))) != nil else {
+            let challenge = "Bearer resource_metadata=\"\(metadataURL)\", scope=\"mcp:read\""
+            return Response(status: .unauthorized, headers: [.wwwAuthenticate: challenge, .contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"unauthorized\"}")))
+        }
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let message = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+        let result: [String: Any] = [
+            "protocolVersion": "2025-11-25",
+            "capabilities": ["tools": [String: Any]()],
+            "serverInfo": ["name": "mcp-vault-demo-server", "version": "1.0"],
+        ]
+        return Self.json(["jsonrpc": "2.0", "id": message["id"] ?? 1, "result": result])
+    }
+
+    // MARK: Responses
+
+    static func json(_ object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func oauthError(_ code: String, _ description: String, status: HTTPResponse.Status = .badRequest) -> Response {
+        json(["error": code, "error_description": description], status: status)
+    }
+
+    static func page(_ text: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+}

@@ -1,0 +1,61 @@
+/// The behaviours the bundled authorization server can be switched into, one per situation the
+/// OAuth engine must handle. The defaults describe a well-behaved MCP server.
+public struct ServerOptions: Sendable {
+    /// Path component of the issuer ("" for an issuer at the origin, "/tenant" for one with a path).
+    public var issuerPath = ""
+    /// Serve RFC 7591 dynamic client registration.
+    public var dynamicRegistration = true
+    /// Clients known in advance: id, secret (nil for a public client) and token endpoint auth method.
+    public var preregisteredClients: [RegisteredClient] = []
+    /// Serve RFC 8414 metadata (`oauth-authorization-server`); false leaves only OpenID Connect discovery.
+    public var oauthMetadata = true
+    /// Serve OpenID Connect discovery (`openid-configuration`).
+    public var openIDMetadata = true
+    /// Where protected-resource metadata is served.
+    public var resourceMetadata: ResourceMetadataPlacement = .everywhere
+    /// `code_challenge_methods_supported`; nil leaves the field out.
+    public var codeChallengeMethods: [String]? = ["S256"]
+    /// A `resource` other than the MCP endpoint in the protected-resource metadata.
+    public var resourceOverride: String?
+    /// The RFC 9207 `iss` parameter on the authorization response.
+    public var issParameter: IssParameter = .correct
+    /// Access token lifetime in seconds.
+    public var accessTokenLifetime = 3600
+    /// Scopes the server offers; the MCP endpoint needs `requiredScope` for its "admin" tool.
+    public var scopesSupported = ["mcp:read", "mcp:write", "offline_access"]
+    /// Seconds to wait before answering metadata requests (a slow server).
+    public var metadataDelay: Double = 0
+    /// Serve authorization-server metadata that is not JSON.
+    public var malformedMetadata = false
+    /// Answer authorization requests with this OAuth error instead of a code (access_denied, say).
+    public var authorizationError: String?
+
+    public enum ResourceMetadataPlacement: Sendable {
+        case everywhere          // header, path-suffixed and root well-known URLs
+        case rootOnly            // only /.well-known/oauth-protected-resource
+        case headerOnly          // only at the URL named in WWW-Authenticate
+    }
+
+    public enum IssParameter: Sendable {
+        case correct, absent, wrong
+    }
+
+    public init() {}
+}
+
+/// A client the server knows.
+public struct RegisteredClient: Sendable, Equatable {
+    public var id: String
+    public var secret: String?
+    public var authMethod: String
+    public var redirectURIs: [String]
+    public var grantTypes: [String]
+
+    public init(id: String, secret: String?, authMethod: String, redirectURIs: [String] = [], grantTypes: [String] = ["authorization_code", "refresh_token"]) {
+        self.id = id
+        self.secret = secret
+        self.authMethod = authMethod
+        self.redirectURIs = redirectURIs
+        self.grantTypes = grantTypes
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Everything the server remembers: clients, pending codes, grants and their tokens.
+actor ServerState {
+    struct PendingCode {
+        let clientID: String
+        let redirectURI: String
+        let challenge: String
+        let scope: String
+        let resource: String?
+        let expires: Date
+    }
+
+    /// One authorization: its current refresh token, and every refresh token it ever had (for
+    /// reuse detection).
+    final class Grant {
+        let clientID: String
+        var scope: String
+        let resource: String?
+        var refreshToken: String
+        var retiredRefreshTokens: Set<String> = []
+        var accessTokens: Set<String> = []
+        var revoked = false
+
+        init(clientID: String, scope: String, resource: String?, refreshToken: String) {
+            self.clientID = clientID
+            self.scope = scope
+            self.resource = resource
+            self.refreshToken = refreshToken
+        }
+    }
+
+    struct AccessToken {
+        let grant: Grant
+        let expires: Date
+    }
+
+    var clients: [String: RegisteredClient] = [:]
+    var codes: [String: PendingCode] = [:]
+    var grants: [Grant] = []
+    var accessTokens: [String: AccessToken] = [:]
+    /// Counters the tests read back through /test/stats.
+    var refreshRequests = 0
+    var reuseDetections = 0
+    var revocations = 0
+
+    init(clients: [RegisteredClient]) {
+        for client in clients { self.clients[client.id] = client }
+    }
+
+    func register(_ client: RegisteredClient) { clients[client.id] = client }
+    func client(_ id: String) -> RegisteredClient? { clients[id] }
+
+    func storeCode(_ code: String, _ pending: PendingCode) { codes[code] = pending }
+    func takeCode(_ code: String) -> PendingCode? { codes.removeValue(forKey: code) }
+
+    /// Tokens handed out by the token endpoint.
+    struct IssuedTokens: Sendable {
+        let access: String
+        let refresh: String
+        let scope: String
+    }
+
+    private func issue(_ grant: Grant, lifetime: Int) -> IssuedTokens {
+        let access = ServerState.randomToken("at")
+        accessTokens[access] = AccessToken(grant: grant, expires: Date().addingTimeInterval(Double(lifetime)))
+        grant.accessTokens.insert(access)
+        return IssuedTokens(access: access, refresh: grant.refreshToken, scope: grant.scope)
+    }
+
+    /// A new grant (after an authorization code) and its first tokens.
+    func issueNewGrant(clientID: String, scope: String, resource: String?, lifetime: Int) -> IssuedTokens {
+        let grant = Grant(clientID: clientID, scope: scope, resource: resource, refreshToken: ServerState.randomToken("rt"))
+        grants.append(grant)
+        return issue(grant, lifetime: lifetime)
+    }
+
+    enum RefreshOutcome: Sendable { case issued(IssuedTokens), reused, unknown }
+
+    /// Rotation with reuse detection: a retired refresh token revokes the whole grant.
+    func refresh(_ token: String, clientID: String, lifetime: Int) -> RefreshOutcome {
+        refreshRequests += 1
+        if let grant = grants.first(where: { $0.refreshToken == token && !$0.revoked && $0.clientID == clientID }) {
+            grant.retiredRefreshTokens.insert(grant.refreshToken)
+            grant.refreshToken = ServerState.randomToken("rt")
+            return .issued(issue(grant, lifetime: lifetime))
+        }
+        if let grant = grants.first(where: { $0.retiredRefreshTokens.contains(token) }) {
+            reuseDetections += 1
+            revoke(grant)
+            return .reused
+        }
+        return .unknown
+    }
+
+    func revokeToken(_ token: String) {
+        revocations += 1
+        if let grant = grants.first(where: { $0.refreshToken == token }) { revoke(grant) }
+        if let access = accessTokens.removeValue(forKey: token) { access.grant.accessTokens.remove(token) }
+    }
+
+    private func revoke(_ grant: Grant) {
+        grant.revoked = true
+        for token in grant.accessTokens { accessTokens[token] = nil }
+        grant.accessTokens = []
+    }
+
+    /// The scope of a valid access token; nil when the token is unknown, expired or revoked.
+    func validate(_ token: String) -> String? {
+        guard let access = accessTokens[token], access.expires > Date(), !access.grant.revoked else { return nil }
+        return access.grant.scope
+    }
+
+    func stats() -> [String: Int] {
+        ["refresh_requests": refreshRequests, "reuse_detections": reuseDetections, "revocations": revocations,
+         "live_grants": grants.filter { !$0.revoked }.count]
+    }
+
+    static func randomToken(_ prefix: String) -> String {
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        return prefix + "_" + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

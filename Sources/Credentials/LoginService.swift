@@ -1,0 +1,55 @@
+import Logging
+import OAuth
+import Vault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Login: runs the OAuth flow, checks the token against the MCP server, and only then seals the
+/// result. A failed or cancelled login never touches the record already stored.
+public struct LoginService: Sendable {
+    public let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    public func login(_ request: LoginRequest, server: ServerURL, vault: Vault,
+                      present: @Sendable (String, Int) async -> Void) async throws -> CredentialRecord {
+        var request = request
+        let existing = try VaultAccess.credential(for: server, in: vault)
+        if let existing, let issuer = existing.issuer, let client = existing.client {
+            request.previousRegistration = (issuer, ClientCredentials(
+                clientID: client.clientID, clientSecret: client.clientSecret, authMethod: client.authMethod,
+                source: client.source, redirectURI: client.redirectURI))
+        }
+        let http = HTTPTransport()
+        do {
+            let flow = LoginFlow(http: http, logger: logger)
+            let result = try await flow.run(request, present: present)
+            try await flow.verify(serverURL: server.canonical, accessToken: result.tokens.accessToken)
+            await http.shutdown()
+            let now = Int64(Date().timeIntervalSince1970)
+            var record = existing ?? CredentialRecord(server: server, now: now)
+            record.issuer = result.discovery.server.issuer
+            record.endpoints = .init(authorization: result.discovery.server.authorizationEndpoint,
+                                     token: result.discovery.server.tokenEndpoint,
+                                     revocation: result.discovery.server.revocationEndpoint)
+            record.client = .init(clientID: result.client.clientID, clientSecret: result.client.clientSecret,
+                                  source: result.client.source, authMethod: result.client.authMethod, redirectURI: result.client.redirectURI)
+            record.tokens = .init(accessToken: result.tokens.accessToken, refreshToken: result.tokens.refreshToken,
+                                  tokenType: "Bearer", scope: result.tokens.scope ?? result.requestedScope,
+                                  expiresAt: result.tokens.expiresIn.map { result.obtainedAt + Int64($0) })
+            record.sendResource = request.sendResource
+            record.needsLogin = false
+            record.updatedAt = now
+            try VaultAccess.store(record, in: vault)
+            return record
+        } catch {
+            await http.shutdown()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,42 @@
+// mcp-vault-demo-server: the bundled authorization server and MCP endpoint on 127.0.0.1.
+//
+//   mcp-vault-demo-server [--port N] [--token-lifetime SECONDS] [--issuer-path /PATH] [--no-dcr]
+//
+// Prints "listening on http://127.0.0.1:PORT/mcp" once it accepts connections, then serves until
+// it is stopped (SIGTERM or Ctrl-C).
+import AuthorizationServer
+import Foundation
+
+/// The options given on the command line; exits with status 64 on a bad one.
+func parseArguments(_ arguments: [String]) -> (options: ServerOptions, port: Int) {
+    var options = ServerOptions()
+    var port = 0
+    var rest = arguments[...]
+    func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("mcp-vault-demo-server: \(message)\n".utf8))
+        exit(64)
+    }
+    func value(_ flag: String) -> String {
+        guard let next = rest.popFirst() else { fail("\(flag) needs a value") }
+        return next
+    }
+    while let argument = rest.popFirst() {
+        switch argument {
+        case "--port": port = Int(value(argument)) ?? -1
+        case "--token-lifetime": options.accessTokenLifetime = Int(value(argument)) ?? -1
+        case "--issuer-path": options.issuerPath = value(argument)
+        case "--no-dcr": options.dynamicRegistration = false
+        case "--help", "-h":
+            print("usage: mcp-vault-demo-server [--port N] [--token-lifetime SECONDS] [--issuer-path /PATH] [--no-dcr]")
+            exit(0)
+        default: fail("unknown argument \(argument)")
+        }
+    }
+    guard (0...65535).contains(port), options.accessTokenLifetime > 0 else { fail("bad --port or --token-lifetime") }
+    return (options, port)
+}
+
+let (options, port) = parseArguments(Array(CommandLine.arguments.dropFirst()))
+try await AuthorizationServer(options: options).run(port: port) { port in
+    FileHandle.standardOutput.write(Data("listening on http://127.0.0.1:\(port)/mcp\n".utf8))
+}

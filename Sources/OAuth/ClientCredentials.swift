@@ -1,0 +1,64 @@
+import Foundation
+
+/// How mcp-vault is known to an authorization server.
+public struct ClientCredentials: Sendable, Equatable {
+    public var clientID: String
+    public var clientSecret: String?
+    /// Token endpoint authentication: none, client_secret_post or client_secret_basic.
+    public var authMethod: String
+    /// preregistered, metadata-document or dynamic.
+    public var source: String
+    /// The redirect URI the registration is for (dynamic registrations are tied to one).
+    public var redirectURI: String?
+
+    public init(clientID: String, clientSecret: String?, authMethod: String, source: String, redirectURI: String? = nil) {
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.authMethod = authMethod
+        self.source = source
+        self.redirectURI = redirectURI
+    }
+
+    /// Body fields and headers that authenticate the client at the token (or revocation) endpoint.
+    func authentication() -> (fields: [(String, String)], headers: [(String, String)]) {
+        switch authMethod {
+        case "client_secret_basic":
+            let pair = FormURLEncoding.escape(clientID) + ":" + FormURLEncoding.escape(clientSecret ?? "")
+            return ([], [("Authorization", "Basic " + Data(pair.utf8).base64EncodedString())])
+        case "client_secret_post":
+            return ([("client_id", clientID), ("client_secret", clientSecret ?? "")], [])
+        default:
+            return ([("client_id", clientID)], [])
+        }
+    }
+}
+
+/// RFC 7591 dynamic client registration for a native public client.
+struct DynamicRegistration {
+    let http: HTTPTransport
+
+    func register(at endpoint: String, redirectURI: String, supportedMethods: [String]?) async throws(OAuthError) -> ClientCredentials {
+        // A native app cannot keep a secret; ask for "none" unless the server cannot do it.
+        let method = supportedMethods.map { methods in
+            methods.contains("none") ? "none" : methods.contains("client_secret_basic") ? "client_secret_basic" : "client_secret_post"
+        } ?? "none"
+        let request: [String: Any] = [
+            "client_name": "mcp-vault",
+            "redirect_uris": [redirectURI],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": method,
+            "application_type": "native",
+        ]
+        let body = (try? JSONSerialization.data(withJSONObject: request, options: [.sortedKeys])) ?? Data()
+        let response = try await http.postJSON(endpoint, body: body)
+        struct Registered: Decodable {
+            var client_id: String
+            var client_secret: String?
+            var token_endpoint_auth_method: String?
+        }
+        let registered = try response.decode(Registered.self, from: endpoint, acceptedStatuses: [200, 201])
+        return ClientCredentials(clientID: registered.client_id, clientSecret: registered.client_secret,
+                                 authMethod: registered.token_endpoint_auth_method ?? method, source: "dynamic", redirectURI: redirectURI)
+    }
+}

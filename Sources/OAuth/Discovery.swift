@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+
+/// What discovery found for one MCP server.
+public struct DiscoveryResult: Sendable {
+    public var resource: String
+    public var resourceMetadata: ProtectedResourceMetadata?
+    public var server: AuthorizationServerMetadata
+    /// The scope the server's 401 challenge asked for, if any.
+    public var challengedScope: String?
+    /// True when the 2025-03-26 fallback (origin as issuer, default endpoints) was used.
+    public var usedLegacyFallback: Bool
+}
+
+/// RFC 9728 and RFC 8414 / OpenID Connect discovery in the order the MCP specification gives.
+public struct Discovery: Sendable {
+    let http: HTTPTransport
+    let logger: Logger
+
+    public init(http: HTTPTransport, logger: Logger) {
+        self.http = http
+        self.logger = logger
+    }
+
+    /// `serverURL` is the canonical MCP server URL (also the RFC 8707 resource).
+    public func discover(_ serverURL: String) async throws(OAuthError) -> DiscoveryResult {
+        let server = try HTTPTransport.checkSecure(serverURL)
+        // 1. Ask the MCP endpoint; a 401 names the metadata and the scope it wants.
+        let probe = try await http.postJSON(serverURL, body: Data(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcp-vault","version":"0.1"}}}"#.utf8))
+        let challenge = probe.header("WWW-Authenticate").flatMap(BearerChallenge.init)
+        logger.debug("MCP endpoint answered \(probe.status); challenge: \(challenge?.parameters.keys.sorted().joined(separator: ",") ?? "none")")
+
+        // 2. Protected-resource metadata: the header's URL, the path-suffixed well-known URL, the root.
+        var candidates: [String] = []
+        if let url = challenge?.resourceMetadata { candidates.append(url) }
+        let origin = Self.origin(of: server)
+        let path = server.path == "/" ? "" : server.path
+        if !path.isEmpty { candidates.append(origin + "/.well-known/oauth-protected-resource" + path) }
+        candidates.append(origin + "/.well-known/oauth-protected-resource")
+        var resourceMetadata: ProtectedResourceMetadata?
+        for candidate in candidates {
+            if let document = try await fetchOptional(candidate, ProtectedResourceMetadata.self) {
+                resourceMetadata = document
+                break
+            }
+        }
+
+        if let resourceMetadata {
+            guard Self.sameResource(resourceMetadata.resource, serverURL) else {
+                throw .resourceMismatch(expected: serverURL, found: resourceMetadata.resource)
+            }
+            guard let issuer = resourceMetadata.authorizationServers?.first else {
+                throw .noAuthorizationServer(serverURL)
+            }
+            let metadata = try await authorizationServerMetadata(issuer: issuer)
+            return DiscoveryResult(resource: serverURL, resourceMetadata: resourceMetadata, server: metadata,
+                                   challengedScope: challenge?.scope, usedLegacyFallback: false)
+        }
+
+        // 3. Last resort (the 2025-03-26 specification): the server's origin as issuer.
+        logger.debug("no protected-resource metadata; falling back to the origin as issuer")
+        if let metadata = try? await authorizationServerMetadata(issuer: origin) {
+            return DiscoveryResult(resource: serverURL, resourceMetadata: nil, server: metadata, challengedScope: challenge?.scope,
+                                   usedLegacyFallback: true)
+        }
+        let defaults = AuthorizationServerMetadata(
+            issuer: origin, authorizationEndpoint: origin + "/authorize", tokenEndpoint: origin + "/token",
+            registrationEndpoint: origin + "/register")
+        return DiscoveryResult(resource: serverURL, resourceMetadata: nil, server: defaults, challengedScope: challenge?.scope,
+                               usedLegacyFallback: true)
+    }
+
+    /// RFC 8414 and OpenID Connect discovery, with path insertion for issuers that have a path.
+    public func authorizationServerMetadata(issuer: String) async throws(OAuthError) -> AuthorizationServerMetadata {
+        let issuerURL = try HTTPTransport.checkSecure(issuer)
+        let origin = Self.origin(of: issuerURL)
+        var path = issuerURL.path
+        while path.hasSuffix("/") { path.removeLast() }
+        let candidates = path.isEmpty
+            ? [origin + "/.well-known/oauth-authorization-server", origin + "/.well-known/openid-configuration"]
+            : [origin + "/.well-known/oauth-authorization-server" + path, origin + "/.well-known/openid-configuration" + path,
+               origin + path + "/.well-known/openid-configuration"]
+        for candidate in candidates {
+            guard let metadata = try await fetchOptional(candidate, AuthorizationServerMetadata.self) else { continue }
+            guard Self.sameIssuer(metadata.issuer, issuer) else {
+                throw .issuerMismatch(expected: issuer, found: metadata.issuer)
+            }
+            for endpoint in [metadata.authorizationEndpoint, metadata.tokenEndpoint, metadata.registrationEndpoint,
+                             metadata.revocationEndpoint, metadata.deviceAuthorizationEndpoint].compactMap({ $0 }) {
+                _ = try HTTPTransport.checkSecure(endpoint)
+            }
+            return metadata
+        }
+        throw .noAuthorizationServer(issuer)
+    }
+
+    /// A metadata document, or nil when there is none at that URL (404 and the like).
+    private func fetchOptional<T: Decodable>(_ url: String, _ type: T.Type) async throws(OAuthError) -> T? {
+        let response = try await http.get(url)
+        logger.debug("GET \(url): \(response.status)")
+        guard response.status == 200 else {
+            if (400...499).contains(response.status) { return nil }
+            throw .unexpectedStatus(url: url, status: response.status)
+        }
+        return try response.decode(type, from: url)
+    }
+
+    static func origin(of url: URL) -> String {
+        var origin = (url.scheme ?? "https").lowercased() + "://" + (url.host ?? "")
+        if let port = url.port { origin += ":\(port)" }
+        return origin
+    }
+
+    static func sameResource(_ a: String, _ b: String) -> Bool {
+        trimmed(a) == trimmed(b)
+    }
+
+    static func sameIssuer(_ a: String, _ b: String) -> Bool {
+        trimmed(a) == trimmed(b)
+    }
+
+    private static func trimmed(_ text: String) -> String {
+        var text = text
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+}

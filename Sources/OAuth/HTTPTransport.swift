@@ -1,0 +1,128 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// HTTP for the OAuth engine: https only (plain http for loopback hosts), connect and read
+/// timeouts, no redirects followed, response bodies capped, JSON content type checked.
+public final class HTTPTransport: Sendable {
+    public static let responseLimit = 1 << 20
+    private let client: HTTPClient
+    private let timeout: TimeAmount
+
+    public init(timeoutSeconds: Int64 = 20) {
+        timeout = .seconds(timeoutSeconds)
+        client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(redirectConfiguration: .disallow,
+                                 timeout: .init(connect: .seconds(min(timeoutSeconds, 10)), read: .seconds(timeoutSeconds))))
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    public struct Response: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let body: Data
+
+        public func header(_ name: String) -> String? { headers.first(name: name) }
+    }
+
+    /// Refuses anything but https, except for loopback hosts.
+    public static func checkSecure(_ text: String) throws(OAuthError) -> URL {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host else {
+            throw .invalidURL(text)
+        }
+        if scheme == "https" { return url }
+        if scheme == "http" && isLoopback(host) { return url }
+        throw .insecureURL(text)
+    }
+
+    public static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+    }
+
+    public func get(_ url: String, headers: [(String, String)] = []) async throws(OAuthError) -> Response {
+        try await send(url, method: .GET, headers: headers, body: nil)
+    }
+
+    public func postForm(_ url: String, fields: [(String, String)], headers: [(String, String)] = []) async throws(OAuthError) -> Response {
+        let body = fields.map { FormURLEncoding.escape($0.0) + "=" + FormURLEncoding.escape($0.1) }.joined(separator: "&")
+        return try await send(url, method: .POST, headers: headers + [("Content-Type", "application/x-www-form-urlencoded")],
+                              body: Data(body.utf8))
+    }
+
+    public func postJSON(_ url: String, body: Data, headers: [(String, String)] = []) async throws(OAuthError) -> Response {
+        try await send(url, method: .POST, headers: headers + [("Content-Type", "application/json")], body: body)
+    }
+
+    private func send(_ url: String, method: HTTPMethod, headers: [(String, String)], body: Data?) async throws(OAuthError) -> Response {
+        _ = try Self.checkSecure(url)
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "mcp-vault")
+        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            let bytes: ByteBuffer
+            do {
+                bytes = try await response.body.collect(upTo: Self.responseLimit)
+            } catch is NIOTooManyBytesError {
+                throw OAuthError.responseTooLarge(url: url, limit: Self.responseLimit)
+            }
+            return Response(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+        } catch let error as OAuthError {
+            throw error
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw .timeout(url: url)
+        } catch {
+            throw .network(url: url, reason: String(describing: error))
+        }
+    }
+}
+
+extension HTTPTransport.Response {
+    /// Decodes a JSON body after checking status and content type; OAuth error bodies become
+    /// `OAuthError.server`.
+    func decode<T: Decodable>(_ type: T.Type, from url: String, acceptedStatuses: Set<Int> = [200]) throws(OAuthError) -> T {
+        guard acceptedStatuses.contains(status) else {
+            if let error = try? JSONDecoder().decode(ErrorResponse.self, from: body) {
+                throw .server(url: url, error: error.error, description: error.errorDescription)
+            }
+            throw .unexpectedStatus(url: url, status: status)
+        }
+        let contentType = header("Content-Type") ?? ""
+        guard contentType.lowercased().hasPrefix("application/json") || contentType.lowercased().contains("+json") else {
+            throw .unexpectedContentType(url: url, contentType: contentType)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: body)
+        } catch {
+            throw .malformedResponse(url: url, reason: "the JSON does not have the expected fields")
+        }
+    }
+}
+
+enum FormURLEncoding {
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    static func decode(_ query: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[1])) : ""
+            fields[name] = value
+        }
+        return fields
+    }
+}

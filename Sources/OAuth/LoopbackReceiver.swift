@@ -1,0 +1,136 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The RFC 8252 loopback redirect receiver: an HTTP server on 127.0.0.1 that serves only the
+/// callback path, ignores stray requests (a favicon, say), checks `state` before it shows
+/// success, and shows the user a plain result page.
+public final class LoopbackReceiver: Sendable {
+    public static let callbackPath = "/callback"
+    public let port: Int
+    public var redirectURI: String { "http://127.0.0.1:\(port)\(Self.callbackPath)" }
+    private let channel: any Channel
+    private let responses: AsyncStream<[String: String]>
+    private let expectedState: StateBox
+
+    /// Binds 127.0.0.1 on `port` (0: any free port).
+    public static func bind(port: Int = 0) async throws(OAuthError) -> LoopbackReceiver {
+        let (stream, continuation) = AsyncStream<[String: String]>.makeStream()
+        let state = StateBox()
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(CallbackHandler(deliver: continuation, state: state))
+                    }
+                }
+                .bind(host: "127.0.0.1", port: port).get()
+            return LoopbackReceiver(channel: channel, port: channel.localAddress?.port ?? port, responses: stream, state: state)
+        } catch {
+            throw .callbackPortBusy(port)
+        }
+    }
+
+    private init(channel: any Channel, port: Int, responses: AsyncStream<[String: String]>, state: StateBox) {
+        self.channel = channel
+        self.port = port
+        self.responses = responses
+        expectedState = state
+    }
+
+    /// Waits for the authorization response whose state matches `state`. A response with another
+    /// state is refused (and reported); nothing else is accepted.
+    public func waitForResponse(state: String, timeoutSeconds: Int) async throws -> [String: String] {
+        expectedState.set(state)
+        return try await withThrowingTaskGroup(of: [String: String].self) { group in
+            group.addTask {
+                for await response in self.responses { return response }
+                throw OAuthError.cancelled
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(timeoutSeconds))
+                throw OAuthError.timedOutWaitingForBrowser(seconds: timeoutSeconds)
+            }
+            defer { group.cancelAll() }
+            let response = try await group.next()!
+            guard let received = response["state"], Randomness.equal(received, state) else { throw OAuthError.stateMismatch }
+            return response
+        }
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// The state the receiver expects, set once the authorization request is made.
+final class StateBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    func set(_ state: String) { lock.withLock { value = state } }
+    func matches(_ state: String?) -> Bool {
+        lock.withLock { value.map { expected in state.map { Randomness.equal($0, expected) } ?? false } ?? false }
+    }
+}
+
+private final class CallbackHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let deliver: AsyncStream<[String: String]>.Continuation
+    private let state: StateBox
+    private var uri = ""
+
+    init(deliver: AsyncStream<[String: String]>.Continuation, state: StateBox) {
+        self.deliver = deliver
+        self.state = state
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): uri = head.uri
+        case .body: break
+        case .end:
+            let path = String(uri.prefix(while: { $0 != "?" }))
+            guard path == LoopbackReceiver.callbackPath else {
+                respond(context, status: .notFound, title: "Not found", text: "This address only receives the sign-in response.")
+                return
+            }
+            let query = uri.firstIndex(of: "?").map { String(uri[uri.index(after: $0)...]) } ?? ""
+            let fields = FormURLEncoding.decode(query)
+            if !state.matches(fields["state"]) {
+                respond(context, status: .badRequest, title: "Sign-in refused",
+                        text: "This response does not belong to the sign-in mcp-vault started, so it was refused.")
+            } else if let error = fields["error"] {
+                let description = fields["error_description"].map { ": " + $0 } ?? ""
+                respond(context, status: .ok, title: "Sign-in failed", text: "The server said \(error)\(description).")
+            } else {
+                respond(context, status: .ok, title: "Signed in", text: "mcp-vault has your authorization. You can close this tab.")
+            }
+            deliver.yield(fields)
+        }
+    }
+
+    private func respond(_ context: ChannelHandlerContext, status: HTTPResponseStatus, title: String, text: String) {
+        let html = "<!doctype html><meta charset=utf-8><title>\(Self.escape(title))</title>"
+            + "<body style=\"font-family:sans-serif;margin:3em\"><h1>\(Self.escape(title))</h1><p>\(Self.escape(text))</p></body>\n"
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(html.utf8.count))
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "Cache-Control", value: "no-store")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: html)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.close(promise: nil)
+    }
+
+    /// The server's error text is shown escaped, never as markup.
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,62 @@
+/// RFC 9728 protected-resource metadata (the fields mcp-vault uses).
+public struct ProtectedResourceMetadata: Codable, Sendable, Equatable {
+    public var resource: String
+    public var authorizationServers: [String]?
+    public var scopesSupported: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case resource
+        case authorizationServers = "authorization_servers"
+        case scopesSupported = "scopes_supported"
+    }
+}
+
+/// RFC 8414 / OpenID Connect discovery metadata (the fields mcp-vault uses).
+public struct AuthorizationServerMetadata: Codable, Sendable, Equatable {
+    public var issuer: String
+    public var authorizationEndpoint: String?
+    public var tokenEndpoint: String?
+    public var registrationEndpoint: String?
+    public var revocationEndpoint: String?
+    public var deviceAuthorizationEndpoint: String?
+    public var scopesSupported: [String]?
+    public var codeChallengeMethodsSupported: [String]?
+    public var tokenEndpointAuthMethodsSupported: [String]?
+    public var authorizationResponseIssParameterSupported: Bool?
+    public var clientIDMetadataDocumentSupported: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case issuer
+        case authorizationEndpoint = "authorization_endpoint"
+        case tokenEndpoint = "token_endpoint"
+        case registrationEndpoint = "registration_endpoint"
+        case revocationEndpoint = "revocation_endpoint"
+        case deviceAuthorizationEndpoint = "device_authorization_endpoint"
+        case scopesSupported = "scopes_supported"
+        case codeChallengeMethodsSupported = "code_challenge_methods_supported"
+        case tokenEndpointAuthMethodsSupported = "token_endpoint_auth_methods_supported"
+        case authorizationResponseIssParameterSupported = "authorization_response_iss_parameter_supported"
+        case clientIDMetadataDocumentSupported = "client_id_metadata_document_supported"
+    }
+}
+
+/// A token endpoint response (RFC 6749 section 5.1).
+public struct TokenResponse: Codable, Sendable {
+    public var accessToken: String
+    public var tokenType: String
+    public var expiresIn: Int?
+    public var refreshToken: String?
+    public var scope: String?
+
+    enum CodingKeys: String, CodingKey {
+        case accessToken = "access_token", tokenType = "token_type", expiresIn = "expires_in"
+        case refreshToken = "refresh_token", scope
+    }
+}
+
+/// An OAuth error response body.
+struct ErrorResponse: Codable {
+    var error: String
+    var errorDescription: String?
+    enum CodingKeys: String, CodingKey { case error, errorDescription = "error_description" }
+}

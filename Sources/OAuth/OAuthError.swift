@@ -1,0 +1,58 @@
+/// Every failure of the OAuth engine, as a sentence for the user. Never contains a token,
+/// a code, a verifier or a client secret; server-provided text is quoted as the server's.
+public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
+    case insecureURL(String)
+    case invalidURL(String)
+    case network(url: String, reason: String)
+    case timeout(url: String)
+    case responseTooLarge(url: String, limit: Int)
+    case unexpectedStatus(url: String, status: Int)
+    case unexpectedContentType(url: String, contentType: String)
+    case malformedResponse(url: String, reason: String)
+    case server(url: String, error: String, description: String?)
+    case resourceMismatch(expected: String, found: String)
+    case issuerMismatch(expected: String, found: String)
+    case noAuthorizationServer(String)
+    case pkceUnsupported
+    case pkceNotAdvertised
+    case noRegistration(String)
+    case stateMismatch
+    case issMismatch(expected: String, found: String)
+    case issMissing
+    case authorizationDenied(error: String, description: String?)
+    case callbackPortBusy(Int)
+    case timedOutWaitingForBrowser(seconds: Int)
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case .insecureURL(let url): return "\(url) is not https (plain http is allowed only for loopback hosts)"
+        case .invalidURL(let url): return "'\(url)' is not a usable URL"
+        case .network(let url, let reason): return "cannot reach \(url): \(reason)"
+        case .timeout(let url): return "\(url) did not answer in time"
+        case .responseTooLarge(let url, let limit): return "the response from \(url) is larger than \(limit) bytes"
+        case .unexpectedStatus(let url, let status): return "\(url) answered HTTP \(status)"
+        case .unexpectedContentType(let url, let type): return "\(url) answered with content type '\(type)', not JSON"
+        case .malformedResponse(let url, let reason): return "the response from \(url) is malformed: \(reason)"
+        case .server(let url, let error, let description):
+            return "\(url) refused: \(error)" + (description.map { " (the server says: \($0))" } ?? "")
+        case .resourceMismatch(let expected, let found):
+            return "the protected-resource metadata is for \(found), not \(expected); no authorization request was made"
+        case .issuerMismatch(let expected, let found):
+            return "the authorization server metadata names issuer \(found), not \(expected)"
+        case .noAuthorizationServer(let url): return "no authorization server metadata was found for \(url)"
+        case .pkceUnsupported: return "the authorization server does not support PKCE with S256"
+        case .pkceNotAdvertised:
+            return "the authorization server does not say that it supports PKCE (code_challenge_methods_supported is missing)"
+        case .noRegistration(let reason): return "no way to register a client: \(reason)"
+        case .stateMismatch: return "the authorization response's state does not match the request (possible CSRF); refused"
+        case .issMismatch(let expected, let found): return "the authorization response came from issuer \(found), not \(expected); refused"
+        case .issMissing: return "the authorization response lacks the iss parameter the server advertises; refused"
+        case .authorizationDenied(let error, let description):
+            return "authorization failed: \(error)" + (description.map { " (the server says: \($0))" } ?? "")
+        case .callbackPortBusy(let port): return "port \(port) on 127.0.0.1 is in use; choose another with --callback-port"
+        case .timedOutWaitingForBrowser(let seconds): return "no authorization response arrived within \(seconds) s"
+        case .cancelled: return "cancelled"
+        }
+    }
+}
