@@ -19,11 +19,13 @@ struct Routes: Sendable {
         router.post(.init(stringLiteral: Self.mcpPath)) { request, _ in try await self.mcp(request) }
 
         // RFC 9728 protected-resource metadata.
-        router.get("/resource-metadata/mcp") { _, _ in try await self.resourceMetadata() }
+        if options.resourceMetadata != .nowhere {
+            router.get("/resource-metadata/mcp") { _, _ in try await self.resourceMetadata() }
+        }
         if options.resourceMetadata == .everywhere {
             router.get("/.well-known/oauth-protected-resource/mcp") { _, _ in try await self.resourceMetadata() }
         }
-        if options.resourceMetadata != .headerOnly {
+        if options.resourceMetadata == .everywhere || options.resourceMetadata == .rootOnly {
             router.get("/.well-known/oauth-protected-resource") { _, _ in try await self.resourceMetadata() }
         }
 
@@ -63,6 +65,10 @@ struct Routes: Sendable {
 
     func serverMetadata() async throws -> Response {
         if options.metadataDelay > 0 { try await Task.sleep(for: .seconds(options.metadataDelay)) }
+        if options.oversizedMetadata {
+            let padding = String(repeating: "x", count: 2 << 20)
+            return Self.json(["issuer": await issuer(), "padding": padding])
+        }
         if options.malformedMetadata {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"issuer\": ")))
         }
@@ -80,6 +86,8 @@ struct Routes: Sendable {
         ]
         if options.dynamicRegistration { document["registration_endpoint"] = issuer + "/register" }
         if let methods = options.codeChallengeMethods { document["code_challenge_methods_supported"] = methods }
+        if options.insecureTokenEndpoint { document["token_endpoint"] = "http://auth.example.com/token" }
+        if options.clientIDMetadataDocuments { document["client_id_metadata_document_supported"] = true }
         return Self.json(document)
     }
 
@@ -114,7 +122,12 @@ struct Routes: Sendable {
     // MARK: Authorization
 
     func authorize(_ request: Request) async throws -> Response {
+        await state.countAuthorization()
         let query = FormEncoding.decode(request.uri.query ?? "")
+        if let clientID = query["client_id"], options.clientIDMetadataDocuments, clientID.hasPrefix("https://"),
+           await state.client(clientID) == nil {
+            await state.register(RegisteredClient(id: clientID, secret: nil, authMethod: "none"))
+        }
         guard let clientID = query["client_id"], let client = await state.client(clientID) else {
             return Self.page("Unknown client", status: .badRequest)
         }
@@ -128,7 +141,7 @@ struct Routes: Sendable {
             switch options.issParameter {
             case .correct: fields.append(("iss", await issuer()))
             case .wrong: fields.append(("iss", "https://evil.example.com"))
-            case .absent: break
+            case .absent, .absentButAdvertised: break
             }
             let separator = redirect.contains("?") ? "&" : "?"
             return Response(status: .found, headers: [.location: redirect + separator + FormEncoding.encode(fields)])
@@ -163,6 +176,7 @@ struct Routes: Sendable {
         }
         switch form["grant_type"] {
         case "authorization_code":
+            if let error = options.tokenError { return Self.oauthError(error, "the server refuses this code") }
             guard let code = form["code"], let pending = await state.takeCode(code), pending.expires > Date(),
                   pending.clientID == client.id else {
                 return Self.oauthError("invalid_grant", "the code is unknown, used or expired")
@@ -230,10 +244,14 @@ struct Routes: Sendable {
     // MARK: MCP
 
     func mcp(_ request: Request) async throws -> Response {
-        let metadataURL = await base.value + (options.resourceMetadata == .headerOnly ? "/resource-metadata/mcp" : "/.well-known/oauth-protected-resource/mcp")
+        let metadataURL: String? = switch options.resourceMetadata {
+        case .nowhere, .rootOnly: nil
+        case .headerOnly: await base.value + "/resource-metadata/mcp"
+        case .everywhere: await base.value + "/.well-known/oauth-protected-resource/mcp"
+        }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               await state.validate(String(header.dropFirst(7))) != nil else {
-            let challenge = "Bearer resource_metadata=\"\(metadataURL)\", scope=\"mcp:read\""
+            let challenge = "Bearer " + (metadataURL.map { "resource_metadata=\"\($0)\", " } ?? "") + "scope=\"mcp:read\""
             return Response(status: .unauthorized, headers: [.wwwAuthenticate: challenge, .contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"unauthorized\"}")))
         }

@@ -29,15 +29,26 @@ public struct ServerOptions: Sendable {
     public var malformedMetadata = false
     /// Answer authorization requests with this OAuth error instead of a code (access_denied, say).
     public var authorizationError: String?
+    /// Answer the authorization-code exchange with this OAuth error (invalid_grant, say).
+    public var tokenError: String?
+    /// Advertise a plain-http token endpoint on a non-loopback host.
+    public var insecureTokenEndpoint = false
+    /// Serve authorization-server metadata larger than any client should accept (2 MiB).
+    public var oversizedMetadata = false
+    /// Accept Client ID Metadata Document URLs (any https URL) as client ids.
+    public var clientIDMetadataDocuments = false
 
     public enum ResourceMetadataPlacement: Sendable {
         case everywhere          // header, path-suffixed and root well-known URLs
         case rootOnly            // only /.well-known/oauth-protected-resource
         case headerOnly          // only at the URL named in WWW-Authenticate
+        case nowhere             // none at all, and no resource_metadata in the challenge
     }
 
     public enum IssParameter: Sendable {
         case correct, absent, wrong
+        /// Left out of the response although the metadata says it is sent.
+        case absentButAdvertised
     }
 
     public init() {}

@@ -43,6 +43,9 @@ actor ServerState {
     var refreshRequests = 0
     var reuseDetections = 0
     var revocations = 0
+    var authorizationRequests = 0
+
+    func countAuthorization() { authorizationRequests += 1 }
 
     init(clients: [RegisteredClient]) {
         for client in clients { self.clients[client.id] = client }
@@ -112,7 +115,7 @@ actor ServerState {
     }
 
     func stats() -> [String: Int] {
-        ["refresh_requests": refreshRequests, "reuse_detections": reuseDetections, "revocations": revocations,
+        ["authorization_requests": authorizationRequests, "refresh_requests": refreshRequests, "reuse_detections": reuseDetections, "revocations": revocations,
          "live_grants": grants.filter { !$0.revoked }.count]
     }
 

@@ -11,9 +11,12 @@ import Foundation
 /// result. A failed or cancelled login never touches the record already stored.
 public struct LoginService: Sendable {
     public let logger: Logger
+    /// Connect and read timeout of each HTTP request, in seconds.
+    public let httpTimeout: Int64
 
-    public init(logger: Logger) {
+    public init(logger: Logger, httpTimeout: Int64 = 20) {
         self.logger = logger
+        self.httpTimeout = httpTimeout
     }
 
     public func login(_ request: LoginRequest, server: ServerURL, vault: Vault,
@@ -25,7 +28,7 @@ public struct LoginService: Sendable {
                 clientID: client.clientID, clientSecret: client.clientSecret, authMethod: client.authMethod,
                 source: client.source, redirectURI: client.redirectURI))
         }
-        let http = HTTPTransport()
+        let http = HTTPTransport(timeoutSeconds: httpTimeout)
         do {
             let flow = LoginFlow(http: http, logger: logger)
             let result = try await flow.run(request, present: present)

@@ -104,6 +104,17 @@ public final class ChildProcess: @unchecked Sendable {
         return nil
     }
 
+    /// `wait(timeout:)` for async tests: sleeps between polls instead of blocking a thread, so
+    /// that servers running in the test process (on the same cooperative threads) keep serving.
+    public func waitAsync(timeout: Double = 120) async -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if let status = wait(timeout: 0) { return status }
+            try? await Task.sleep(for: .milliseconds(2))
+        } while Date() < deadline
+        return nil
+    }
+
     /// SIGTERM, then SIGKILL when the child is still there after two seconds.
     public func stop() {
         guard status == nil else { return }

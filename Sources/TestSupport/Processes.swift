@@ -49,6 +49,24 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
     return ProcessResult(status: status, stdout: out, stderr: err, seconds: seconds)
 }
 
+/// `run` for async tests: the child is awaited without blocking a cooperative thread.
+public func runAsync(_ executable: String, _ arguments: [String], environment: [String: String], input: String? = nil,
+                     timeout: Double = 120) async throws -> ProcessResult {
+    let scratch = try TemporaryDirectory(prefix: "proc")
+    let outPath = scratch.path + "/out", errPath = scratch.path + "/err", inPath = scratch.path + "/in"
+    if let input { try input.write(toFile: inPath, atomically: false, encoding: .utf8) }
+    let start = Date()
+    let child = try ChildProcess(executable, arguments, environment: environment, input: input == nil ? "/dev/null" : inPath,
+                                 output: .file(outPath), error: .file(errPath))
+    guard let status = await child.waitAsync(timeout: timeout) else {
+        child.signal(SIGKILL)
+        throw TestFailure("\(executable) \(arguments) did not finish within \(timeout) s")
+    }
+    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    return ProcessResult(status: status, stdout: out, stderr: err, seconds: Date().timeIntervalSince(start))
+}
+
 public struct TestFailure: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

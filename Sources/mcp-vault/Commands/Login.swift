@@ -98,7 +98,8 @@ extension MCPVault {
             let waitSeconds = request.timeoutSeconds
             let loginRequest = request
             do {
-                let record = try await LoginService(logger: global.logger).login(loginRequest, server: server, vault: vault) { url, port in
+                let httpTimeout = environment["MCP_VAULT_HTTP_TIMEOUT"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil } ?? 20
+                let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(loginRequest, server: server, vault: vault) { url, port in
                     Console.note("Open this URL to sign in:\n\n  \(url)\n")
                     if openBrowser && !Browser.open(url, environment: environment) {
                         Console.note("(no browser could be started; open the URL yourself)")
