@@ -47,6 +47,10 @@ struct Routes: Sendable {
         router.post(.init(stringLiteral: issuerPath + "/token")) { request, _ in try await self.token(request) }
         router.post(.init(stringLiteral: issuerPath + "/revoke")) { request, _ in try await self.revoke(request) }
         router.get("/test/stats") { _, _ in Self.json(await self.state.stats()) }
+        router.post("/test/expire-clients") { _, _ in
+            await self.state.expireAllClients()
+            return Response(status: .noContent)
+        }
     }
 
     // MARK: Metadata
@@ -171,7 +175,7 @@ struct Routes: Sendable {
     func token(_ request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: 64 * 1024)
         let form = FormEncoding.decode(String(buffer: body))
-        guard let client = await authenticate(request, form) else {
+        guard let client = await authenticate(request, form), !(await state.isExpired(client.id)) else {
             return Self.oauthError("invalid_client", "client authentication failed", status: .unauthorized)
         }
         switch form["grant_type"] {
@@ -255,8 +259,17 @@ struct Routes: Sendable {
             return Response(status: .unauthorized, headers: [.wwwAuthenticate: challenge, .contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"unauthorized\"}")))
         }
+        let scope = await state.validate(String(header.dropFirst(7))) ?? ""
         let body = try await request.body.collect(upTo: 1 << 20)
         let message = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+        // The "admin" tool needs options.requiredScope: a 403 insufficient_scope step-up challenge.
+        if message["method"] as? String == "tools/call", (message["params"] as? [String: Any])?["name"] as? String == "admin",
+           !scope.split(separator: " ").contains(Substring(options.requiredScope)) {
+            let wanted = (scope.split(separator: " ").map(String.init) + [options.requiredScope]).joined(separator: " ")
+            let challenge = "Bearer error=\"insufficient_scope\", scope=\"\(wanted)\", resource_metadata=\"\(await base.value)/.well-known/oauth-protected-resource/mcp\""
+            return Response(status: .forbidden, headers: [.wwwAuthenticate: challenge, .contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"insufficient_scope\"}")))
+        }
         let result: [String: Any] = [
             "protocolVersion": "2025-11-25",
             "capabilities": ["tools": [String: Any]()],

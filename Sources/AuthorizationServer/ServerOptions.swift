@@ -22,7 +22,9 @@ public struct ServerOptions: Sendable {
     /// Access token lifetime in seconds.
     public var accessTokenLifetime = 3600
     /// Scopes the server offers; the MCP endpoint needs `requiredScope` for its "admin" tool.
-    public var scopesSupported = ["mcp:read", "mcp:write", "offline_access"]
+    public var scopesSupported = ["mcp:read", "mcp:write", "mcp:admin", "offline_access"]
+    /// The scope the "admin" tool needs (calling it without gets 403 insufficient_scope).
+    public var requiredScope = "mcp:admin"
     /// Seconds to wait before answering metadata requests (a slow server).
     public var metadataDelay: Double = 0
     /// Serve authorization-server metadata that is not JSON.

@@ -36,6 +36,11 @@ actor ServerState {
     }
 
     var clients: [String: RegisteredClient] = [:]
+    /// Clients the token endpoint now refuses with invalid_client (their registration expired).
+    var expiredClients: Set<String> = []
+
+    func expireAllClients() { expiredClients.formUnion(clients.keys) }
+    func isExpired(_ id: String) -> Bool { expiredClients.contains(id) }
     var codes: [String: PendingCode] = [:]
     var grants: [Grant] = []
     var accessTokens: [String: AccessToken] = [:]

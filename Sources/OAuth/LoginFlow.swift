@@ -47,6 +47,18 @@ public struct LoginFlow: Sendable {
     /// `present` is given the authorization URL and the receiver's port (to open a browser and
     /// say what is awaited).
     public func run(_ request: LoginRequest, present: @Sendable (String, Int) async -> Void) async throws -> LoginResult {
+        do {
+            return try await attempt(request, present: present)
+        } catch OAuthError.server(_, "invalid_client", _) where request.previousRegistration != nil {
+            // The server no longer knows the registration mcp-vault kept: register anew, once.
+            logger.debug("the reused client registration was refused (invalid_client); registering again")
+            var fresh = request
+            fresh.previousRegistration = nil
+            return try await attempt(fresh, present: present)
+        }
+    }
+
+    private func attempt(_ request: LoginRequest, present: @Sendable (String, Int) async -> Void) async throws -> LoginResult {
         let discovery = try await Discovery(http: http, logger: logger).discover(request.serverURL)
         let server = discovery.server
         if let methods = server.codeChallengeMethodsSupported {

@@ -208,3 +208,20 @@ struct LoginRefusalTests {
         try await expectRefusal({ _ in }, arguments: ["--callback-port", String(blocker.port)], message: "port \(blocker.port) on 127.0.0.1 is in use")
     }
 }
+
+@Suite("Login: registration lifecycle")
+struct LoginRegistrationTests {
+    @Test func aRegistrationTheServerForgotIsReplaced() async throws {
+        let server = try await TestAuthorizationServer()
+        let login = try Login()
+        #expect(try await login.run(server.mcpURL).status == 0)
+        let first = try login.status(server.mcpURL).stdout
+        _ = try await runAsync("/usr/bin/curl", ["-s", "-X", "POST", server.origin + "/test/expire-clients"], environment: [:])
+        let again = try await login.run(server.mcpURL, ["--verbose"])
+        #expect(again.status == 0, "\(again)")
+        #expect(again.stderr.contains("registering again"), "\(again)")
+        let second = try login.status(server.mcpURL).stdout
+        let clientLine = { (text: String) in text.split(separator: "\n").first { $0.contains("client id") } }
+        #expect(clientLine(first) != clientLine(second))
+    }
+}
