@@ -7,6 +7,7 @@ let package = Package(
     name: "mcp-vault",
     products: [
         .executable(name: "mcp-vault", targets: ["mcp-vault"]),
+        .executable(name: "mcp-vault-login", targets: ["mcp-vault-login"]),
         .library(name: "Vault", targets: ["Vault"]),
         .library(name: "Credentials", targets: ["Credentials"]),
     ],
@@ -61,16 +62,37 @@ let package = Package(
         // Composes the vault with the OAuth engine: the credential record, unlock policy, status.
         .target(
             name: "Credentials",
-            dependencies: ["Vault", "LegacyImport", "OAuth", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Vault", "LegacyImport", .product(name: "Logging", package: "swift-log")]
         ),
-        // The command-line tool: parse, call, print.
-        .executableTarget(
-            name: "mcp-vault",
+        // Login: composes the OAuth engine with the vault and the credential record.
+        .target(name: "Session", dependencies: ["OAuth", "Credentials", "Vault", .product(name: "Logging", package: "swift-log")]),
+        // What the command-line programs share: options, passphrase sources, output, exit statuses.
+        .target(
+            name: "CommandSupport",
             dependencies: [
-                "Credentials", "Vault", "LegacyImport", "OAuth",
+                "Credentials", "Vault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The command-line tool: parse, call, print. It links no networking code, so that the
+        // commands run on every MCP request (token, status) start fast; `login` runs in
+        // mcp-vault-login, which it execs.
+        .executableTarget(
+            name: "mcp-vault",
+            dependencies: [
+                "CommandSupport", "Credentials", "Vault", "LegacyImport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "mcp-vault-login",
+            dependencies: [
+                "CommandSupport", "Session", "OAuth", "Credentials", "Vault",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/LoginTool"
         ),
 
         // Test support: a helper executable that drives the vault from many processes, and shared test code.
@@ -79,8 +101,8 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Credentials", "TestSupport"]),
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "vault-test-tool", "AuthorizationServer",
-                           "mcp-vault-demo-server"]
+            dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "mcp-vault-login", "vault-test-tool",
+                           "AuthorizationServer", "mcp-vault-demo-server"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,9 @@
 import ArgumentParser
+import CommandSupport
 import Vault
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct MCPVault: AsyncParsableCommand {
@@ -20,6 +24,11 @@ struct MCPVault: AsyncParsableCommand {
     )
 
     static func main() async {
+        // `login` lives in its own program (with the HTTP and TLS libraries); hand over before
+        // anything else, so it sees the environment (MCP_VAULT_PASSPHRASE included) unchanged.
+        if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "login" {
+            LoginProgram.exec(arguments: Array(CommandLine.arguments.dropFirst(2)))
+        }
         ProcessHardening.apply()
         EnvironmentSecrets.capture()
         do {

@@ -8,22 +8,24 @@ import Foundation
 #endif
 
 /// Options every command takes.
-struct GlobalOptions: ParsableArguments {
+public struct GlobalOptions: ParsableArguments {
+    public init() {}
+
     @Option(name: .customLong("vault-dir"), help: ArgumentHelp(
         "The vault directory (default: $MCP_VAULT_DIR, else ${XDG_DATA_HOME:-~/.local/share}/mcp-vault).",
         valueName: "dir"))
-    var vaultDirectory: String?
+    public var vaultDirectory: String?
 
     @Flag(name: .shortAndLong, help: "Log each step to standard error (never a secret).")
-    var verbose = false
+    public var verbose = false
 
-    var environment: [String: String] { ProcessInfo.processInfo.environment }
+    public var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-    var vaultPath: String {
+    public var vaultPath: String {
         vaultDirectory ?? VaultDirectory.defaultPath(environment: environment)
     }
 
-    var logger: Logger {
+    public var logger: Logger {
         LoggingSetup.bootstrapOnce()
         var logger = Logger(label: "mcp-vault")
         logger.logLevel = verbose ? .debug : .warning
@@ -31,7 +33,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The Secret Service with the deadline from MCP_VAULT_KEYRING_TIMEOUT (seconds, default 5).
-    var keyring: SecretServiceKeyring {
+    public var keyring: SecretServiceKeyring {
         let timeout = environment["MCP_VAULT_KEYRING_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil }
         return SecretServiceKeyring(timeout: timeout ?? SecretServiceKeyring.defaultTimeout)
     }

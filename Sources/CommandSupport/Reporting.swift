@@ -1,14 +1,20 @@
 import ArgumentParser
 import Credentials
-import OAuth
 import Logging
 import Vault
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// An error from a library this module does not know (the OAuth engine, say) that can say which
+/// documented exit status it means, and give a hint.
+public protocol ExitStatusProviding: Error {
+    var exitStatus: ExitStatus { get }
+    var hint: String? { get }
+}
+
 /// Errors of the command-line layer itself.
-enum CLIError: Error, CustomStringConvertible {
+public enum CLIError: Error, CustomStringConvertible {
     case passphrasesDiffer
     case keyringRequired(KeyringError)
     case statusIncomplete(unreadable: Int)
@@ -16,7 +22,7 @@ enum CLIError: Error, CustomStringConvertible {
     case migrationIncomplete(failed: Int)
     case noValidToken(server: String, reason: String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .passphrasesDiffer: "the two passphrases differ"
         case .keyringRequired(let error): "the keyring cannot be used: \(error)"
@@ -27,7 +33,7 @@ enum CLIError: Error, CustomStringConvertible {
         }
     }
 
-    var hint: String? {
+    public var hint: String? {
         switch self {
         case .keyringRequired(let error): error.hint
         case .noValidToken: "this version of mcp-vault cannot refresh tokens yet: get a fresh token with the tool that issued it and import it with `mcp-vault migrate --overwrite`"
@@ -37,7 +43,7 @@ enum CLIError: Error, CustomStringConvertible {
 }
 
 /// The exit statuses documented in README.md.
-enum ExitStatus: Int32 {
+public enum ExitStatus: Int32, Sendable {
     case success = 0
     case failure = 1
     case noValidToken = 3
@@ -54,7 +60,7 @@ enum ExitStatus: Int32 {
     case permissionDenied = 77
     case configuration = 78
 
-    static func of(_ error: any Error) -> ExitStatus {
+    public static func of(_ error: any Error) -> ExitStatus {
         switch error {
         case let error as VaultError: of(error)
         case let error as KeyringError: of(VaultError.keyring(error))
@@ -64,14 +70,7 @@ enum ExitStatus: Int32 {
             case .malformedCredential: .dataError
             case .noCredential: .noInput
             }
-        case let error as OAuthError:
-            switch error {
-            case .timeout, .timedOutWaitingForBrowser: .temporaryFailure
-            case .network: .unavailable
-            case .callbackPortBusy: .unavailable
-            case .cancelled: .failure
-            default: .oauthRefused
-            }
+        case let error as any ExitStatusProviding: error.exitStatus
         case let error as CLIError:
             switch error {
             case .passphrasesDiffer: .usage
@@ -85,7 +84,7 @@ enum ExitStatus: Int32 {
         }
     }
 
-    static func of(_ error: VaultError) -> ExitStatus {
+    public static func of(_ error: VaultError) -> ExitStatus {
         switch error {
         case .noVault: .noInput
         case .alreadyExists: .cannotCreate
@@ -105,30 +104,31 @@ enum ExitStatus: Int32 {
 }
 
 /// Writing to the terminal: results to stdout, everything else to stderr.
-enum Console {
-    static func out(_ line: String) {
+public enum Console {
+    public static func out(_ line: String) {
         print(line)
     }
 
-    static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
+    public static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
 
     /// A progress line on stderr that the next one overwrites; nil clears it.
-    static func progress(_ text: String?) {
+    public static func progress(_ text: String?) {
         fflush(nil)
         var line = "\r\u{1B}[K" + (text ?? "")
         line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
 
-    static func note(_ line: String) {
+    public static func note(_ line: String) {
         fflush(nil)  // keep stdout's buffered lines ahead of this one when both go to one pipe
         var text = line + "\n"
         text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
 
     /// Prints `error:` and `hint:` lines (in the manner of age) and returns the exit status.
-    static func report(_ error: any Error) -> ExitStatus {
+    public static func report(_ error: any Error) -> ExitStatus {
         note("mcp-vault: error: \(error)")
         let hint: String? = switch error {
+        case let error as any ExitStatusProviding: error.hint
         case let error as VaultError: error.hint
         case let error as KeyringError: error.hint
         case let error as CredentialsError: error.hint
@@ -141,7 +141,7 @@ enum Console {
 }
 
 /// Runs a command's body; a failure is printed once and becomes its documented exit status.
-func reportingErrors(_ body: () throws -> Void) throws {
+public func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ExitCode {
@@ -153,13 +153,13 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-enum LoggingSetup {
+public enum LoggingSetup {
     private static let bootstrapped: Bool = {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         return true
     }()
 
-    static func bootstrapOnce() {
+    public static func bootstrapOnce() {
         _ = bootstrapped
     }
 }

@@ -1,11 +1,11 @@
 import Vault
 
 /// Creating a vault the way `init` does; `migrate` does the same when there is no vault yet.
-enum VaultCreation {
+public enum VaultCreation {
     /// A keyring slot when the keyring works (required with `keyring == true`, skipped with
     /// `false`), plus a passphrase slot when asked for, when a passphrase was given, or when there
     /// is no keyring.
-    static func create(at path: String, global: GlobalOptions, keyring preference: Bool?, wantsPassphrase: Bool,
+    public static func create(at path: String, global: GlobalOptions, keyring preference: Bool?, wantsPassphrase: Bool,
                        passphrase source: PassphraseSource, cost: PassphraseCost) throws -> Vault {
         let directory = try VaultDirectory.open(at: path, create: true)
         if try directory.hasHeader() { throw VaultError.alreadyExists(path: directory.path) }

@@ -3,19 +3,21 @@ import Credentials
 import Vault
 
 /// How a command may unlock the vault: session cache, then keyring, then passphrase.
-struct UnlockOptions: ParsableArguments {
+public struct UnlockOptions: ParsableArguments {
+    public init() {}
+
     @Option(name: .customLong("passphrase-file"), help: ArgumentHelp(
         "Read the vault passphrase from the first line of this file.", valueName: "file"))
-    var passphraseFile: String?
+    public var passphraseFile: String?
 
     @Option(name: .customLong("passphrase-fd"), help: ArgumentHelp(
         "Read the vault passphrase from this open file descriptor (for example 3 with `3<file`).", valueName: "n"))
-    var passphraseDescriptor: Int32?
+    public var passphraseDescriptor: Int32?
 
     @Flag(name: .customLong("no-keyring"), help: "Do not use the desktop keyring; unlock with the session cache or the passphrase.")
-    var noKeyring = false
+    public var noKeyring = false
 
-    func validate() throws {
+    public func validate() throws {
         if passphraseFile != nil && passphraseDescriptor != nil {
             throw ValidationError("Give --passphrase-file or --passphrase-fd, not both.")
         }
@@ -25,12 +27,12 @@ struct UnlockOptions: ParsableArguments {
     }
 
     /// The passphrase: from the file, the descriptor, MCP_VAULT_PASSPHRASE, or a terminal prompt.
-    var passphraseSource: PassphraseSource {
+    public var passphraseSource: PassphraseSource {
         PassphraseSource(file: passphraseFile, descriptor: passphraseDescriptor,
                          environment: EnvironmentSecrets.passphrase, environmentName: EnvironmentSecrets.passphraseVariable)
     }
 
-    func access(_ global: GlobalOptions, keyring: Bool = true) -> VaultAccess {
+    public func access(_ global: GlobalOptions, keyring: Bool = true) -> VaultAccess {
         let source = passphraseSource
         let path = global.vaultPath
         let sources = UnlockSources(
@@ -42,34 +44,36 @@ struct UnlockOptions: ParsableArguments {
 }
 
 /// Options for commands that set a new passphrase.
-struct NewPassphraseOptions: ParsableArguments {
+public struct NewPassphraseOptions: ParsableArguments {
+    public init() {}
+
     @Option(name: .customLong("new-passphrase-file"), help: ArgumentHelp(
         "Read the new passphrase from the first line of this file.", valueName: "file"))
-    var file: String?
+    public var file: String?
 
     @Option(name: .customLong("new-passphrase-fd"), help: ArgumentHelp(
         "Read the new passphrase from this open file descriptor.", valueName: "n"))
-    var descriptor: Int32?
+    public var descriptor: Int32?
 
     @Option(help: ArgumentHelp(
         "Argon2id cost of the passphrase slot: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB).",
         valueName: "cost"))
-    var cost: PassphraseCostArgument = .moderate
+    public var cost: PassphraseCostArgument = .moderate
 
-    func validate() throws {
+    public func validate() throws {
         if file != nil && descriptor != nil {
             throw ValidationError("Give --new-passphrase-file or --new-passphrase-fd, not both.")
         }
     }
 
-    var source: PassphraseSource {
+    public var source: PassphraseSource {
         PassphraseSource(file: file, descriptor: descriptor,
                          environment: EnvironmentSecrets.newPassphrase, environmentName: EnvironmentSecrets.newPassphraseVariable)
     }
 }
 
-enum PassphraseCostArgument: String, ExpressibleByArgument, CaseIterable {
+public enum PassphraseCostArgument: String, ExpressibleByArgument, CaseIterable, Sendable {
     case interactive, moderate, sensitive
 
-    var cost: PassphraseCost { PassphraseCost(rawValue: rawValue)! }
+    public var cost: PassphraseCost { PassphraseCost(rawValue: rawValue)! }
 }

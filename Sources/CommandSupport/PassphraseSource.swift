@@ -2,16 +2,23 @@ import Vault
 
 /// Where one passphrase comes from: a file, a descriptor, an opt-in environment variable or the
 /// terminal, in that order. Never argv.
-struct PassphraseSource: Sendable {
-    var file: String?
-    var descriptor: Int32?
-    var environment: SecureBytes?
-    var environmentName: String
+public struct PassphraseSource: Sendable {
+    public var file: String?
+    public var descriptor: Int32?
+    public var environment: SecureBytes?
+    public var environmentName: String
+
+    public init(file: String?, descriptor: Int32?, environment: SecureBytes?, environmentName: String) {
+        self.file = file
+        self.descriptor = descriptor
+        self.environment = environment
+        self.environmentName = environmentName
+    }
 
     /// Whether a passphrase was given other than by the terminal.
-    var isGiven: Bool { file != nil || descriptor != nil || environment != nil }
+    public var isGiven: Bool { file != nil || descriptor != nil || environment != nil }
 
-    func read(prompt: String) throws -> SecureBytes {
+    public func read(prompt: String) throws -> SecureBytes {
         if let file { return try PassphraseInput.read(file: file) }
         if let descriptor { return try PassphraseInput.read(descriptor: descriptor) }
         if let environment {
@@ -26,7 +33,7 @@ struct PassphraseSource: Sendable {
     }
 
     /// A new passphrase; typed twice when it comes from the terminal.
-    func readNew(prompt: String) throws -> SecureBytes {
+    public func readNew(prompt: String) throws -> SecureBytes {
         let interactive = !isGiven
         let passphrase = try read(prompt: prompt)
         guard passphrase.count > 0 else { throw VaultError.emptyPassphrase }
@@ -39,15 +46,15 @@ struct PassphraseSource: Sendable {
 }
 
 /// Secrets taken out of the environment at start-up, before anything could inherit them.
-enum EnvironmentSecrets {
-    static let passphraseVariable = "MCP_VAULT_PASSPHRASE"
-    static let newPassphraseVariable = "MCP_VAULT_NEW_PASSPHRASE"
+public enum EnvironmentSecrets {
+    public static let passphraseVariable = "MCP_VAULT_PASSPHRASE"
+    public static let newPassphraseVariable = "MCP_VAULT_NEW_PASSPHRASE"
 
-    static let passphrase: SecureBytes? = PassphraseInput.takeFromEnvironment(passphraseVariable)
-    static let newPassphrase: SecureBytes? = PassphraseInput.takeFromEnvironment(newPassphraseVariable)
+    public static let passphrase: SecureBytes? = PassphraseInput.takeFromEnvironment(passphraseVariable)
+    public static let newPassphrase: SecureBytes? = PassphraseInput.takeFromEnvironment(newPassphraseVariable)
 
     /// Reads both variables now and removes them from the process environment.
-    static func capture() {
+    public static func capture() {
         _ = passphrase
         _ = newPassphrase
     }

@@ -4,10 +4,10 @@ import Glibc
 
 /// Opens a URL in the user's browser: `$BROWSER` (a command, split on spaces, the URL appended),
 /// else xdg-open. Its output goes to /dev/null; mcp-vault does not wait for it.
-enum Browser {
+public enum Browser {
     /// False when no browser could be started (the URL is printed anyway).
     @discardableResult
-    static func open(_ url: String, environment: [String: String]) -> Bool {
+    public static func open(_ url: String, environment: [String: String]) -> Bool {
         let command = environment["BROWSER"].map { $0.split(separator: " ").map(String.init) } ?? ["xdg-open"]
         guard let program = command.first else { return false }
         var actions = posix_spawn_file_actions_t()

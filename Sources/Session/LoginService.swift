@@ -1,3 +1,4 @@
+import Credentials
 import Logging
 import OAuth
 import Vault

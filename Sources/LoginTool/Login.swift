@@ -1,0 +1,158 @@
+import ArgumentParser
+import CommandSupport
+import Credentials
+import OAuth
+import Session
+import Vault
+
+/// `mcp-vault login`, in its own program: `mcp-vault` execs it, so that the commands run on
+/// every MCP request do not load the HTTP and TLS libraries the flow needs.
+@main
+struct Login: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mcp-vault login",
+            abstract: "Sign in to an OAuth-protected MCP server and seal the tokens.",
+            discussion: """
+                Discovers the server's authorization server (RFC 9728, RFC 8414), registers mcp-vault \
+                (pre-registered, Client ID Metadata Document, or dynamic registration), opens the \
+                authorization page in your browser ($BROWSER, else xdg-open; the URL is printed too) \
+                and waits on 127.0.0.1 for the answer. The new token is checked against the MCP server \
+                before it is sealed; a failed login leaves the stored record as it was.
+
+                Examples:
+                  mcp-vault login https://mcp.example.com/mcp
+                  mcp-vault login https://mcp.example.com/mcp --scope mcp:read --no-browser
+                  mcp-vault login https://mcp.example.com/mcp --client-id my-app --client-secret-file secret.txt
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var unlock: UnlockOptions
+
+        @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
+        var serverURL: String
+
+        @Option(name: .customLong("scope"), help: ArgumentHelp("A scope to request (repeatable). Default: what the server asks for.", valueName: "scope"))
+        var scopes: [String] = []
+
+        @Option(name: .customLong("client-id"), help: ArgumentHelp("Use this pre-registered client id.", valueName: "id"))
+        var clientID: String?
+
+        @Option(name: .customLong("client-secret-file"), help: ArgumentHelp("Read the pre-registered client's secret from this file.", valueName: "file"))
+        var clientSecretFile: String?
+
+        @Option(name: .customLong("client-auth-method"), help: ArgumentHelp(
+            "How the pre-registered client authenticates: none, client_secret_post or client_secret_basic (default: basic with a secret, else none).",
+            valueName: "method"))
+        var clientAuthMethod: String?
+
+        @Option(name: .customLong("client-metadata-url"), help: ArgumentHelp("Use this Client ID Metadata Document URL as the client id.", valueName: "url"))
+        var clientMetadataURL: String?
+
+        @Flag(name: .customLong("no-resource"), help: "Do not send the RFC 8707 resource parameter (for servers that reject it); remembered for refreshes.")
+        var noResource = false
+
+        @Flag(name: .customLong("allow-unadvertised-pkce"), help: "Proceed when the server does not list code_challenge_methods_supported (PKCE S256 is still used).")
+        var allowUnadvertisedPKCE = false
+
+        @Option(name: .customLong("callback-port"), help: ArgumentHelp("Listen for the redirect on this port of 127.0.0.1 (default: a free port).", valueName: "port"))
+        var callbackPort: Int?
+
+        @Option(help: ArgumentHelp("Seconds to wait for the sign-in in the browser.", valueName: "seconds"))
+        var timeout: Int = 300
+
+        @Flag(name: .customLong("no-browser"), help: "Only print the authorization URL; do not open a browser.")
+        var noBrowser = false
+
+        func validate() throws {
+            do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
+            if let method = clientAuthMethod, !["none", "client_secret_post", "client_secret_basic"].contains(method) {
+                throw ValidationError("--client-auth-method takes none, client_secret_post or client_secret_basic")
+            }
+            if clientSecretFile != nil && clientID == nil { throw ValidationError("--client-secret-file goes with --client-id") }
+            if let port = callbackPort, !(1...65535).contains(port) { throw ValidationError("--callback-port takes 1 to 65535") }
+            if timeout < 1 { throw ValidationError("--timeout takes a positive number of seconds") }
+        }
+
+        static func main() async {
+            ProcessHardening.apply()
+            EnvironmentSecrets.capture()
+            do {
+                var command = try parseAsRoot()
+                if var login = command as? Login {
+                    try await login.run()
+                } else {
+                    try command.run()
+                }
+            } catch {
+                exit(withError: error)
+            }
+        }
+
+        func run() async throws {
+            let server: ServerURL
+            let vault: Vault
+            var request: LoginRequest
+            do {
+                server = try ServerURL(serverURL)
+                vault = try unlock.access(global).unlock()
+                request = LoginRequest(serverURL: server.canonical)
+                request.scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
+                request.sendResource = !noResource
+                request.clientMetadataURL = clientMetadataURL
+                request.allowUnadvertisedPKCE = allowUnadvertisedPKCE
+                request.callbackPort = callbackPort
+                request.timeoutSeconds = timeout
+                if let clientID {
+                    let secret = try clientSecretFile.map { path in
+                        try PassphraseInput.read(file: path).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                    }
+                    request.preregistered = ClientCredentials(
+                        clientID: clientID, clientSecret: secret,
+                        authMethod: clientAuthMethod ?? (secret == nil ? "none" : "client_secret_basic"), source: "preregistered")
+                }
+            } catch {
+                throw ExitCode(Console.report(error).rawValue)
+            }
+            let openBrowser = !noBrowser
+            let environment = global.environment
+            let waitSeconds = request.timeoutSeconds
+            let loginRequest = request
+            do {
+                let httpTimeout = environment["MCP_VAULT_HTTP_TIMEOUT"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil } ?? 20
+                let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(loginRequest, server: server, vault: vault) { url, port in
+                    Console.note("Open this URL to sign in:\n\n  \(url)\n")
+                    if openBrowser && !Browser.open(url, environment: environment) {
+                        Console.note("(no browser could be started; open the URL yourself)")
+                    }
+                    Console.note("Waiting for the authorization response on 127.0.0.1:\(port) (up to \(waitSeconds) s); press Ctrl-C to cancel.")
+                }
+                let summary = CredentialSummary(record, now: record.updatedAt)
+                Console.out("Signed in to \(record.serverURL)")
+                Console.out("  issuer     \(record.issuer ?? "-")")
+                Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")
+                Console.out("  token      \(summary.expiryText)")
+            } catch {
+                throw ExitCode(Console.report(error).rawValue)
+            }
+        }
+    }
+
+extension OAuthError: ExitStatusProviding {
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .timeout, .timedOutWaitingForBrowser: .temporaryFailure
+        case .network, .callbackPortBusy: .unavailable
+        case .cancelled: .failure
+        default: .oauthRefused
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .callbackPortBusy: "leave out --callback-port to use any free port"
+        case .pkceNotAdvertised: "if you trust this server, retry with --allow-unadvertised-pkce"
+        case .noRegistration: "ask the server's operator for a client id, then pass --client-id (and --client-secret-file)"
+        default: nil
+        }
+    }
+}
