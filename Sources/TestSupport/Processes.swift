@@ -29,42 +29,43 @@ public struct ProcessResult: Sendable, CustomStringConvertible {
     public var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
 }
 
+/// A child whose output goes to files, collected when it ends.
+private struct CapturedRun {
+    let scratch: TemporaryDirectory
+    let child: ChildProcess
+    let start = Date()
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String], input: String?) throws {
+        scratch = try TemporaryDirectory(prefix: "proc")
+        if let input { try input.write(toFile: scratch.file("in"), atomically: false, encoding: .utf8) }
+        child = try ChildProcess(executable, arguments, environment: environment, input: input == nil ? "/dev/null" : scratch.file("in"),
+                                 output: .file(scratch.file("out")), error: .file(scratch.file("err")))
+    }
+
+    func result(_ status: Int32?, _ description: String, timeout: Double) throws -> ProcessResult {
+        guard let status else {
+            child.signal(SIGKILL)
+            throw TestFailure("\(description) did not finish within \(timeout) s")
+        }
+        let out = (try? String(contentsOfFile: scratch.file("out"), encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: scratch.file("err"), encoding: .utf8)) ?? ""
+        return ProcessResult(status: status, stdout: out, stderr: err, seconds: Date().timeIntervalSince(start))
+    }
+}
+
 /// Runs a program to completion with exactly `environment` (nothing inherited), standard input
 /// from `input` (or /dev/null, so it is never a terminal), and output captured through files.
 public func run(_ executable: String, _ arguments: [String], environment: [String: String], input: String? = nil,
                 timeout: Double = 120) throws -> ProcessResult {
-    let scratch = try TemporaryDirectory(prefix: "proc")
-    let outPath = scratch.path + "/out", errPath = scratch.path + "/err", inPath = scratch.path + "/in"
-    if let input { try input.write(toFile: inPath, atomically: false, encoding: .utf8) }
-    let start = Date()
-    let child = try ChildProcess(executable, arguments, environment: environment, input: input == nil ? "/dev/null" : inPath,
-                                 output: .file(outPath), error: .file(errPath))
-    guard let status = child.wait(timeout: timeout) else {
-        child.signal(SIGKILL)
-        throw TestFailure("\(executable) \(arguments) did not finish within \(timeout) s")
-    }
-    let seconds = Date().timeIntervalSince(start)
-    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-    let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-    return ProcessResult(status: status, stdout: out, stderr: err, seconds: seconds)
+    let captured = try CapturedRun(executable, arguments, environment: environment, input: input)
+    return try captured.result(captured.child.wait(timeout: timeout), "\(executable) \(arguments)", timeout: timeout)
 }
 
 /// `run` for async tests: the child is awaited without blocking a cooperative thread.
 public func runAsync(_ executable: String, _ arguments: [String], environment: [String: String], input: String? = nil,
                      timeout: Double = 120) async throws -> ProcessResult {
-    let scratch = try TemporaryDirectory(prefix: "proc")
-    let outPath = scratch.path + "/out", errPath = scratch.path + "/err", inPath = scratch.path + "/in"
-    if let input { try input.write(toFile: inPath, atomically: false, encoding: .utf8) }
-    let start = Date()
-    let child = try ChildProcess(executable, arguments, environment: environment, input: input == nil ? "/dev/null" : inPath,
-                                 output: .file(outPath), error: .file(errPath))
-    guard let status = await child.waitAsync(timeout: timeout) else {
-        child.signal(SIGKILL)
-        throw TestFailure("\(executable) \(arguments) did not finish within \(timeout) s")
-    }
-    let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-    let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-    return ProcessResult(status: status, stdout: out, stderr: err, seconds: Date().timeIntervalSince(start))
+    let captured = try CapturedRun(executable, arguments, environment: environment, input: input)
+    return try captured.result(await captured.child.waitAsync(timeout: timeout), "\(executable) \(arguments)", timeout: timeout)
 }
 
 public struct TestFailure: Error, CustomStringConvertible {
