@@ -7,7 +7,7 @@ let package = Package(
     name: "mcp-vault",
     products: [
         .executable(name: "mcp-vault", targets: ["mcp-vault"]),
-        .executable(name: "mcp-vault-login", targets: ["mcp-vault-login"]),
+        .executable(name: "mcp-vault-oauth", targets: ["mcp-vault-oauth"]),
         .library(name: "Vault", targets: ["Vault"]),
         .library(name: "Credentials", targets: ["Credentials"]),
     ],
@@ -77,7 +77,7 @@ let package = Package(
         ),
         // The command-line tool: parse, call, print. It links no networking code, so that the
         // commands run on every MCP request (token, status) start fast; `login` runs in
-        // mcp-vault-login, which it execs.
+        // mcp-vault-oauth, which it execs.
         .executableTarget(
             name: "mcp-vault",
             dependencies: [
@@ -87,12 +87,12 @@ let package = Package(
             ]
         ),
         .executableTarget(
-            name: "mcp-vault-login",
+            name: "mcp-vault-oauth",
             dependencies: [
                 "CommandSupport", "Session", "OAuth", "Credentials", "Vault",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/LoginTool"
+            path: "Sources/OAuthTool"
         ),
 
         // Test support: a helper executable that drives the vault from many processes, and shared test code.
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Credentials", "TestSupport"]),
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "mcp-vault-login", "vault-test-tool",
+            dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "mcp-vault-oauth", "vault-test-tool",
                            "AuthorizationServer", "mcp-vault-demo-server"]
         ),
     ],

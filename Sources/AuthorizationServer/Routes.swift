@@ -47,6 +47,10 @@ struct Routes: Sendable {
         router.post(.init(stringLiteral: issuerPath + "/token")) { request, _ in try await self.token(request) }
         router.post(.init(stringLiteral: issuerPath + "/revoke")) { request, _ in try await self.revoke(request) }
         router.get("/test/stats") { _, _ in Self.json(await self.state.stats()) }
+        router.post("/test/revoke-grants") { _, _ in
+            await self.state.revokeAllGrants()
+            return Response(status: .noContent)
+        }
         router.post("/test/expire-clients") { _, _ in
             await self.state.expireAllClients()
             return Response(status: .noContent)

@@ -40,6 +40,7 @@ actor ServerState {
     var expiredClients: Set<String> = []
 
     func expireAllClients() { expiredClients.formUnion(clients.keys) }
+    func revokeAllGrants() { for grant in grants where !grant.revoked { revoke(grant) } }
     func isExpired(_ id: String) -> Bool { expiredClients.contains(id) }
     var codes: [String: PendingCode] = [:]
     var grants: [Grant] = []

@@ -36,7 +36,7 @@ public enum CLIError: Error, CustomStringConvertible {
     public var hint: String? {
         switch self {
         case .keyringRequired(let error): error.hint
-        case .noValidToken: "this version of mcp-vault cannot refresh tokens yet: get a fresh token with the tool that issued it and import it with `mcp-vault migrate --overwrite`"
+        case .noValidToken(let server, _): "run `mcp-vault login \(server)`"
         default: nil
         }
     }
@@ -48,6 +48,7 @@ public enum ExitStatus: Int32, Sendable {
     case failure = 1
     case noValidToken = 3
     case oauthRefused = 4
+    case grantMayLiveOn = 5
     case usage = 64
     case dataError = 65
     case noInput = 66

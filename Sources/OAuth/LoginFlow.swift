@@ -202,3 +202,25 @@ public struct TokenClient: Sendable {
         return tokens
     }
 }
+
+/// RFC 7009 token revocation.
+public struct RevocationClient: Sendable {
+    let http: HTTPTransport
+
+    public init(http: HTTPTransport) {
+        self.http = http
+    }
+
+    /// Revokes `token`; the server answers 200 for any token, known or not.
+    public func revoke(_ token: String, hint: String, client: ClientCredentials, endpoint: String) async throws(OAuthError) {
+        let authentication = client.authentication()
+        let response = try await http.postForm(endpoint, fields: [("token", token), ("token_type_hint", hint)] + authentication.fields,
+                                               headers: authentication.headers)
+        guard response.status == 200 else {
+            if let error = try? JSONDecoder().decode(ErrorResponse.self, from: response.body) {
+                throw .server(url: endpoint, error: error.error, description: error.errorDescription)
+            }
+            throw .unexpectedStatus(url: endpoint, status: response.status)
+        }
+    }
+}

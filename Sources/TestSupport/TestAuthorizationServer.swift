@@ -29,6 +29,12 @@ public final class TestAuthorizationServer: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int]) ?? [:]
     }
 
+    /// Stops serving (connections are refused from then on).
+    public func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
     deinit {
         task.cancel()
     }

@@ -3,9 +3,12 @@ public enum UnlockMethod: String, Sendable, Codable, CaseIterable {
     case sessionCache = "session-cache"
     case keyring
     case passphrase
+    /// Handed over by the mcp-vault that started this program.
+    case handover
 
     public var displayName: String {
         switch self {
+        case .handover: "key handed over by mcp-vault"
         case .sessionCache: "session cache"
         case .keyring: "keyring"
         case .passphrase: "passphrase"
@@ -34,7 +37,7 @@ public final class Vault: Sendable {
     public let header: VaultHeader
     public let unlockedBy: UnlockMethod
     let keys: VaultKeys
-    private let vaultIDBytes: [UInt8]
+    fileprivate let vaultIDBytes: [UInt8]
 
     init(directory: VaultDirectory, header: VaultHeader, keys: VaultKeys, unlockedBy: UnlockMethod) {
         self.directory = directory
@@ -94,9 +97,49 @@ public final class Vault: Sendable {
         }
     }
 
+    /// Puts the master key in a pipe for the program this process is about to exec (which reads it
+    /// with `UnlockSources.handedOverKey`), so that it need not unlock again. Returns the
+    /// descriptor to pass on.
+    public func handOverKey() throws -> Int32 {
+        do {
+            return try SystemCalls.pipeHolding(keys.master)
+        } catch let error as SystemCallError {
+            throw VaultError.system(error)
+        }
+    }
+
     /// Makes every write made with `durable: false` durable (one fsync of records/).
     public func makeDurable() throws(VaultError) {
         try directory.synchronizeRecords()
+    }
+
+    /// Holds the record's lock while `body` runs, which may await (a refresh over the network):
+    /// no other process reads-modifies-writes the record meanwhile. `body` gets the record as it
+    /// is once the lock is held, and a handle to replace or remove it.
+    public func withLockedRecord<R>(_ name: String, _ body: (LockedRecord) async throws -> R) async throws -> R {
+        let id = recordID(for: name)
+        return try await directory.withRecordLock(id) {
+            try await body(LockedRecord(vault: self, id: id, current: try read(id: id)))
+        }
+    }
+
+    /// A record whose lock is held (see `withLockedRecord`).
+    public struct LockedRecord: Sendable {
+        let vault: Vault
+        let id: String
+        public let current: Record?
+
+        /// Seals `payload` in place of the current record; durable when this returns.
+        public func write(_ payload: [UInt8]) throws {
+            let generation = (current?.generation ?? 0) + 1
+            let bytes = RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
+                                        generation: generation, vaultID: vault.vaultIDBytes, key: vault.keys.recordSealing)
+            try vault.directory.writeRecordFile(id, bytes: bytes)
+        }
+
+        public func delete() throws {
+            try vault.directory.removeRecordFile(id)
+        }
     }
 
     /// Removes the record `name` without reading it (so a damaged record can be removed too).

@@ -1,4 +1,7 @@
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where an unlock may get the master key from, tried in this order:
 /// the session cache, the keyring slot, the passphrase slot.
@@ -8,6 +11,8 @@ public struct UnlockSources: Sendable {
     /// Asked only when the passphrase slot is reached. Throws `VaultError.passphraseUnavailable`
     /// when there is no way to get one (that attempt is then reported with the others).
     public var passphrase: (@Sendable () throws -> SecureBytes)?
+    /// A descriptor from which the mcp-vault that exec'd this program passes the master key.
+    public var handedOverKey: Int32?
 
     public init(sessionCache: Bool = true, keyring: SecretServiceKeyring? = SecretServiceKeyring(),
                 passphrase: (@Sendable () throws -> SecureBytes)? = nil) {
@@ -24,6 +29,15 @@ public enum VaultUnlocker {
         let header = try directory.readHeader()
         var attempts: [UnlockAttempt] = []
         var keyringFailure: KeyringError?
+
+        if let descriptor = sources.handedOverKey {
+            let key = try SystemCalls.readSecret(from: descriptor, path: "fd \(descriptor)", limit: 32)
+            _ = close(descriptor)
+            if key.count == 32, VaultHeader.keyCheck(for: key, vaultID: header.vaultID) == header.keyCheck {
+                return Vault(directory: directory, header: header, keys: VaultKeys(master: key), unlockedBy: .handover)
+            }
+            attempts.append(UnlockAttempt(method: .handover, reason: "the key handed over does not open this vault"))
+        }
 
         if sources.sessionCache {
             do {

@@ -20,14 +20,14 @@ struct MCPVault: AsyncParsableCommand {
               mcp-vault doctor
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Login.self, Status.self, Token.self, Migrate.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
+        subcommands: [Init.self, Login.self, Logout.self, Status.self, Token.self, Migrate.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 
     static func main() async {
         // `login` lives in its own program (with the HTTP and TLS libraries); hand over before
         // anything else, so it sees the environment (MCP_VAULT_PASSPHRASE included) unchanged.
-        if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "login" {
-            LoginProgram.exec(arguments: Array(CommandLine.arguments.dropFirst(2)))
+        if CommandLine.arguments.count > 1 && ["login", "logout"].contains(CommandLine.arguments[1]) {
+            OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
         ProcessHardening.apply()
         EnvironmentSecrets.capture()

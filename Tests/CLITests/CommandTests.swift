@@ -5,14 +5,15 @@ import TestSupport
 
 /// Stores a credential for `url` through the test tool (payload on stdin, never argv).
 func storeCredential(_ fixture: VaultFixture, url: String, token: String = "an-access-token", expiresIn: Int64? = 3600,
-                     scope: String = "read write") throws {
+                     scope: String = "read write", refreshable: Bool = true) throws {
     let now = Int64(Date().timeIntervalSince1970)
     let server = try ServerURL(url)
     let record = CredentialRecord(
         server: server, issuer: "https://auth.example.com",
         endpoints: .init(token: "https://auth.example.com/token"),
         client: .init(clientID: "client-123", clientSecret: token + "-client-secret", source: "dynamic", authMethod: "client_secret_post"),
-        tokens: .init(accessToken: token, refreshToken: token + "-refresh", scope: scope, expiresAt: expiresIn.map { now + $0 }),
+        tokens: .init(accessToken: token, refreshToken: refreshable ? token + "-refresh" : nil, scope: scope,
+                      expiresAt: expiresIn.map { now + $0 }),
         now: now)
     let stored = try fixture.tool(["put", server.canonical], environment: ["MCP_VAULT_PASSPHRASE": VaultFixture.passphrase],
                                   input: String(decoding: record.encoded(), as: UTF8.self))

@@ -308,7 +308,8 @@ struct TokenTests {
     @Test func anExpiredTokenIsNotPrinted() throws {
         let fixture = try VaultFixture()
         try fixture.createPassphraseVault()
-        try storeCredential(fixture, url: "https://old.example.com/mcp", token: "stale-token", expiresIn: -120)
+        // No refresh token: nothing to refresh with (and no request leaves this machine).
+        try storeCredential(fixture, url: "https://old.example.com/mcp", token: "stale-token", expiresIn: -120, refreshable: false)
         let result = try fixture.mcpVault(["token", "https://old.example.com/mcp", "--passphrase-file", fixture.passphraseFile])
         #expect(result.status == 3, "\(result)")
         #expect(result.stdout.isEmpty)

@@ -371,3 +371,26 @@ extension SystemCalls {
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
     }
 }
+
+// MARK: Handing a key to a program this one execs
+
+extension SystemCalls {
+    /// A pipe holding `secret` (at most a pipe buffer, 64 KiB): the read end stays open across
+    /// exec, the write end is closed. Returns the read end.
+    static func pipeHolding(_ secret: SecureBytes) throws -> Int32 {
+        var ends: [Int32] = [-1, -1]
+        try retrying("pipe", "handover") { pipe(&ends) }
+        defer { _ = Glibc.close(ends[1]) }
+        try secret.withUnsafeBytes { bytes in
+            var written = 0
+            while written < bytes.count {
+                let count = try retrying("write", "handover") {
+                    Int32(truncatingIfNeeded: write(ends[1], bytes.baseAddress! + written, bytes.count - written))
+                }
+                written += Int(count)
+            }
+        }
+        _ = fcntl(ends[0], F_SETFD, 0)  // inherited by the program exec'd next
+        return ends[0]
+    }
+}

@@ -185,6 +185,17 @@ public final class VaultDirectory: Sendable {
         try withLock(Self.lockName(forRecord: id), body)
     }
 
+    /// `withRecordLock` for async work (a refresh over the network): the lock is held until `body`
+    /// returns. Waiting for the lock blocks the calling thread.
+    func withRecordLock<R>(_ id: String, _ body: () async throws -> R) async throws -> R {
+        let name = Self.lockName(forRecord: id)
+        let lock = try Self.mapSystemErrors(path: path + "/" + Self.locksName + "/" + name) {
+            try SystemCalls.lock(name, in: locks, exclusive: true, wait: true)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        return try await body()
+    }
+
     /// Records share 256 lock files by the first byte of their id: a lock file per record would
     /// mean one more inode per record, and creating inodes is what makes bulk imports slow.
     static func lockName(forRecord id: String) -> String {

@@ -6,7 +6,7 @@ import Glibc
 
 extension MCPVault {
     /// Stands in for `login` in the command list and help; the real command is the program
-    /// mcp-vault-login next to this one, which `main` execs before parsing.
+    /// mcp-vault-oauth next to this one, which `main` execs before parsing.
     struct Login: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign in to an OAuth-protected MCP server and seal the tokens.",
@@ -21,16 +21,16 @@ extension MCPVault {
         var arguments: [String] = []
 
         func run() async throws {
-            LoginProgram.exec(arguments: arguments)
+            OAuthProgram.exec(arguments: ["login"] + arguments)
         }
     }
 }
 
-/// Finds and runs mcp-vault-login.
-enum LoginProgram {
-    static let name = "mcp-vault-login"
+/// Finds and runs mcp-vault-oauth.
+enum OAuthProgram {
+    static let name = "mcp-vault-oauth"
 
-    /// Replaces this process with mcp-vault-login; returns only if that fails (after saying so).
+    /// Replaces this process with mcp-vault-oauth; returns only if that fails (after saying so).
     static func exec(arguments: [String]) -> Never {
         let path = directory() + "/" + name
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
@@ -47,5 +47,26 @@ enum LoginProgram {
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let path = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
         return path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    }
+}
+
+extension MCPVault {
+    /// Stands in for `logout` in the command list and help (see `Login`).
+    struct Logout: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a server's tokens at the server and delete them.",
+            discussion: """
+                See `mcp-vault logout --help` for its options.
+
+                Example:
+                  mcp-vault logout https://mcp.example.com/mcp
+                """)
+
+        @Argument(parsing: .captureForPassthrough, help: "The server URL (or --all) and logout options.")
+        var arguments: [String] = []
+
+        func run() async throws {
+            OAuthProgram.exec(arguments: ["logout"] + arguments)
+        }
     }
 }

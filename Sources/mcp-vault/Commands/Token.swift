@@ -13,9 +13,12 @@ extension MCPVault {
         static let configuration = CommandConfiguration(
             abstract: "Print a stored access token for an MCP client or script.",
             discussion: """
-                Prints the access token and a newline to standard output, and nothing else; \
-                --header prints `Authorization: Bearer TOKEN`. An expired token is not printed: the \
-                command says so on standard error and exits with status 3.
+                Prints an access token valid for at least --min-ttl seconds and a newline to standard \
+                output, and nothing else; --header prints `Authorization: Bearer TOKEN`. A token \
+                closer to expiry is refreshed first, under the record's lock, so that many callers \
+                at once make one refresh between them; the new tokens are sealed before one is \
+                printed. When the server refuses the refresh token, the command exits with status 3 \
+                and says to log in again.
 
                 Examples:
                   mcp-vault token https://mcp.example.com/mcp
@@ -31,8 +34,12 @@ extension MCPVault {
         @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN`.")
         var header = false
 
+        @Option(name: .customLong("min-ttl"), help: ArgumentHelp("Seconds the token must stay valid; refresh otherwise.", valueName: "seconds"))
+        var minimumTTL: Int64 = 60
+
         func validate() throws {
             do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
+            if minimumTTL < 0 { throw ValidationError("--min-ttl takes 0 or more seconds") }
         }
 
         func run() async throws {
@@ -46,9 +53,18 @@ extension MCPVault {
                 guard let tokens = record.tokens, !record.needsLogin else {
                     throw CLIError.noValidToken(server: server.canonical, reason: "the server needs a new login")
                 }
-                if let expiry = tokens.expiresAt, expiry <= now {
-                    throw CLIError.noValidToken(server: server.canonical,
-                                                reason: "the access token expired \(CredentialSummary.duration(now - expiry)) ago")
+                if let expiry = tokens.expiresAt, expiry - now < minimumTTL {
+                    guard tokens.refreshToken != nil, record.endpoints.token != nil else {
+                        throw CLIError.noValidToken(server: server.canonical, reason: expiry <= now
+                            ? "the access token expired \(CredentialSummary.duration(now - expiry)) ago and cannot be refreshed"
+                            : "the access token expires within \(minimumTTL) s and cannot be refreshed")
+                    }
+                    // Refreshing needs the network: hand the vault key to mcp-vault-oauth, which does it.
+                    var arguments = ["token", serverURL, "--min-ttl", String(minimumTTL), "--master-key-fd", String(try vault.handOverKey())]
+                    if header { arguments.append("--header") }
+                    if global.verbose { arguments.append("--verbose") }
+                    if let directory = global.vaultDirectory { arguments += ["--vault-dir", directory] }
+                    OAuthProgram.exec(arguments: arguments)
                 }
                 Console.out(header ? "Authorization: Bearer \(tokens.accessToken)" : tokens.accessToken)
             }

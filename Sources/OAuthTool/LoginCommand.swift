@@ -5,12 +5,10 @@ import OAuth
 import Session
 import Vault
 
-/// `mcp-vault login`, in its own program: `mcp-vault` execs it, so that the commands run on
-/// every MCP request do not load the HTTP and TLS libraries the flow needs.
-@main
+/// `mcp-vault login`.
 struct Login: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "mcp-vault login",
+            commandName: "login",
             abstract: "Sign in to an OAuth-protected MCP server and seal the tokens.",
             discussion: """
                 Discovers the server's authorization server (RFC 9728, RFC 8414), registers mcp-vault \
@@ -73,21 +71,6 @@ struct Login: AsyncParsableCommand {
             if timeout < 1 { throw ValidationError("--timeout takes a positive number of seconds") }
         }
 
-        static func main() async {
-            ProcessHardening.apply()
-            EnvironmentSecrets.capture()
-            do {
-                var command = try parseAsRoot()
-                if var login = command as? Login {
-                    try await login.run()
-                } else {
-                    try command.run()
-                }
-            } catch {
-                exit(withError: error)
-            }
-        }
-
         func run() async throws {
             let server: ServerURL
             let vault: Vault
@@ -118,7 +101,7 @@ struct Login: AsyncParsableCommand {
             let waitSeconds = request.timeoutSeconds
             let loginRequest = request
             do {
-                let httpTimeout = environment["MCP_VAULT_HTTP_TIMEOUT"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil } ?? 20
+                let httpTimeout = OAuthCommand.httpTimeout(global)
                 let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(loginRequest, server: server, vault: vault) { url, port in
                     Console.note("Open this URL to sign in:\n\n  \(url)\n")
                     if openBrowser && !Browser.open(url, environment: environment) {

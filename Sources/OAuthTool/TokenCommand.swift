@@ -1,0 +1,133 @@
+import ArgumentParser
+import CommandSupport
+import Credentials
+import OAuth
+import Session
+import Vault
+
+/// `mcp-vault token` when the stored token must be refreshed (`mcp-vault` execs this with the
+/// vault key handed over through a pipe).
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a valid access token, refreshing it if needed.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var unlock: UnlockOptions
+
+    @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
+    var serverURL: String
+
+    @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN`.")
+    var header = false
+
+    @Option(name: .customLong("min-ttl"), help: ArgumentHelp("Seconds the token must stay valid.", valueName: "seconds"))
+    var minimumTTL: Int64 = 60
+
+    @Option(name: .customLong("master-key-fd"), help: .hidden)
+    var masterKeyDescriptor: Int32?
+
+    func run() async throws {
+        do {
+            let server = try ServerURL(serverURL)
+            var access = unlock.access(global)
+            if let masterKeyDescriptor {
+                var sources = access.sources
+                sources.handedOverKey = masterKeyDescriptor
+                access = VaultAccess(path: access.path, sources: sources, logger: access.logger)
+            }
+            let vault = try access.unlock()
+            let token = try await TokenService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
+                .token(for: server, in: vault, minimumTTL: minimumTTL)
+            Console.out(header ? "Authorization: Bearer \(token)" : token)
+        } catch {
+            throw ExitCode(Console.report(error).rawValue)
+        }
+    }
+}
+
+/// `mcp-vault logout`.
+struct Logout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Revoke a server's tokens at the server (RFC 7009) and delete them.",
+        discussion: """
+            Without a revocation endpoint, or when the server cannot be reached, the record is deleted \
+            anyway and mcp-vault says that the grant may live on at the server (exit status 5).
+
+            Examples:
+              mcp-vault logout https://mcp.example.com/mcp
+              mcp-vault logout --all --local-only
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var unlock: UnlockOptions
+
+    @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
+    var serverURL: String?
+
+    @Flag(help: "Log out of every stored server.")
+    var all = false
+
+    @Flag(name: .customLong("local-only"), help: "Delete without revoking at the server.")
+    var localOnly = false
+
+    func validate() throws {
+        guard (serverURL == nil) == all else { throw ValidationError("Give a server URL or --all.") }
+        if let serverURL { do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) } }
+    }
+
+    func run() async throws {
+        do {
+            let vault = try unlock.access(global).unlock()
+            var names: [String] = []
+            if let serverURL {
+                names = [try ServerURL(serverURL).canonical]
+            } else {
+                for (id, result) in try vault.records() {
+                    guard let record = try? CredentialRecord.decode(try result.get().payload, id: id) else {
+                        Console.note("mcp-vault: record \(id) cannot be read; it was left in place (remove it with a fresh login)")
+                        continue
+                    }
+                    names.append(record.serverURL)
+                }
+            }
+            let service = LogoutService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
+            var grantsMayLiveOn = false
+            for name in names {
+                switch try await service.logout(name, in: vault, revoke: !localOnly) {
+                case .revokedAndDeleted:
+                    Console.out("Logged out of \(name): tokens revoked at the server and deleted.")
+                case .deletedOnly(let reason):
+                    grantsMayLiveOn = true
+                    Console.out("Logged out of \(name): deleted here; the grant may live on at the server (\(reason)).")
+                }
+            }
+            if names.isEmpty { Console.out("No servers stored; nothing to do.") }
+            if grantsMayLiveOn && !localOnly { throw ExitCode(ExitStatus.grantMayLiveOn.rawValue) }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw ExitCode(Console.report(error).rawValue)
+        }
+    }
+}
+
+enum OAuthCommand {
+    static func httpTimeout(_ global: GlobalOptions) -> Int64 {
+        global.environment["MCP_VAULT_HTTP_TIMEOUT"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil } ?? 20
+    }
+}
+
+extension TokenServiceError: ExitStatusProviding {
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .noCredential: .noInput
+        case .needsLogin, .cannotRefresh: .noValidToken
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .noCredential: "`mcp-vault status` lists what is stored"
+        case .needsLogin(let server, _), .cannotRefresh(let server, _): "run `mcp-vault login \(server)`"
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Credentials
+import Logging
+import OAuth
+import Vault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Why no token can be handed out.
+public enum TokenServiceError: Error, Sendable, CustomStringConvertible {
+    case noCredential(String)
+    case needsLogin(String, reason: String)
+    case cannotRefresh(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noCredential(let server): "the vault holds no credentials for \(server)"
+        case .needsLogin(let server, let reason): "\(server) needs a new login: \(reason)"
+        case .cannotRefresh(let server, let reason): "no valid token for \(server): \(reason)"
+        }
+    }
+}
+
+/// Hands out a token valid for at least `minimumTTL` seconds, refreshing under the record's lock
+/// so that concurrent callers make one refresh between them and a rotated refresh token is never lost.
+public struct TokenService: Sendable {
+    public let logger: Logger
+    public let httpTimeout: Int64
+
+    public init(logger: Logger, httpTimeout: Int64 = 20) {
+        self.logger = logger
+        self.httpTimeout = httpTimeout
+    }
+
+    /// Whether `record`'s access token is good for `minimumTTL` more seconds at `now`.
+    public static func isFresh(_ record: CredentialRecord, minimumTTL: Int64, now: Int64) -> Bool {
+        guard let tokens = record.tokens, !record.needsLogin else { return false }
+        guard let expiry = tokens.expiresAt else { return true }
+        return expiry - now >= minimumTTL
+    }
+
+    public func token(for server: ServerURL, in vault: Vault, minimumTTL: Int64) async throws -> String {
+        try await vault.withLockedRecord(server.canonical) { locked in
+            guard let stored = locked.current else { throw TokenServiceError.noCredential(server.canonical) }
+            var record = try CredentialRecord.decode(stored.payload, id: stored.id)
+            let now = Int64(Date().timeIntervalSince1970)
+            // Another process may have refreshed while this one waited for the lock.
+            if Self.isFresh(record, minimumTTL: minimumTTL, now: now), let tokens = record.tokens {
+                logger.debug("the stored token is fresh")
+                return tokens.accessToken
+            }
+            if record.needsLogin { throw TokenServiceError.needsLogin(server.canonical, reason: "the server refused the refresh token earlier") }
+            guard let tokens = record.tokens, let refreshToken = tokens.refreshToken, let endpoint = record.endpoints.token,
+                  let client = record.client else {
+                throw TokenServiceError.cannotRefresh(server.canonical, reason: "the token has expired and there is no refresh token or token endpoint")
+            }
+            let credentials = ClientCredentials(clientID: client.clientID, clientSecret: client.clientSecret, authMethod: client.authMethod,
+                                                source: client.source, redirectURI: client.redirectURI)
+            let http = HTTPTransport(timeoutSeconds: httpTimeout)
+            let response: TokenResponse
+            do {
+                logger.debug("refreshing at \(endpoint)")
+                response = try await TokenClient(http: http).refresh(refreshToken, client: credentials, endpoint: endpoint,
+                                                                     resource: record.sendResource ? (record.resource ?? record.serverURL) : nil)
+                await http.shutdown()
+            } catch OAuthError.server(_, "invalid_grant", let description) {
+                await http.shutdown()
+                // The grant is gone: say so in the record (its registration stays for the next login).
+                record.needsLogin = true
+                record.updatedAt = now
+                try locked.write(record.encoded())
+                throw TokenServiceError.needsLogin(server.canonical, reason: "the server refused the refresh token (invalid_grant" + (description.map { ": \($0)" } ?? "") + ")")
+            } catch {
+                await http.shutdown()
+                // Network trouble: the current token still serves if it has not expired.
+                if let expiry = tokens.expiresAt, expiry > now {
+                    logger.warning("refresh failed (\(error)); handing out the current token, valid for \(expiry - now) s more")
+                    return tokens.accessToken
+                }
+                throw error
+            }
+            record.tokens = CredentialRecord.Tokens(
+                accessToken: response.accessToken,
+                refreshToken: response.refreshToken ?? refreshToken,  // keep the old one only when the server sent none
+                tokenType: "Bearer", scope: response.scope ?? tokens.scope,
+                expiresAt: response.expiresIn.map { now + Int64($0) }, refreshExpiresAt: tokens.refreshExpiresAt)
+            record.updatedAt = now
+            try locked.write(record.encoded())  // on disk before it is handed out
+            return response.accessToken
+        }
+    }
+}
+
+/// Logout: revoke at the server (RFC 7009), then delete.
+public struct LogoutService: Sendable {
+    public let logger: Logger
+    public let httpTimeout: Int64
+
+    public init(logger: Logger, httpTimeout: Int64 = 20) {
+        self.logger = logger
+        self.httpTimeout = httpTimeout
+    }
+
+    public enum Outcome: Sendable {
+        case revokedAndDeleted
+        /// Deleted locally; the grant may live on at the server (the reason says why).
+        case deletedOnly(reason: String)
+    }
+
+    public func logout(_ name: String, in vault: Vault, revoke: Bool) async throws -> Outcome {
+        try await vault.withLockedRecord(name) { locked in
+            guard let stored = locked.current else { throw TokenServiceError.noCredential(name) }
+            let record = try? CredentialRecord.decode(stored.payload, id: stored.id)
+            var outcome = Outcome.revokedAndDeleted
+            if !revoke {
+                outcome = .deletedOnly(reason: "--local-only")
+            } else if let record, let endpoint = record.endpoints.revocation, let client = record.client, let tokens = record.tokens {
+                let credentials = ClientCredentials(clientID: client.clientID, clientSecret: client.clientSecret, authMethod: client.authMethod,
+                                                    source: client.source, redirectURI: client.redirectURI)
+                let http = HTTPTransport(timeoutSeconds: httpTimeout)
+                do {
+                    let revocation = RevocationClient(http: http)
+                    if let refresh = tokens.refreshToken {
+                        try await revocation.revoke(refresh, hint: "refresh_token", client: credentials, endpoint: endpoint)
+                    }
+                    try await revocation.revoke(tokens.accessToken, hint: "access_token", client: credentials, endpoint: endpoint)
+                } catch {
+                    outcome = .deletedOnly(reason: "revocation failed: \(error)")
+                }
+                await http.shutdown()
+            } else {
+                outcome = .deletedOnly(reason: record == nil ? "the record cannot be read" : "the server has no revocation endpoint")
+            }
+            try locked.delete()
+            return outcome
+        }
+    }
+}
