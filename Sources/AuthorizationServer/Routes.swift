@@ -169,7 +169,9 @@ struct Routes: Sendable {
         }
         let code = ServerState.randomToken("code")
         await self.state.storeCode(code, .init(clientID: clientID, redirectURI: redirect, challenge: challenge,
-                                               scope: query["scope"] ?? "", resource: query["resource"],
+                                               scope: (query["scope"] ?? "").split(separator: " ").map(String.init)
+                                                   .filter { !options.withheldScopes.contains($0) }.joined(separator: " "),
+                                               resource: query["resource"],
                                                expires: Date().addingTimeInterval(120)))
         return await back([("code", code)])
     }

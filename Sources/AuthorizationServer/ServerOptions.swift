@@ -37,6 +37,8 @@ public struct ServerOptions: Sendable {
     public var insecureTokenEndpoint = false
     /// Serve authorization-server metadata larger than any client should accept (2 MiB).
     public var oversizedMetadata = false
+    /// Scopes never granted, whatever is asked (to test the step-up retry limit).
+    public var withheldScopes: [String] = []
     /// Accept Client ID Metadata Document URLs (any https URL) as client ids.
     public var clientIDMetadataDocuments = false
 

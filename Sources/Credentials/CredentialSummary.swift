@@ -15,6 +15,8 @@ public struct CredentialSummary: Sendable, Encodable {
     public let expiresAt: Int64?
     public let canRefresh: Bool
     public let needsLogin: Bool
+    public let refreshExpiresAt: Int64?
+    private let now: Int64
 
     public init(_ record: CredentialRecord, now: Int64) {
         serverURL = record.serverURL
@@ -24,6 +26,8 @@ public struct CredentialSummary: Sendable, Encodable {
         expiresAt = record.tokens?.expiresAt
         canRefresh = record.tokens?.refreshToken != nil && record.endpoints.token != nil
         needsLogin = record.needsLogin
+        refreshExpiresAt = record.tokens?.refreshExpiresAt
+        self.now = now
         switch (record.tokens, record.tokens?.expiresAt) {
         case (nil, _): expiry = .noToken
         case (_, nil): expiry = .noExpiry
@@ -49,6 +53,11 @@ public struct CredentialSummary: Sendable, Encodable {
         }
     }
 
+    /// "in 3 days" or "3 days ago", relative to the summary's time.
+    public func relative(_ time: Int64) -> String {
+        time > now ? "in " + Self.duration(time - now) : Self.duration(now - time) + " ago"
+    }
+
     public static func duration(_ seconds: Int64) -> String {
         switch seconds {
         case ..<60: "\(seconds) s"
@@ -60,7 +69,7 @@ public struct CredentialSummary: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case serverURL = "server_url", issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
-        case canRefresh = "can_refresh", needsLogin = "needs_login"
+        case canRefresh = "can_refresh", needsLogin = "needs_login", refreshExpiresAt = "refresh_expires_at"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -73,5 +82,6 @@ public struct CredentialSummary: Sendable, Encodable {
         try container.encode(expiresAt, forKey: .expiresAt)
         try container.encode(canRefresh, forKey: .canRefresh)
         try container.encode(needsLogin, forKey: .needsLogin)
+        try container.encode(refreshExpiresAt, forKey: .refreshExpiresAt)
     }
 }

@@ -160,14 +160,26 @@ public struct LoginFlow: Sendable {
         return scopes.isEmpty ? nil : scopes.joined(separator: " ")
     }
 
-    /// Sends an MCP initialize request with the token; a 401 or 403 means it does not work.
-    public func verify(serverURL: String, accessToken: String) async throws(OAuthError) {
+    /// What the MCP server made of a new token.
+    public enum Verification: Sendable, Equatable {
+        case accepted
+        /// 403 insufficient_scope, with the scope the server asked for.
+        case needsScope(String?)
+    }
+
+    /// Sends an MCP initialize request with the token; a 401 or other 403 means it does not work.
+    public func verify(serverURL: String, accessToken: String) async throws(OAuthError) -> Verification {
         let response = try await http.postJSON(
             serverURL, body: Data(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcp-vault","version":"0.1"}}}"#.utf8),
             headers: [("Authorization", "Bearer " + accessToken), ("Accept", "application/json, text/event-stream")])
+        if response.status == 403, let challenge = response.header("WWW-Authenticate").flatMap(BearerChallenge.init),
+           challenge.error == "insufficient_scope" {
+            return .needsScope(challenge.scope)
+        }
         if response.status == 401 || response.status == 403 {
             throw .server(url: serverURL, error: "HTTP \(response.status)", description: "the MCP server does not accept the new token")
         }
+        return .accepted
     }
 }
 

@@ -47,10 +47,35 @@ public struct TokenResponse: Codable, Sendable {
     public var expiresIn: Int?
     public var refreshToken: String?
     public var scope: String?
+    /// Seconds the refresh token lasts, when the server says (`refresh_token_expires_in`, or
+    /// Keycloak's `refresh_expires_in`).
+    public var refreshExpiresIn: Int?
 
     enum CodingKeys: String, CodingKey {
         case accessToken = "access_token", tokenType = "token_type", expiresIn = "expires_in"
         case refreshToken = "refresh_token", scope
+        case refreshTokenExpiresIn = "refresh_token_expires_in", refreshExpiresIn = "refresh_expires_in"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        accessToken = try container.decode(String.self, forKey: .accessToken)
+        tokenType = try container.decode(String.self, forKey: .tokenType)
+        expiresIn = try container.decodeIfPresent(Int.self, forKey: .expiresIn)
+        refreshToken = try container.decodeIfPresent(String.self, forKey: .refreshToken)
+        scope = try container.decodeIfPresent(String.self, forKey: .scope)
+        refreshExpiresIn = try container.decodeIfPresent(Int.self, forKey: .refreshTokenExpiresIn)
+            ?? container.decodeIfPresent(Int.self, forKey: .refreshExpiresIn)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(accessToken, forKey: .accessToken)
+        try container.encode(tokenType, forKey: .tokenType)
+        try container.encodeIfPresent(expiresIn, forKey: .expiresIn)
+        try container.encodeIfPresent(refreshToken, forKey: .refreshToken)
+        try container.encodeIfPresent(scope, forKey: .scope)
+        try container.encodeIfPresent(refreshExpiresIn, forKey: .refreshTokenExpiresIn)
     }
 }
 

@@ -23,6 +23,7 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case callbackPortBusy(Int)
     case timedOutWaitingForBrowser(seconds: Int)
     case cancelled
+    case insufficientScope(wanted: String?)
 
     public var description: String {
         switch self {
@@ -53,6 +54,8 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .callbackPortBusy(let port): return "port \(port) on 127.0.0.1 is in use; choose another with --callback-port"
         case .timedOutWaitingForBrowser(let seconds): return "no authorization response arrived within \(seconds) s"
         case .cancelled: return "cancelled"
+        case .insufficientScope(let wanted):
+            return "the MCP server wants more scope" + (wanted.map { " (\($0))" } ?? "") + " than the authorization server granted"
         }
     }
 }

@@ -102,13 +102,9 @@ struct Login: AsyncParsableCommand {
             let loginRequest = request
             do {
                 let httpTimeout = OAuthCommand.httpTimeout(global)
-                let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(loginRequest, server: server, vault: vault) { url, port in
-                    Console.note("Open this URL to sign in:\n\n  \(url)\n")
-                    if openBrowser && !Browser.open(url, environment: environment) {
-                        Console.note("(no browser could be started; open the URL yourself)")
-                    }
-                    Console.note("Waiting for the authorization response on 127.0.0.1:\(port) (up to \(waitSeconds) s); press Ctrl-C to cancel.")
-                }
+                let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(
+                    loginRequest, server: server, vault: vault,
+                    present: Authorization.presenter(openBrowser: openBrowser, environment: environment, waitSeconds: waitSeconds))
                 let summary = CredentialSummary(record, now: record.updatedAt)
                 Console.out("Signed in to \(record.serverURL)")
                 Console.out("  issuer     \(record.issuer ?? "-")")
@@ -136,6 +132,19 @@ extension OAuthError: ExitStatusProviding {
         case .pkceNotAdvertised: "if you trust this server, retry with --allow-unadvertised-pkce"
         case .noRegistration: "ask the server's operator for a client id, then pass --client-id (and --client-secret-file)"
         default: nil
+        }
+    }
+}
+
+/// Showing the user the authorization URL, and opening their browser.
+enum Authorization {
+    static func presenter(openBrowser: Bool, environment: [String: String], waitSeconds: Int) -> @Sendable (String, Int) async -> Void {
+        { url, port in
+            Console.note("Open this URL to sign in:\n\n  \(url)\n")
+            if openBrowser && !Browser.open(url, environment: environment) {
+                Console.note("(no browser could be started; open the URL yourself)")
+            }
+            Console.note("Waiting for the authorization response on 127.0.0.1:\(port) (up to \(waitSeconds) s); press Ctrl-C to cancel.")
         }
     }
 }

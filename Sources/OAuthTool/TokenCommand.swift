@@ -25,6 +25,12 @@ struct Token: AsyncParsableCommand {
     @Option(name: .customLong("master-key-fd"), help: .hidden)
     var masterKeyDescriptor: Int32?
 
+    @Option(name: .customLong("challenge"), help: ArgumentHelp("A WWW-Authenticate value from a 403 insufficient_scope: authorize again for the granted and the challenged scopes.", valueName: "value"))
+    var challenge: String?
+
+    @Flag(name: .customLong("no-browser"), help: "With --challenge: only print the authorization URL.")
+    var noBrowser = false
+
     func run() async throws {
         do {
             let server = try ServerURL(serverURL)
@@ -35,12 +41,46 @@ struct Token: AsyncParsableCommand {
                 access = VaultAccess(path: access.path, sources: sources, logger: access.logger)
             }
             let vault = try access.unlock()
-            let token = try await TokenService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
-                .token(for: server, in: vault, minimumTTL: minimumTTL)
+            let token: String
+            if let challenge {
+                token = try await stepUp(server: server, vault: vault, challenge: challenge)
+            } else {
+                token = try await TokenService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
+                    .token(for: server, in: vault, minimumTTL: minimumTTL)
+            }
             Console.out(header ? "Authorization: Bearer \(token)" : token)
         } catch {
             throw ExitCode(Console.report(error).rawValue)
         }
+    }
+}
+
+extension Token {
+    /// Step-up (MCP authorization, 403 insufficient_scope): authorize again for the union of the
+    /// granted and the challenged scopes, at most `LoginService.stepUpLimit` times.
+    func stepUp(server: ServerURL, vault: Vault, challenge text: String) async throws -> String {
+        guard let challenge = BearerChallenge(text), let wanted = challenge.scope else {
+            throw ValidationError("--challenge takes the WWW-Authenticate value of a 403 insufficient_scope answer (Bearer error=\"insufficient_scope\", scope=\"…\")")
+        }
+        guard let record = try VaultAccess.credential(for: server, in: vault) else {
+            throw TokenServiceError.noCredential(server.canonical)
+        }
+        let wantedScopes = Set(wanted.split(separator: " ").map(String.init))
+        var granted = record.tokens?.scope
+        let service = LoginService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
+        for _ in 0..<LoginService.stepUpLimit {
+            var request = LoginRequest(serverURL: server.canonical)
+            request.scopes = LoginService.union(granted, wanted)
+            request.sendResource = record.sendResource
+            let updated = try await service.login(request, server: server, vault: vault,
+                                                  present: Authorization.presenter(openBrowser: !noBrowser, environment: global.environment,
+                                                                                   waitSeconds: request.timeoutSeconds))
+            granted = updated.tokens?.scope
+            let now = Set((granted ?? "").split(separator: " ").map(String.init))
+            if wantedScopes.isSubset(of: now), let token = updated.tokens?.accessToken { return token }
+            global.logger.debug("the authorization server granted \(granted ?? "no scope"), not all of \(wanted)")
+        }
+        throw OAuthError.insufficientScope(wanted: wanted)
     }
 }
 

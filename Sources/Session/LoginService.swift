@@ -20,6 +20,15 @@ public struct LoginService: Sendable {
         self.httpTimeout = httpTimeout
     }
 
+    /// How many authorizations one login (or one step-up) may make before it gives up.
+    public static let stepUpLimit = 2
+
+    /// The granted scopes plus the challenged ones, in order, without repeats.
+    public static func union(_ granted: String?, _ wanted: String?) -> [String] {
+        var seen = Set<String>()
+        return ((granted ?? "") + " " + (wanted ?? "")).split(separator: " ").map(String.init).filter { seen.insert($0).inserted }
+    }
+
     public func login(_ request: LoginRequest, server: ServerURL, vault: Vault,
                       present: @Sendable (String, Int) async -> Void) async throws -> CredentialRecord {
         var request = request
@@ -32,8 +41,16 @@ public struct LoginService: Sendable {
         let http = HTTPTransport(timeoutSeconds: httpTimeout)
         do {
             let flow = LoginFlow(http: http, logger: logger)
-            let result = try await flow.run(request, present: present)
-            try await flow.verify(serverURL: server.canonical, accessToken: result.tokens.accessToken)
+            var result = try await flow.run(request, present: present)
+            // Step-up: a 403 insufficient_scope on the check asks again with the union of scopes.
+            var attempts = 1
+            while case .needsScope(let wanted) = try await flow.verify(serverURL: server.canonical, accessToken: result.tokens.accessToken) {
+                guard attempts < Self.stepUpLimit else { throw OAuthError.insufficientScope(wanted: wanted) }
+                attempts += 1
+                request.scopes = Self.union(result.tokens.scope ?? result.requestedScope, wanted)
+                logger.debug("the MCP server wants more scope; authorizing again for: \(request.scopes.joined(separator: " "))")
+                result = try await flow.run(request, present: present)
+            }
             await http.shutdown()
             let now = Int64(Date().timeIntervalSince1970)
             var record = existing ?? CredentialRecord(server: server, now: now)
@@ -45,7 +62,8 @@ public struct LoginService: Sendable {
                                   source: result.client.source, authMethod: result.client.authMethod, redirectURI: result.client.redirectURI)
             record.tokens = .init(accessToken: result.tokens.accessToken, refreshToken: result.tokens.refreshToken,
                                   tokenType: "Bearer", scope: result.tokens.scope ?? result.requestedScope,
-                                  expiresAt: result.tokens.expiresIn.map { result.obtainedAt + Int64($0) })
+                                  expiresAt: result.tokens.expiresIn.map { result.obtainedAt + Int64($0) },
+                                  refreshExpiresAt: result.tokens.refreshExpiresIn.map { result.obtainedAt + Int64($0) })
             record.sendResource = request.sendResource
             record.needsLogin = false
             record.updatedAt = now

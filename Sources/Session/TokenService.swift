@@ -85,7 +85,8 @@ public struct TokenService: Sendable {
                 accessToken: response.accessToken,
                 refreshToken: response.refreshToken ?? refreshToken,  // keep the old one only when the server sent none
                 tokenType: "Bearer", scope: response.scope ?? tokens.scope,
-                expiresAt: response.expiresIn.map { now + Int64($0) }, refreshExpiresAt: tokens.refreshExpiresAt)
+                expiresAt: response.expiresIn.map { now + Int64($0) },
+                refreshExpiresAt: response.refreshExpiresIn.map { now + Int64($0) } ?? (response.refreshToken == nil ? tokens.refreshExpiresAt : nil))
             record.updatedAt = now
             try locked.write(record.encoded())  // on disk before it is handed out
             return response.accessToken

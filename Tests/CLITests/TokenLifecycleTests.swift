@@ -144,3 +144,47 @@ struct TokenLifecycleTests {
         #expect(try session.fixture.tool(["get", session.url]).status != 0)
     }
 }
+
+/// Calls the bundled server's "admin" tool; returns the status and the WWW-Authenticate value.
+private func callAdminTool(_ token: String, at url: String) async throws -> (status: String, challenge: String?) {
+    let result = try await runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-D", "-", "-w", "%{http_code}", "-X", "POST",
+                                                     "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
+                                                     "-d", #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"admin"}}"#, url],
+                                    environment: [:])
+    let lines = result.stdout.split(separator: "\r\n").map(String.init)
+    let challenge = lines.first { $0.lowercased().hasPrefix("www-authenticate:") }.map { String($0.dropFirst("www-authenticate:".count)).trimmingCharacters(in: .whitespaces) }
+    return (String(lines.last ?? ""), challenge)
+}
+
+@Suite("Step-up authorization")
+struct StepUpTests {
+    @Test func aChallengeIsAnsweredWithTheUnionOfScopes() async throws {
+        let session = try await SignedIn(try await TestAuthorizationServer())
+        defer { session.lock() }
+        let first = try session.record().tokens?.accessToken ?? ""
+        let refused = try await callAdminTool(first, at: session.url)
+        #expect(refused.status == "403", "\(refused)")
+        let challenge = try #require(refused.challenge)
+        #expect(challenge.contains("insufficient_scope"))
+
+        let result = try await runAsync(Binaries.mcpVault, ["token", session.url, "--challenge", challenge],
+                                        environment: session.fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
+        #expect(result.status == 0, "\(result)")
+        let token = result.stdout.trimmingCharacters(in: .newlines)
+        #expect(try await callAdminTool(token, at: session.url).status == "200")
+        let scopes = Set((try session.record().tokens?.scope ?? "").split(separator: " "))
+        #expect(scopes.isSuperset(of: ["mcp:read", "mcp:admin"]), "\(scopes)")
+    }
+
+    @Test func aServerThatNeverGrantsTheScopeHitsTheRetryLimit() async throws {
+        let session = try await SignedIn(try await TestAuthorizationServer { $0.withheldScopes = ["mcp:admin"] })
+        defer { session.lock() }
+        let refused = try await callAdminTool(try session.record().tokens?.accessToken ?? "", at: session.url)
+        let challenge = try #require(refused.challenge)
+        let result = try await runAsync(Binaries.mcpVault, ["token", session.url, "--challenge", challenge],
+                                        environment: session.fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
+        #expect(result.status == 4, "\(result)")
+        #expect(result.stderr.contains("wants more scope"), "\(result)")
+        #expect(try await session.server.stats()["authorization_requests"] == 3, "the login, then the limit of two step-up attempts")
+    }
+}

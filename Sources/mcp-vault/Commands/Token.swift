@@ -34,6 +34,11 @@ extension MCPVault {
         @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN`.")
         var header = false
 
+        @Option(name: .customLong("challenge"), help: ArgumentHelp(
+            "A WWW-Authenticate value an MCP client got with a 403 insufficient_scope: sign in again for the granted and the challenged scopes (opens the browser).",
+            valueName: "value"))
+        var challenge: String?
+
         @Option(name: .customLong("min-ttl"), help: ArgumentHelp("Seconds the token must stay valid; refresh otherwise.", valueName: "seconds"))
         var minimumTTL: Int64 = 60
 
@@ -46,6 +51,14 @@ extension MCPVault {
             try reportingErrors {
                 let server = try ServerURL(serverURL)
                 let vault = try unlock.access(global).unlock()
+                if let challenge {
+                    // Step-up needs the network and the browser: mcp-vault-oauth does it.
+                    var arguments = ["token", serverURL, "--challenge", challenge, "--master-key-fd", String(try vault.handOverKey())]
+                    if header { arguments.append("--header") }
+                    if global.verbose { arguments.append("--verbose") }
+                    if let directory = global.vaultDirectory { arguments += ["--vault-dir", directory] }
+                    OAuthProgram.exec(arguments: arguments)
+                }
                 guard let record = try VaultAccess.credential(for: server, in: vault) else {
                     throw CredentialsError.noCredential(server: server.canonical)
                 }
