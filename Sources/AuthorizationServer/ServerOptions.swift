@@ -1,6 +1,6 @@
 /// The behaviours the bundled authorization server can be switched into, one per situation the
 /// OAuth engine must handle. The defaults describe a well-behaved MCP server.
-public struct ServerOptions: Sendable {
+public struct ServerOptions: Sendable, Codable {
     /// Path component of the issuer ("" for an issuer at the origin, "/tenant" for one with a path).
     public var issuerPath = ""
     /// Serve RFC 7591 dynamic client registration.
@@ -42,14 +42,14 @@ public struct ServerOptions: Sendable {
     /// Accept Client ID Metadata Document URLs (any https URL) as client ids.
     public var clientIDMetadataDocuments = false
 
-    public enum ResourceMetadataPlacement: Sendable {
+    public enum ResourceMetadataPlacement: String, Sendable, Codable {
         case everywhere          // header, path-suffixed and root well-known URLs
         case rootOnly            // only /.well-known/oauth-protected-resource
         case headerOnly          // only at the URL named in WWW-Authenticate
         case nowhere             // none at all, and no resource_metadata in the challenge
     }
 
-    public enum IssParameter: Sendable {
+    public enum IssParameter: String, Sendable, Codable {
         case correct, absent, wrong
         /// Left out of the response although the metadata says it is sent.
         case absentButAdvertised
@@ -59,7 +59,7 @@ public struct ServerOptions: Sendable {
 }
 
 /// A client the server knows.
-public struct RegisteredClient: Sendable, Equatable {
+public struct RegisteredClient: Sendable, Equatable, Codable {
     public var id: String
     public var secret: String?
     public var authMethod: String

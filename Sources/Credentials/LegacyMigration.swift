@@ -77,24 +77,20 @@ public struct LegacyMigration: Sendable {
         }
         guard !options.dryRun && !options.keepPlaintext else { return report }
         var entriesToRemove: [String: [String: String?]] = [:]
+        var filesToRemove: [(path: String, fingerprint: String?)] = []
+        var lineOfFile: [String: Int] = [:]
         for index in report.lines.indices where report.lines[index].removesPlaintext {
             let fingerprint = scan.items[index].fingerprint
             switch report.lines[index].origin {
             case .perServerFile(let path, _):
-                do {
-                    try LegacyCleanup.removeFile(path, fingerprint: fingerprint)
-                } catch {
-                    report.lines[index].cleanupFailure = "\(error)"
-                }
+                filesToRemove.append((path, fingerprint))
+                lineOfFile[path] = index
             case .entry(let path, let key):
                 entriesToRemove[path, default: [:]][key] = fingerprint
             }
         }
-        for directory in Set(report.lines.compactMap { line -> String? in
-            guard case .perServerFile(let path, _) = line.origin, line.removesPlaintext else { return nil }
-            return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
-        }) {
-            do { try PlainFiles.synchronizeDirectory(directory) } catch { report.notes.append("\(directory) could not be synced: \(error)") }
+        for (path, reason) in LegacyCleanup.removeFiles(filesToRemove) {
+            if let index = lineOfFile[path] { report.lines[index].cleanupFailure = reason }
         }
         for (path, fingerprints) in entriesToRemove.sorted(by: { $0.key < $1.key }) {
             let lines = report.lines.indices.filter { report.lines[$0].origin.path == path && report.lines[$0].removesPlaintext }

@@ -26,6 +26,12 @@ func parseArguments(_ arguments: [String]) -> (options: ServerOptions, port: Int
         case "--token-lifetime": options.accessTokenLifetime = Int(value(argument)) ?? -1
         case "--issuer-path": options.issuerPath = value(argument)
         case "--no-dcr": options.dynamicRegistration = false
+        case "--options-json":
+            // Every switch at once, for the tests: a JSON-encoded ServerOptions.
+            guard let decoded = try? JSONDecoder().decode(ServerOptions.self, from: Data(value(argument).utf8)) else {
+                fail("--options-json takes a JSON-encoded ServerOptions")
+            }
+            options = decoded
         case "--help", "-h":
             print("usage: mcp-vault-demo-server [--port N] [--token-lifetime SECONDS] [--issuer-path /PATH] [--no-dcr]")
             exit(0)

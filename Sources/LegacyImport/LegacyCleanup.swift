@@ -11,11 +11,21 @@ public enum LegacyCleanup {
     /// Why a plaintext file or entry was left in place although its token was sealed.
     public static let changedSinceRead = "it changed after it was read (another program wrote to it); it was left in place, run migrate again"
 
-    /// Overwrites and unlinks one per-server file, if it still holds what was read (`fingerprint`).
-    public static func removeFile(_ path: String, fingerprint: String?) throws {
-        let current = try PlainFiles.read(path, limit: LegacyScanner.fileLimit)
-        guard PlainFiles.fingerprint(current) == fingerprint else { throw CleanupRefusal(reason: changedSinceRead) }
-        try PlainFiles.shred(path, synchronizingDirectory: false)  // the caller syncs the directory once
+    /// Overwrites and unlinks per-server files, each only if it still holds what was read (its
+    /// fingerprint), with one sync for all of them. Returns why each file that stayed stayed.
+    public static func removeFiles(_ fingerprints: [(path: String, fingerprint: String?)]) -> [String: String] {
+        var refusals: [String: String] = [:]
+        var unchanged: [String] = []
+        for (path, fingerprint) in fingerprints {
+            do {
+                let current = try PlainFiles.read(path, limit: LegacyScanner.fileLimit)
+                if PlainFiles.fingerprint(current) == fingerprint { unchanged.append(path) } else { refusals[path] = changedSinceRead }
+            } catch {
+                refusals[path] = "\(error)"
+            }
+        }
+        for (path, failure) in PlainFiles.shredAll(unchanged) { refusals[path] = failure.description }
+        return refusals
     }
 
     /// Drops entries from a multi-entry file (re-read now, so entries added meanwhile survive),

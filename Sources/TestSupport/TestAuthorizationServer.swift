@@ -1,11 +1,12 @@
 import AuthorizationServer
 import Foundation
 
-/// The bundled authorization server, run inside the test process on a free port of 127.0.0.1,
-/// stopped when released.
+/// The bundled authorization server (mcp-vault-demo-server) in a child process on a free port of
+/// 127.0.0.1, stopped when released. A child process, not a task in the test process: tests that
+/// block a thread while they wait for a command would otherwise starve it.
 public final class TestAuthorizationServer: @unchecked Sendable {
     public let port: Int
-    private let task: Task<Void, any Error>
+    private let process: ChildProcess
 
     public var mcpURL: String { "http://127.0.0.1:\(port)/mcp" }
     public var origin: String { "http://127.0.0.1:\(port)" }
@@ -13,17 +14,17 @@ public final class TestAuthorizationServer: @unchecked Sendable {
     public init(_ configure: (inout ServerOptions) -> Void = { _ in }) async throws {
         var options = ServerOptions()
         configure(&options)
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let server = AuthorizationServer(options: options)
-        task = Task {
-            try await server.run(port: 0) { port in continuation.yield(port) }
+        let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        process = try ChildProcess(Binaries.directory + "/mcp-vault-demo-server", ["--options-json", json],
+                                   environment: ["PATH": "/usr/bin:/bin"], output: .pipe)
+        guard let line = process.readLine(), line.hasPrefix("listening on http://127.0.0.1:"),
+              let port = Int(line.dropFirst("listening on http://127.0.0.1:".count).prefix(while: \.isNumber)) else {
+            throw TestFailure("the authorization server did not start")
         }
-        var iterator = stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestFailure("the authorization server did not start") }
         self.port = port
     }
 
-    /// The server's counters (refresh requests, reuse detections, revocations, live grants).
+    /// The server's counters (authorization and refresh requests, reuse detections, revocations, live grants).
     public func stats() async throws -> [String: Int] {
         let result = try await runAsync("/usr/bin/curl", ["-s", origin + "/test/stats"], environment: [:])
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int]) ?? [:]
@@ -31,11 +32,11 @@ public final class TestAuthorizationServer: @unchecked Sendable {
 
     /// Stops serving (connections are refused from then on).
     public func stop() async {
-        task.cancel()
-        _ = await task.result
+        process.signal(SIGTERM)
+        _ = await process.waitAsync(timeout: 5)
     }
 
     deinit {
-        task.cancel()
+        process.stop()
     }
 }

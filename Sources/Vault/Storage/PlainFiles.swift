@@ -97,6 +97,34 @@ public enum PlainFiles {
         Encoding.hex(Sodium.sha256(bytes))
     }
 
+    /// Shreds many files with one sync instead of one per file: each is renamed aside and
+    /// overwritten with zeros, then the file systems are synced once, then all are unlinked and
+    /// their directories synced. A run killed midway leaves `.NAME.mcp-vault-shredding` files,
+    /// which `finishShredding` completes. Returns a failure per path that could not be shredded.
+    public static func shredAll(_ paths: [String]) -> [String: Failure] {
+        var failures: [String: Failure] = [:]
+        var zeroed: [String] = []
+        for path in paths {
+            do {
+                zeroed.append(try SystemCalls.shred(path, unlinkNow: false))
+            } catch let error as SystemCallError {
+                failures[path] = error.isSymbolicLink ? .symbolicLink : .system(error)
+            } catch {
+                failures[path] = .system(SystemCallError(call: "shred", path: path, code: 0))
+            }
+        }
+        var synced = Set<String>()
+        for path in zeroed {
+            let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+            if synced.insert(directory).inserted { try? SystemCalls.syncFileSystem(of: path) }
+        }
+        for (original, path) in zip(paths.filter { failures[$0] == nil }, zeroed) {
+            do { try SystemCalls.removeFile(path: path) } catch let error as SystemCallError { failures[original] = .system(error) } catch {}
+        }
+        for directory in synced { try? SystemCalls.synchronizeDirectory(of: directory + "/.") }
+        return failures
+    }
+
     /// Replaces a file atomically with `bytes` (mode 0600).
     public static func replace(_ path: String, with bytes: [UInt8]) throws(Failure) {
         do {

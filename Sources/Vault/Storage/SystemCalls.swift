@@ -311,7 +311,10 @@ extension SystemCalls {
 
     /// Overwrites a regular file's contents with zeros, syncs it, then unlinks it and syncs its
     /// directory. The descriptor is opened with O_NOFOLLOW, so a symbolic link is never written through.
-    static func shred(_ original: String) throws {
+    /// With `unlinkNow` false the file is left zeroed under its `.mcp-vault-shredding` name (not
+    /// synced), for `syncFileSystem` and `unlink` to finish in bulk; its path is returned.
+    @discardableResult
+    static func shred(_ original: String, unlinkNow: Bool = true) throws -> String {
         // Open first (never through a link, never blocking on a FIFO) and check what it is.
         let descriptor = FileDescriptor(try retrying("open", original) {
             open(original, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
@@ -346,10 +349,21 @@ extension SystemCalls {
                 }
                 written += Int(count)
             }
-            try retrying("fsync", path) { fsync(descriptor.raw) }
+            if unlinkNow { try retrying("fsync", path) { fsync(descriptor.raw) } }
         }
-        try retrying("unlink", path) { unlink(path) }
+        if unlinkNow { try retrying("unlink", path) { Glibc.unlink(path) } }
         // The directory is synced by the caller, once for many files (PlainFiles.synchronizeDirectory).
+        return path
+    }
+
+    /// syncfs(2): every dirty page of the file system that holds `path` reaches the disk.
+    static func syncFileSystem(of path: String) throws {
+        let descriptor = try openDirectory(split(path).directory)
+        try retrying("syncfs", path) { mv_syncfs(descriptor.raw) }
+    }
+
+    static func removeFile(path: String) throws {
+        try retrying("unlink", path) { Glibc.unlink(path) }
     }
 
     /// Replaces the file at `path` atomically (temporary file, fsync, rename, directory fsync), mode 0600.
