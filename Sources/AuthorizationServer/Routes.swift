@@ -44,6 +44,9 @@ struct Routes: Sendable {
             router.post(.init(stringLiteral: issuerPath + "/register")) { request, _ in try await self.register(request) }
         }
         router.get(.init(stringLiteral: issuerPath + "/authorize")) { request, _ in try await self.authorize(request) }
+        if options.deviceFlow {
+            router.post(.init(stringLiteral: issuerPath + "/device_authorization")) { request, _ in try await self.deviceAuthorization(request) }
+        }
         router.post(.init(stringLiteral: issuerPath + "/token")) { request, _ in try await self.token(request) }
         router.post(.init(stringLiteral: issuerPath + "/revoke")) { request, _ in try await self.revoke(request) }
         router.get("/test/stats") { _, _ in Self.json(await self.state.stats()) }
@@ -93,6 +96,10 @@ struct Routes: Sendable {
             "authorization_response_iss_parameter_supported": options.issParameter != .absent,
         ]
         if options.dynamicRegistration { document["registration_endpoint"] = issuer + "/register" }
+        if options.deviceFlow {
+            document["device_authorization_endpoint"] = issuer + "/device_authorization"
+            document["grant_types_supported"] = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
+        }
         if let methods = options.codeChallengeMethods { document["code_challenge_methods_supported"] = methods }
         if options.insecureTokenEndpoint { document["token_endpoint"] = "http://auth.example.com/token" }
         if options.clientIDMetadataDocuments { document["client_id_metadata_document_supported"] = true }
@@ -103,8 +110,11 @@ struct Routes: Sendable {
 
     func register(_ request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: 64 * 1024)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
-              let redirects = object["redirect_uris"] as? [String], !redirects.isEmpty else {
+        let registration = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        let deviceOnly = (registration?["grant_types"] as? [String])?.contains("urn:ietf:params:oauth:grant-type:device_code") == true
+            && (registration?["redirect_uris"] as? [String] ?? []).isEmpty
+        guard let object = registration, let redirects = (object["redirect_uris"] as? [String]) ?? (deviceOnly ? [] : nil),
+              !redirects.isEmpty || deviceOnly else {
             return Self.oauthError("invalid_client_metadata", "redirect_uris is required", status: .badRequest)
         }
         let method = object["token_endpoint_auth_method"] as? String ?? "client_secret_basic"
@@ -209,9 +219,53 @@ struct Routes: Sendable {
             case .reused: return Self.oauthError("invalid_grant", "refresh token reuse detected; the grant is revoked")
             case .unknown: return Self.oauthError("invalid_grant", "unknown refresh token")
             }
+        case "urn:ietf:params:oauth:grant-type:device_code":
+            guard let code = form["device_code"],
+                  let (entry, early) = await state.poll(code, slowDownBy: 0), entry.clientID == client.id else {
+                return Self.oauthError("invalid_grant", "unknown device code")
+            }
+            if options.deviceSlowDown && entry.polls == 1 {
+                await state.slowDown(code, by: 5)  // the client must now wait 5 s more
+                return Self.oauthError("slow_down", "polling too fast")
+            }
+            if early { return Self.oauthError("slow_down", "polling too fast") }
+            switch options.deviceOutcome {
+            case .deny:
+                await state.finishDevice(code)
+                return Self.oauthError("access_denied", "the user declined")
+            case .expire:
+                await state.finishDevice(code)
+                return Self.oauthError("expired_token", "the device code expired")
+            case .approve:
+                let pendingPolls = options.devicePendingPolls + (options.deviceSlowDown ? 1 : 0)
+                if entry.polls <= pendingPolls { return Self.oauthError("authorization_pending", "waiting for the user") }
+                await state.finishDevice(code)
+                return tokenResponse(await state.issueNewGrant(clientID: client.id, scope: entry.scope, resource: entry.resource,
+                                                               lifetime: options.accessTokenLifetime))
+            }
         default:
             return Self.oauthError("unsupported_grant_type", "grant_type is not supported")
         }
+    }
+
+    // MARK: Device authorization (RFC 8628)
+
+    func deviceAuthorization(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let form = FormEncoding.decode(String(buffer: body))
+        guard let client = await authenticate(request, form) else {
+            return Self.oauthError("invalid_client", "client authentication failed", status: .unauthorized)
+        }
+        let code = ServerState.randomToken("device")
+        let userCode = String(ServerState.randomToken("").dropFirst().prefix(8)).uppercased()
+        await state.storeDevice(code, .init(clientID: client.id, scope: form["scope"] ?? "", resource: form["resource"],
+                                            interval: Double(options.deviceInterval)))
+        let base = await base.value
+        return Self.json([
+            "device_code": code, "user_code": userCode, "verification_uri": base + "/device",
+            "verification_uri_complete": base + "/device?user_code=" + userCode,
+            "expires_in": 600, "interval": options.deviceInterval,
+        ])
     }
 
     private func tokenResponse(_ tokens: ServerState.IssuedTokens) -> Response {

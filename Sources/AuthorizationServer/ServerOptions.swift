@@ -37,6 +37,21 @@ public struct ServerOptions: Sendable, Codable {
     public var insecureTokenEndpoint = false
     /// Serve authorization-server metadata larger than any client should accept (2 MiB).
     public var oversizedMetadata = false
+    /// Serve RFC 8628 device authorization.
+    public var deviceFlow = true
+    /// How the (simulated) user answers a device authorization.
+    public var deviceOutcome: DeviceOutcome = .approve
+    /// Polls answered authorization_pending before the user "approves".
+    public var devicePendingPolls = 1
+    /// Answer the first poll with slow_down.
+    public var deviceSlowDown = false
+    /// The polling interval the server asks for, in seconds.
+    public var deviceInterval = 1
+
+    public enum DeviceOutcome: String, Sendable, Codable {
+        case approve, deny, expire
+    }
+
     /// Scopes never granted, whatever is asked (to test the step-up retry limit).
     public var withheldScopes: [String] = []
     /// Accept Client ID Metadata Document URLs (any https URL) as client ids.

@@ -35,6 +35,37 @@ actor ServerState {
         let expires: Date
     }
 
+    struct DeviceAuthorization {
+        let clientID: String
+        let scope: String
+        let resource: String?
+        var polls = 0
+        var lastPoll: Date?
+        var interval: Double
+    }
+    var deviceCodes: [String: DeviceAuthorization] = [:]
+    var devicePollsTooEarly = 0
+
+    func storeDevice(_ code: String, _ authorization: DeviceAuthorization) { deviceCodes[code] = authorization }
+
+    /// Records a poll; returns the authorization and whether it came sooner than the interval.
+    func poll(_ code: String, slowDownBy: Double) -> (DeviceAuthorization, tooEarly: Bool)? {
+        guard var entry = deviceCodes[code] else { return nil }
+        let now = Date()
+        let early = entry.lastPoll.map { now.timeIntervalSince($0) < entry.interval - 0.2 } ?? false
+        if early { devicePollsTooEarly += 1 }
+        entry.polls += 1
+        entry.lastPoll = now
+        entry.interval += slowDownBy
+        deviceCodes[code] = entry
+        return (entry, early)
+    }
+
+    func finishDevice(_ code: String) { deviceCodes[code] = nil }
+
+    /// After slow_down, the client must wait `seconds` longer between polls.
+    func slowDown(_ code: String, by seconds: Double) { deviceCodes[code]?.interval += seconds }
+
     var clients: [String: RegisteredClient] = [:]
     /// Clients the token endpoint now refuses with invalid_client (their registration expired).
     var expiredClients: Set<String> = []
@@ -121,7 +152,7 @@ actor ServerState {
     }
 
     func stats() -> [String: Int] {
-        ["authorization_requests": authorizationRequests, "refresh_requests": refreshRequests, "reuse_detections": reuseDetections, "revocations": revocations,
+        ["device_polls_too_early": devicePollsTooEarly, "authorization_requests": authorizationRequests, "refresh_requests": refreshRequests, "reuse_detections": reuseDetections, "revocations": revocations,
          "live_grants": grants.filter { !$0.revoked }.count]
     }
 

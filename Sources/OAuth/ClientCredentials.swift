@@ -37,19 +37,25 @@ public struct ClientCredentials: Sendable, Equatable {
 struct DynamicRegistration {
     let http: HTTPTransport
 
-    func register(at endpoint: String, redirectURI: String, supportedMethods: [String]?) async throws(OAuthError) -> ClientCredentials {
+    static let deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
+
+    /// Registers for the authorization-code grant with `redirectURI`, or (`device`) for the
+    /// device grant with no redirect.
+    func register(at endpoint: String, redirectURI: String?, supportedMethods: [String]?, device: Bool = false) async throws(OAuthError) -> ClientCredentials {
         // A native app cannot keep a secret; ask for "none" unless the server cannot do it.
         let method = supportedMethods.map { methods in
             methods.contains("none") ? "none" : methods.contains("client_secret_basic") ? "client_secret_basic" : "client_secret_post"
         } ?? "none"
-        let request: [String: Any] = [
+        var request: [String: Any] = [
             "client_name": "mcp-vault",
-            "redirect_uris": [redirectURI],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
+            "grant_types": device ? [Self.deviceGrant, "refresh_token"] : ["authorization_code", "refresh_token"],
             "token_endpoint_auth_method": method,
             "application_type": "native",
         ]
+        if let redirectURI {
+            request["redirect_uris"] = [redirectURI]
+            request["response_types"] = ["code"]
+        }
         let body = (try? JSONSerialization.data(withJSONObject: request, options: [.sortedKeys])) ?? Data()
         let response = try await http.postJSON(endpoint, body: body)
         struct Registered: Decodable {

@@ -17,6 +17,20 @@ public struct LoginRequest: Sendable {
     public var allowUnadvertisedPKCE = false
     public var callbackPort: Int?
     public var timeoutSeconds = 300
+    /// How the user authorizes.
+    public var mode: Mode = .automatic
+    /// Whether a browser can be shown here (a display, or $BROWSER); `.automatic` uses the device
+    /// flow when it cannot and the server offers it.
+    public var canOpenBrowser = true
+
+    public enum Mode: Sendable, Equatable {
+        case automatic
+        case browser
+        /// RFC 8628 device authorization.
+        case device
+        /// Print the URL and read the final redirect address from standard input.
+        case paste
+    }
 
     public init(serverURL: String) {
         self.serverURL = serverURL
@@ -44,22 +58,38 @@ public struct LoginFlow: Sendable {
         self.logger = logger
     }
 
-    /// `present` is given the authorization URL and the receiver's port (to open a browser and
-    /// say what is awaited).
-    public func run(_ request: LoginRequest, present: @Sendable (String, Int) async -> Void) async throws -> LoginResult {
+    /// What the user is shown.
+    public enum Prompt: Sendable {
+        /// Open this URL; the answer comes back to the receiver on `port`.
+        case browser(url: String, port: Int)
+        /// Open this URL anywhere and paste the address it ends on.
+        case paste(url: String)
+        /// Device authorization: go to `uri` (or `complete`) and enter `userCode` within `expiresIn` seconds.
+        case device(uri: String, complete: String?, userCode: String, expiresIn: Int)
+    }
+
+    /// `present` shows the user what to do; `readPasted` reads the pasted redirect address (paste mode).
+    public func run(_ request: LoginRequest, present: @Sendable (Prompt) async -> Void,
+                    readPasted: @Sendable () async throws -> String = { throw OAuthError.cancelled }) async throws -> LoginResult {
         do {
-            return try await attempt(request, present: present)
+            return try await attempt(request, present: present, readPasted: readPasted)
         } catch OAuthError.server(_, "invalid_client", _) where request.previousRegistration != nil {
             // The server no longer knows the registration mcp-vault kept: register anew, once.
             logger.debug("the reused client registration was refused (invalid_client); registering again")
             var fresh = request
             fresh.previousRegistration = nil
-            return try await attempt(fresh, present: present)
+            return try await attempt(fresh, present: present, readPasted: readPasted)
         }
     }
 
-    private func attempt(_ request: LoginRequest, present: @Sendable (String, Int) async -> Void) async throws -> LoginResult {
+    private func attempt(_ request: LoginRequest, present: @Sendable (Prompt) async -> Void,
+                         readPasted: @Sendable () async throws -> String) async throws -> LoginResult {
         let discovery = try await Discovery(http: http, logger: logger).discover(request.serverURL)
+        let useDevice = request.mode == .device
+            || (request.mode == .automatic && !request.canOpenBrowser && discovery.server.deviceAuthorizationEndpoint != nil)
+        if useDevice {
+            return try await DeviceFlow(http: http, logger: logger).run(request, discovery: discovery, present: present)
+        }
         let server = discovery.server
         if let methods = server.codeChallengeMethodsSupported {
             guard methods.contains("S256") else { throw OAuthError.pkceUnsupported }
@@ -75,6 +105,10 @@ public struct LoginFlow: Sendable {
             Discovery.sameIssuer(previous.issuer, server.issuer) && previous.client.source == "dynamic" ? previous.client : nil
         }
         let wantedPort = request.callbackPort ?? reusable?.redirectURI.flatMap { URL(string: $0)?.port } ?? 0
+        if request.mode == .paste {
+            return try await pasteFlow(request, discovery: discovery, present: present, readPasted: readPasted,
+                                       authorizationEndpoint: authorizationEndpoint, tokenEndpoint: tokenEndpoint, reusable: reusable)
+        }
         let receiver: LoopbackReceiver
         if let bound = try? await LoopbackReceiver.bind(port: wantedPort) {
             receiver = bound
@@ -85,45 +119,87 @@ public struct LoginFlow: Sendable {
         }
         do {
             let client = try await client(for: request, server: server, redirectURI: receiver.redirectURI, reusable: reusable)
-            let scope = Self.scope(request: request, discovery: discovery)
-            let pkce = PKCE()
-            let state = Randomness.token(bytes: 24)
-            var fields = [("response_type", "code"), ("client_id", client.clientID), ("redirect_uri", receiver.redirectURI),
-                          ("state", state), ("code_challenge", pkce.challenge), ("code_challenge_method", PKCE.method)]
-            if let scope { fields.append(("scope", scope)) }
-            if request.sendResource { fields.append(("resource", request.serverURL)) }
-            let separator = authorizationEndpoint.contains("?") ? "&" : "?"
-            let url = authorizationEndpoint + separator + fields.map { FormURLEncoding.escape($0.0) + "=" + FormURLEncoding.escape($0.1) }.joined(separator: "&")
-            await present(url, receiver.port)
-
-            let response = try await receiver.waitForResponse(state: state, timeoutSeconds: request.timeoutSeconds)
-            if let iss = response["iss"] {
-                guard Discovery.sameIssuer(iss, server.issuer) else { throw OAuthError.issMismatch(expected: server.issuer, found: iss) }
-            } else if server.authorizationResponseIssParameterSupported == true {
-                throw OAuthError.issMissing
-            }
-            if let error = response["error"] {
-                throw OAuthError.authorizationDenied(error: error, description: response["error_description"])
-            }
-            guard let code = response["code"] else {
-                throw OAuthError.malformedResponse(url: receiver.redirectURI, reason: "the response has neither a code nor an error")
-            }
-            let tokens = try await TokenClient(http: http).exchange(
-                code: code, verifier: pkce.verifier, redirectURI: receiver.redirectURI, client: client, endpoint: tokenEndpoint,
-                resource: request.sendResource ? request.serverURL : nil)
+            let authorization = Self.authorizationRequest(request, discovery: discovery, client: client, redirectURI: receiver.redirectURI,
+                                                          endpoint: authorizationEndpoint)
+            await present(.browser(url: authorization.url, port: receiver.port))
+            let response = try await receiver.waitForResponse(state: authorization.state, timeoutSeconds: request.timeoutSeconds)
+            let result = try await finish(response, authorization: authorization, discovery: discovery, client: client,
+                                          redirectURI: receiver.redirectURI, tokenEndpoint: tokenEndpoint, request: request)
             await receiver.close()
-            return LoginResult(discovery: discovery, client: client, tokens: tokens, obtainedAt: Int64(Date().timeIntervalSince1970),
-                               requestedScope: scope)
+            return result
         } catch {
             await receiver.close()
             throw error
         }
     }
 
+    struct AuthorizationRequest {
+        let url: String
+        let state: String
+        let pkce: PKCE
+        let scope: String?
+    }
+
+    static func authorizationRequest(_ request: LoginRequest, discovery: DiscoveryResult, client: ClientCredentials,
+                                     redirectURI: String, endpoint: String) -> AuthorizationRequest {
+        let scope = scope(request: request, discovery: discovery)
+        let pkce = PKCE()
+        let state = Randomness.token(bytes: 24)
+        var fields = [("response_type", "code"), ("client_id", client.clientID), ("redirect_uri", redirectURI),
+                      ("state", state), ("code_challenge", pkce.challenge), ("code_challenge_method", PKCE.method)]
+        if let scope { fields.append(("scope", scope)) }
+        if request.sendResource { fields.append(("resource", request.serverURL)) }
+        let separator = endpoint.contains("?") ? "&" : "?"
+        let url = endpoint + separator + fields.map { FormURLEncoding.escape($0.0) + "=" + FormURLEncoding.escape($0.1) }.joined(separator: "&")
+        return AuthorizationRequest(url: url, state: state, pkce: pkce, scope: scope)
+    }
+
+    /// Checks an authorization response (iss, error, code) and exchanges the code.
+    func finish(_ response: [String: String], authorization: AuthorizationRequest, discovery: DiscoveryResult, client: ClientCredentials,
+                redirectURI: String, tokenEndpoint: String, request: LoginRequest) async throws -> LoginResult {
+        let server = discovery.server
+        if let iss = response["iss"] {
+            guard Discovery.sameIssuer(iss, server.issuer) else { throw OAuthError.issMismatch(expected: server.issuer, found: iss) }
+        } else if server.authorizationResponseIssParameterSupported == true {
+            throw OAuthError.issMissing
+        }
+        if let error = response["error"] {
+            throw OAuthError.authorizationDenied(error: error, description: response["error_description"])
+        }
+        guard let code = response["code"] else {
+            throw OAuthError.malformedResponse(url: redirectURI, reason: "the response has neither a code nor an error")
+        }
+        let tokens = try await TokenClient(http: http).exchange(
+            code: code, verifier: authorization.pkce.verifier, redirectURI: redirectURI, client: client, endpoint: tokenEndpoint,
+            resource: request.sendResource ? request.serverURL : nil)
+        return LoginResult(discovery: discovery, client: client, tokens: tokens, obtainedAt: Int64(Date().timeIntervalSince1970),
+                           requestedScope: authorization.scope)
+    }
+
+    /// Paste mode: the redirect goes to a loopback address nothing listens on, on whatever
+    /// machine has the browser; the user pastes the address it ends on.
+    private func pasteFlow(_ request: LoginRequest, discovery: DiscoveryResult, present: @Sendable (Prompt) async -> Void,
+                           readPasted: @Sendable () async throws -> String, authorizationEndpoint: String, tokenEndpoint: String,
+                           reusable: ClientCredentials?) async throws -> LoginResult {
+        let redirectURI = reusable?.redirectURI ?? "http://127.0.0.1:\(request.callbackPort ?? Int.random(in: 20000...60000))\(LoopbackReceiver.callbackPath)"
+        let client = try await client(for: request, server: discovery.server, redirectURI: redirectURI, reusable: reusable)
+        let authorization = Self.authorizationRequest(request, discovery: discovery, client: client, redirectURI: redirectURI,
+                                                      endpoint: authorizationEndpoint)
+        await present(.paste(url: authorization.url))
+        let pasted = try await readPasted().trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let query = pasted.firstIndex(of: "?").map({ String(pasted[pasted.index(after: $0)...]) }) else {
+            throw OAuthError.pasteNeedsAddress
+        }
+        let response = FormURLEncoding.decode(String(query.prefix(while: { $0 != "#" })))
+        guard let state = response["state"], Randomness.equal(state, authorization.state) else { throw OAuthError.stateMismatch }
+        return try await finish(response, authorization: authorization, discovery: discovery, client: client,
+                                redirectURI: redirectURI, tokenEndpoint: tokenEndpoint, request: request)
+    }
+
     /// Pre-registered, then Client ID Metadata Document, then a reusable earlier registration,
     /// then dynamic registration.
-    private func client(for request: LoginRequest, server: AuthorizationServerMetadata, redirectURI: String,
-                        reusable: ClientCredentials?) async throws(OAuthError) -> ClientCredentials {
+    func client(for request: LoginRequest, server: AuthorizationServerMetadata, redirectURI: String?,
+                reusable: ClientCredentials?) async throws(OAuthError) -> ClientCredentials {
         if var client = request.preregistered {
             client.redirectURI = redirectURI
             return client
@@ -143,7 +219,8 @@ public struct LoginFlow: Sendable {
             throw .noRegistration("the server offers no dynamic registration; pass --client-id (and its secret)")
         }
         return try await DynamicRegistration(http: http).register(at: endpoint, redirectURI: redirectURI,
-                                                                  supportedMethods: server.tokenEndpointAuthMethodsSupported)
+                                                                  supportedMethods: server.tokenEndpointAuthMethodsSupported,
+                                                                  device: redirectURI == nil)
     }
 
     /// `--scope` flags, else the 401's scope, else the resource's scopes_supported, else none;

@@ -24,6 +24,8 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOutWaitingForBrowser(seconds: Int)
     case cancelled
     case insufficientScope(wanted: String?)
+    case pasteNeedsAddress
+    case deviceCodeExpired
 
     public var description: String {
         switch self {
@@ -54,6 +56,9 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .callbackPortBusy(let port): return "port \(port) on 127.0.0.1 is in use; choose another with --callback-port"
         case .timedOutWaitingForBrowser(let seconds): return "no authorization response arrived within \(seconds) s"
         case .cancelled: return "cancelled"
+        case .pasteNeedsAddress:
+            return "paste the whole address the browser ended on (it carries the state that proves the answer is for this login)"
+        case .deviceCodeExpired: return "the device code expired before the sign-in was approved"
         case .insufficientScope(let wanted):
             return "the MCP server wants more scope" + (wanted.map { " (\($0))" } ?? "") + " than the authorization server granted"
         }

@@ -61,6 +61,12 @@ struct Login: AsyncParsableCommand {
         @Flag(name: .customLong("no-browser"), help: "Only print the authorization URL; do not open a browser.")
         var noBrowser = false
 
+        @Flag(help: "Sign in with a device code (RFC 8628), on any other device. The default when there is no display and no $BROWSER and the server offers it.")
+        var device = false
+
+        @Flag(help: "Print the authorization URL and read the address the browser ends on from standard input (for servers without device codes).")
+        var paste = false
+
         func validate() throws {
             do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
             if let method = clientAuthMethod, !["none", "client_secret_post", "client_secret_basic"].contains(method) {
@@ -69,6 +75,7 @@ struct Login: AsyncParsableCommand {
             if clientSecretFile != nil && clientID == nil { throw ValidationError("--client-secret-file goes with --client-id") }
             if let port = callbackPort, !(1...65535).contains(port) { throw ValidationError("--callback-port takes 1 to 65535") }
             if timeout < 1 { throw ValidationError("--timeout takes a positive number of seconds") }
+            if device && paste { throw ValidationError("Give --device or --paste, not both.") }
         }
 
         func run() async throws {
@@ -85,6 +92,9 @@ struct Login: AsyncParsableCommand {
                 request.allowUnadvertisedPKCE = allowUnadvertisedPKCE
                 request.callbackPort = callbackPort
                 request.timeoutSeconds = timeout
+                request.mode = device ? .device : paste ? .paste : noBrowser ? .browser : .automatic
+                let environment = global.environment
+                request.canOpenBrowser = environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil
                 if let clientID {
                     let secret = try clientSecretFile.map { path in
                         try PassphraseInput.read(file: path).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
@@ -104,7 +114,8 @@ struct Login: AsyncParsableCommand {
                 let httpTimeout = OAuthCommand.httpTimeout(global)
                 let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(
                     loginRequest, server: server, vault: vault,
-                    present: Authorization.presenter(openBrowser: openBrowser, environment: environment, waitSeconds: waitSeconds))
+                    present: Authorization.presenter(openBrowser: openBrowser, environment: environment, waitSeconds: waitSeconds),
+                    readPasted: Authorization.readPasted)
                 let summary = CredentialSummary(record, now: record.updatedAt)
                 Console.out("Signed in to \(record.serverURL)")
                 Console.out("  issuer     \(record.issuer ?? "-")")
@@ -136,15 +147,35 @@ extension OAuthError: ExitStatusProviding {
     }
 }
 
-/// Showing the user the authorization URL, and opening their browser.
+/// Showing the user what to do: open a URL (in the browser, or anywhere, then paste), or enter a
+/// device code.
 enum Authorization {
-    static func presenter(openBrowser: Bool, environment: [String: String], waitSeconds: Int) -> @Sendable (String, Int) async -> Void {
-        { url, port in
-            Console.note("Open this URL to sign in:\n\n  \(url)\n")
-            if openBrowser && !Browser.open(url, environment: environment) {
-                Console.note("(no browser could be started; open the URL yourself)")
+    static func presenter(openBrowser: Bool, environment: [String: String], waitSeconds: Int) -> @Sendable (LoginFlow.Prompt) async -> Void {
+        { prompt in
+            switch prompt {
+            case .browser(let url, let port):
+                Console.note("Open this URL to sign in:\n\n  \(url)\n")
+                if openBrowser && !Browser.open(url, environment: environment) {
+                    Console.note("(no browser could be started; open the URL yourself)")
+                }
+                if environment["SSH_CONNECTION"] != nil {
+                    Console.note("Over SSH, with the browser on your own machine: forward the callback port first, with\n  ssh -L \(port):127.0.0.1:\(port) <this host>\nor sign in with --device or --paste instead.")
+                }
+                Console.note("Waiting for the authorization response on 127.0.0.1:\(port) (up to \(waitSeconds) s); press Ctrl-C to cancel.")
+            case .paste(let url):
+                Console.note("Open this URL in a browser on any machine and sign in:\n\n  \(url)\n")
+                Console.note("The browser then ends on an address starting with http://127.0.0.1 that does not load. Paste that whole address here and press Enter:")
+            case .device(let uri, let complete, let userCode, let expiresIn):
+                Console.note("On any device, open \(uri) and enter the code\n\n  \(userCode)\n")
+                if let complete { Console.note("(or open \(complete), which carries the code)") }
+                Console.note("Waiting for the approval (the code expires in \(expiresIn / 60) min); press Ctrl-C to cancel.")
             }
-            Console.note("Waiting for the authorization response on 127.0.0.1:\(port) (up to \(waitSeconds) s); press Ctrl-C to cancel.")
         }
+    }
+
+    /// Reads the pasted address from standard input.
+    static let readPasted: @Sendable () async throws -> String = {
+        guard let line = readLine() else { throw OAuthError.cancelled }
+        return line
     }
 }

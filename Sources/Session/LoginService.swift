@@ -29,8 +29,8 @@ public struct LoginService: Sendable {
         return ((granted ?? "") + " " + (wanted ?? "")).split(separator: " ").map(String.init).filter { seen.insert($0).inserted }
     }
 
-    public func login(_ request: LoginRequest, server: ServerURL, vault: Vault,
-                      present: @Sendable (String, Int) async -> Void) async throws -> CredentialRecord {
+    public func login(_ request: LoginRequest, server: ServerURL, vault: Vault, present: @Sendable (LoginFlow.Prompt) async -> Void,
+                      readPasted: @Sendable () async throws -> String = { throw OAuthError.cancelled }) async throws -> CredentialRecord {
         var request = request
         let existing = try VaultAccess.credential(for: server, in: vault)
         if let existing, let issuer = existing.issuer, let client = existing.client {
@@ -41,7 +41,7 @@ public struct LoginService: Sendable {
         let http = HTTPTransport(timeoutSeconds: httpTimeout)
         do {
             let flow = LoginFlow(http: http, logger: logger)
-            var result = try await flow.run(request, present: present)
+            var result = try await flow.run(request, present: present, readPasted: readPasted)
             // Step-up: a 403 insufficient_scope on the check asks again with the union of scopes.
             var attempts = 1
             while case .needsScope(let wanted) = try await flow.verify(serverURL: server.canonical, accessToken: result.tokens.accessToken) {
@@ -49,7 +49,7 @@ public struct LoginService: Sendable {
                 attempts += 1
                 request.scopes = Self.union(result.tokens.scope ?? result.requestedScope, wanted)
                 logger.debug("the MCP server wants more scope; authorizing again for: \(request.scopes.joined(separator: " "))")
-                result = try await flow.run(request, present: present)
+                result = try await flow.run(request, present: present, readPasted: readPasted)
             }
             await http.shutdown()
             let now = Int64(Date().timeIntervalSince1970)

@@ -12,16 +12,26 @@ public final class ChildProcess: @unchecked Sendable {
 
     public let pid: pid_t
     private var outputPipe: Int32 = -1
+    private var inputPipe: Int32 = -1
     private var buffered: [UInt8] = []
     private var status: Int32?
 
     /// Starts `executable` with exactly `environment`; standard input from the file `input`.
+    /// With `pipedInput`, standard input is a pipe that `write(_:)` feeds (and `input` is ignored).
     public init(_ executable: String, _ arguments: [String], environment: [String: String], input: String = "/dev/null",
-                output: Output = .null, error: Output = .null) throws {
+                output: Output = .null, error: Output = .null, pipedInput: Bool = false) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
+        var inputEnds: [Int32] = [-1, -1]
+        if pipedInput {
+            guard pipe(&inputEnds) == 0 else { throw TestFailure("pipe failed") }
+            _ = fcntl(inputEnds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(inputEnds[1], F_SETFD, FD_CLOEXEC)
+            posix_spawn_file_actions_adddup2(&actions, inputEnds[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
+        }
         var pipeEnds: [Int32] = [-1, -1]
         for (descriptor, target) in [(Int32(1), output), (Int32(2), error)] {
             switch target {
@@ -45,12 +55,20 @@ public final class ChildProcess: @unchecked Sendable {
         var child: pid_t = 0
         let result = posix_spawn(&child, executable, &actions, nil, argv, envp)
         if pipeEnds[1] >= 0 { close(pipeEnds[1]) }
+        if inputEnds[0] >= 0 { close(inputEnds[0]) }
         guard result == 0 else {
             if pipeEnds[0] >= 0 { close(pipeEnds[0]) }
             throw TestFailure("cannot start \(executable): \(String(cString: strerror(result)))")
         }
         pid = child
         outputPipe = pipeEnds[0]
+        inputPipe = inputEnds[1]
+    }
+
+    /// Writes to the child's standard input (with `pipedInput`).
+    public func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(inputPipe, $0.baseAddress, $0.count) }
     }
 
     deinit {
@@ -59,6 +77,7 @@ public final class ChildProcess: @unchecked Sendable {
             _ = wait(timeout: 5)
         }
         if outputPipe >= 0 { close(outputPipe) }
+        if inputPipe >= 0 { close(inputPipe) }
     }
 
     /// The next line of standard output (with `.pipe`), or nil at its end.

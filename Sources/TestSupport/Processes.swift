@@ -26,6 +26,13 @@ public struct ProcessResult: Sendable, CustomStringConvertible {
     public let seconds: Double
 
     public var output: String { stdout + stderr }
+
+    public init(status: Int32, stdout: String, stderr: String, seconds: Double) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.seconds = seconds
+    }
     public var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
 }
 

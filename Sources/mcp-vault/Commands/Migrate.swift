@@ -74,10 +74,12 @@ extension MCPVault {
                 let scan = from.map { LegacyScanner.scan(from: $0, assignments: assignments) }
                     ?? LegacyScanner.scan(files, assignments: assignments)
                 guard !scan.items.isEmpty else {
-                    if !dryRun {
+                    if !dryRun && !keepPlaintext {
+                        // An interrupted run may have removed every file but not yet their index entries.
                         for path in Set(scan.directories).flatMap(PlainFiles.finishShredding(in:)) {
                             Console.note("note: finished removing \(path), left by an interrupted run")
                         }
+                        for index in scan.indexes where index.readable { try? LegacyCleanup.pruneIndex(in: index.directory) }
                     }
                     for note in scan.notes { Console.note("note: \(note)") }
                     Console.out("No legacy token files found (looked in \(from ?? "\(files.perServerDirectory), \(files.singleFile) and \(files.opencodeAuthFile)")).")
