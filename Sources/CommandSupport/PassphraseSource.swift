@@ -1,3 +1,4 @@
+import ArgumentParser
 import Vault
 
 /// Where one passphrase comes from: a file, a descriptor, an opt-in environment variable or the
@@ -57,5 +58,24 @@ public enum EnvironmentSecrets {
     public static func capture() {
         _ = passphrase
         _ = newPassphrase
+    }
+}
+
+/// How both programs start: harden the process, take secrets out of the environment, then parse
+/// and run the command (errors exit with their documented status).
+public enum CommandLineProgram {
+    public static func run<Root: AsyncParsableCommand>(_ root: Root.Type) async {
+        ProcessHardening.apply()
+        EnvironmentSecrets.capture()
+        do {
+            var command = try Root.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Root.exit(withError: error)
+        }
     }
 }

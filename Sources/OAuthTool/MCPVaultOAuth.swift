@@ -13,17 +13,6 @@ struct MCPVaultOAuth: AsyncParsableCommand {
         subcommands: [Login.self, Token.self, Logout.self])
 
     static func main() async {
-        ProcessHardening.apply()
-        EnvironmentSecrets.capture()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await CommandLineProgram.run(Self.self)
     }
 }

@@ -13,27 +13,17 @@ struct Token: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var unlock: UnlockOptions
 
-    @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
-    var serverURL: String
-
-    @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN`.")
-    var header = false
-
-    @Option(name: .customLong("min-ttl"), help: ArgumentHelp("Seconds the token must stay valid.", valueName: "seconds"))
-    var minimumTTL: Int64 = 60
+    @OptionGroup var options: TokenOptions
 
     @Option(name: .customLong("master-key-fd"), help: .hidden)
     var masterKeyDescriptor: Int32?
-
-    @Option(name: .customLong("challenge"), help: ArgumentHelp("A WWW-Authenticate value from a 403 insufficient_scope: authorize again for the granted and the challenged scopes.", valueName: "value"))
-    var challenge: String?
 
     @Flag(name: .customLong("no-browser"), help: "With --challenge: only print the authorization URL.")
     var noBrowser = false
 
     func run() async throws {
         do {
-            let server = try ServerURL(serverURL)
+            let server = try ServerURL(options.serverURL)
             var access = unlock.access(global)
             if let masterKeyDescriptor {
                 var sources = access.sources
@@ -42,13 +32,13 @@ struct Token: AsyncParsableCommand {
             }
             let vault = try access.unlock()
             let token: String
-            if let challenge {
+            if let challenge = options.challenge {
                 token = try await stepUp(server: server, vault: vault, challenge: challenge)
             } else {
                 token = try await TokenService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
-                    .token(for: server, in: vault, minimumTTL: minimumTTL)
+                    .token(for: server, in: vault, minimumTTL: options.minimumTTL)
             }
-            Console.out(header ? "Authorization: Bearer \(token)" : token)
+            Console.out(options.output(token))
         } catch {
             throw ExitCode(Console.report(error).rawValue)
         }

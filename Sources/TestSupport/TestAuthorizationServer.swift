@@ -30,6 +30,15 @@ public final class TestAuthorizationServer: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int]) ?? [:]
     }
 
+    /// Whether the MCP endpoint accepts `token` (an initialize request answered 200).
+    public func accepts(_ token: String) async throws -> Bool {
+        let result = try await runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                                         "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
+                                                         "-d", #"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#, mcpURL],
+                                        environment: [:])
+        return result.stdout == "200"
+    }
+
     /// Stops serving (connections are refused from then on).
     public func stop() async {
         process.signal(SIGTERM)

@@ -24,22 +24,11 @@ struct MCPVault: AsyncParsableCommand {
     )
 
     static func main() async {
-        // `login` lives in its own program (with the HTTP and TLS libraries); hand over before
+        // `login` and `logout` live in mcp-vault-oauth (with the HTTP and TLS libraries); hand over before
         // anything else, so it sees the environment (MCP_VAULT_PASSPHRASE included) unchanged.
         if CommandLine.arguments.count > 1 && ["login", "logout"].contains(CommandLine.arguments[1]) {
             OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
-        ProcessHardening.apply()
-        EnvironmentSecrets.capture()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await CommandLineProgram.run(Self.self)
     }
 }

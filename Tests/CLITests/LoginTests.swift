@@ -28,14 +28,6 @@ private struct Login {
     }
 }
 
-/// The MCP endpoint accepts `token` (an initialize request answered 200).
-private func serverAccepts(_ token: String, at url: String) async throws -> Bool {
-    let result = try await runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Authorization: Bearer \(token)",
-                                          "-H", "Content-Type: application/json", "-d", #"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#, url],
-                         environment: [:])
-    return result.stdout == "200"
-}
-
 @Suite("Login against the bundled authorization server")
 struct LoginTests {
     enum Variant: String, CaseIterable, CustomTestStringConvertible {
@@ -69,7 +61,7 @@ struct LoginTests {
         #expect(result.stdout.contains("issuer     \(issuer)\n"), "\(result)")
         let token = try login.token(server.mcpURL)
         #expect(token.status == 0)
-        #expect(try await serverAccepts(token.stdout.trimmingCharacters(in: .newlines), at: server.mcpURL))
+        #expect(try await server.accepts(token.stdout.trimmingCharacters(in: .newlines)))
     }
 
     @Test(arguments: ["none", "client_secret_post", "client_secret_basic"])

@@ -45,13 +45,6 @@ private struct SignedIn {
     }
 }
 
-private func accepted(_ token: String, at url: String) async throws -> Bool {
-    let result = try await runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "Authorization: Bearer \(token)",
-                                                     "-H", "Content-Type: application/json", "-d", #"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#, url],
-                                    environment: [:])
-    return result.stdout == "200"
-}
-
 @Suite("Token lifecycle")
 struct TokenLifecycleTests {
     @Test func aTokenNearExpiryIsRefreshedAndTheRotatedRefreshTokenKept() async throws {
@@ -67,7 +60,7 @@ struct TokenLifecycleTests {
         let after = try session.record()
         #expect(refreshed.stdout == (after.tokens?.accessToken ?? "") + "\n", "what is printed is what was sealed")
         #expect(after.tokens?.refreshToken != before.tokens?.refreshToken, "the rotated refresh token was kept")
-        #expect(try await accepted(refreshed.stdout.trimmingCharacters(in: .newlines), at: session.url))
+        #expect(try await session.server.accepts(refreshed.stdout.trimmingCharacters(in: .newlines)))
         // Refreshing again uses the rotated token: no reuse is ever detected.
         #expect(try await session.token(["--min-ttl", "100000"]).status == 0)
         let stats = try await session.server.stats()
@@ -87,7 +80,7 @@ struct TokenLifecycleTests {
         let stats = try await session.server.stats()
         #expect(stats["refresh_requests"] == 1, "exactly one refresh reached the server: \(stats)")
         #expect(stats["reuse_detections"] == 0 && stats["live_grants"] == 1, "\(stats)")
-        #expect(try await accepted(outputs[0].stdout.trimmingCharacters(in: .newlines), at: session.url))
+        #expect(try await session.server.accepts(outputs[0].stdout.trimmingCharacters(in: .newlines)))
     }
 
     @Test func aRefusedRefreshTokenMarksTheRecordForLogin() async throws {

@@ -2,6 +2,9 @@ import ArgumentParser
 import CommandSupport
 import Credentials
 import Vault
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -28,37 +31,13 @@ extension MCPVault {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var unlock: UnlockOptions
 
-        @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
-        var serverURL: String
-
-        @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN`.")
-        var header = false
-
-        @Option(name: .customLong("challenge"), help: ArgumentHelp(
-            "A WWW-Authenticate value an MCP client got with a 403 insufficient_scope: sign in again for the granted and the challenged scopes (opens the browser).",
-            valueName: "value"))
-        var challenge: String?
-
-        @Option(name: .customLong("min-ttl"), help: ArgumentHelp("Seconds the token must stay valid; refresh otherwise.", valueName: "seconds"))
-        var minimumTTL: Int64 = 60
-
-        func validate() throws {
-            do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
-            if minimumTTL < 0 { throw ValidationError("--min-ttl takes 0 or more seconds") }
-        }
+        @OptionGroup var options: TokenOptions
 
         func run() async throws {
             try reportingErrors {
-                let server = try ServerURL(serverURL)
+                let server = try ServerURL(options.serverURL)
                 let vault = try unlock.access(global).unlock()
-                if let challenge {
-                    // Step-up needs the network and the browser: mcp-vault-oauth does it.
-                    var arguments = ["token", serverURL, "--challenge", challenge, "--master-key-fd", String(try vault.handOverKey())]
-                    if header { arguments.append("--header") }
-                    if global.verbose { arguments.append("--verbose") }
-                    if let directory = global.vaultDirectory { arguments += ["--vault-dir", directory] }
-                    OAuthProgram.exec(arguments: arguments)
-                }
+                if options.challenge != nil { handOver(vault) }  // step-up needs the network and the browser
                 guard let record = try VaultAccess.credential(for: server, in: vault) else {
                     throw CredentialsError.noCredential(server: server.canonical)
                 }
@@ -66,20 +45,27 @@ extension MCPVault {
                 guard let tokens = record.tokens, !record.needsLogin else {
                     throw CLIError.noValidToken(server: server.canonical, reason: "the server needs a new login")
                 }
-                if let expiry = tokens.expiresAt, expiry - now < minimumTTL {
+                if let expiry = tokens.expiresAt, expiry - now < options.minimumTTL {
                     guard tokens.refreshToken != nil, record.endpoints.token != nil else {
                         throw CLIError.noValidToken(server: server.canonical, reason: expiry <= now
                             ? "the access token expired \(CredentialSummary.duration(now - expiry)) ago and cannot be refreshed"
-                            : "the access token expires within \(minimumTTL) s and cannot be refreshed")
+                            : "the access token expires within \(options.minimumTTL) s and cannot be refreshed")
                     }
-                    // Refreshing needs the network: hand the vault key to mcp-vault-oauth, which does it.
-                    var arguments = ["token", serverURL, "--min-ttl", String(minimumTTL), "--master-key-fd", String(try vault.handOverKey())]
-                    if header { arguments.append("--header") }
-                    if global.verbose { arguments.append("--verbose") }
-                    if let directory = global.vaultDirectory { arguments += ["--vault-dir", directory] }
-                    OAuthProgram.exec(arguments: arguments)
+                    handOver(vault)  // refreshing needs the network
                 }
-                Console.out(header ? "Authorization: Bearer \(tokens.accessToken)" : tokens.accessToken)
+                Console.out(options.output(tokens.accessToken))
+            }
+        }
+
+        /// Runs `token` in mcp-vault-oauth with the vault key handed over through a pipe.
+        private func handOver(_ vault: Vault) -> Never {
+            do {
+                var arguments = ["token"] + options.arguments + ["--master-key-fd", String(try vault.handOverKey())]
+                if global.verbose { arguments.append("--verbose") }
+                if let directory = global.vaultDirectory { arguments += ["--vault-dir", directory] }
+                OAuthProgram.exec(arguments: arguments)
+            } catch {
+                Glibc.exit(Console.report(error).rawValue)
             }
         }
     }
