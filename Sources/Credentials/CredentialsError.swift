@@ -19,7 +19,7 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .invalidServerURL: return nil
         case .malformedCredential: return "remove the record and log in to that server again"
-        case .noCredential: return "`mcp-vault status` lists what is stored; `mcp-vault migrate` imports the tokens of older tools"
+        case .noCredential(let server): return "sign in with `mcp-vault login \(server)` (`mcp-vault status` lists what is stored; `mcp-vault migrate` imports the tokens of older tools)"
         }
     }
 }
