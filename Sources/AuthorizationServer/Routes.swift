@@ -322,10 +322,16 @@ struct Routes: Sendable {
         let scope = await state.validate(String(header.dropFirst(7))) ?? ""
         let body = try await request.body.collect(upTo: 1 << 20)
         let message = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
-        // The "admin" tool needs options.requiredScope: a 403 insufficient_scope step-up challenge.
-        if message["method"] as? String == "tools/call", (message["params"] as? [String: Any])?["name"] as? String == "admin",
-           !scope.split(separator: " ").contains(Substring(options.requiredScope)) {
-            let wanted = (scope.split(separator: " ").map(String.init) + [options.requiredScope]).joined(separator: " ")
+        // The "admin" tool needs options.requiredScope (and, when set, everything needs
+        // options.initializeScope): a 403 insufficient_scope step-up challenge.
+        let needed: String? = if message["method"] as? String == "tools/call",
+                                 (message["params"] as? [String: Any])?["name"] as? String == "admin" {
+            options.requiredScope
+        } else {
+            options.initializeScope
+        }
+        if let needed, !scope.split(separator: " ").contains(Substring(needed)) {
+            let wanted = (scope.split(separator: " ").map(String.init) + [needed]).joined(separator: " ")
             let challenge = "Bearer error=\"insufficient_scope\", scope=\"\(wanted)\", resource_metadata=\"\(await base.value)/.well-known/oauth-protected-resource/mcp\""
             return Response(status: .forbidden, headers: [.wwwAuthenticate: challenge, .contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"insufficient_scope\"}")))

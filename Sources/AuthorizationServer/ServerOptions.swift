@@ -37,6 +37,8 @@ public struct ServerOptions: Sendable, Codable {
     public var insecureTokenEndpoint = false
     /// Serve authorization-server metadata larger than any client should accept (2 MiB).
     public var oversizedMetadata = false
+    /// A scope the MCP endpoint needs even for initialize (403 insufficient_scope without it).
+    public var initializeScope: String?
     /// Serve RFC 8628 device authorization.
     public var deviceFlow = true
     /// How the (simulated) user answers a device authorization.

@@ -181,3 +181,32 @@ struct StepUpTests {
         #expect(try await session.server.stats()["authorization_requests"] == 3, "the login, then the limit of two step-up attempts")
     }
 }
+
+@Suite("Step-up during login")
+struct LoginStepUpTests {
+    @Test func loginAsksAgainWhenItsCheckGetsInsufficientScope() async throws {
+        let server = try await TestAuthorizationServer { $0.initializeScope = "mcp:write" }
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let login = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile],
+                                       environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
+        #expect(login.status == 0, "\(login)")
+        #expect(login.stdout.contains("mcp:write"), "the sealed token carries the scope the server asked for: \(login)")
+        #expect(try await server.stats()["authorization_requests"] == 2, "one authorization, then one step-up")
+    }
+
+    @Test func loginGivesUpAtTheStepUpLimit() async throws {
+        let server = try await TestAuthorizationServer {
+            $0.initializeScope = "mcp:write"
+            $0.withheldScopes = ["mcp:write"]
+        }
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let login = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile],
+                                       environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
+        #expect(login.status == 4 && login.stderr.contains("wants more scope"), "\(login)")
+        #expect(try await server.stats()["authorization_requests"] == 2)
+        #expect(try fixture.mcpVault(["status", server.mcpURL, "--passphrase-file", fixture.passphraseFile]).status == 66,
+                "nothing was sealed")
+    }
+}
