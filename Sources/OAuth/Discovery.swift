@@ -22,11 +22,14 @@ public struct Discovery: Sendable {
         self.logger = logger
     }
 
+    /// An MCP initialize request: the unauthenticated probe here, and the check of a new token.
+    static let initializeRequest = Data(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcp-vault","version":"0.1"}}}"#.utf8)
+
     /// `serverURL` is the canonical MCP server URL (also the RFC 8707 resource).
     public func discover(_ serverURL: String) async throws(OAuthError) -> DiscoveryResult {
         let server = try HTTPTransport.checkSecure(serverURL)
         // 1. Ask the MCP endpoint; a 401 names the metadata and the scope it wants.
-        let probe = try await http.postJSON(serverURL, body: Data(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcp-vault","version":"0.1"}}}"#.utf8))
+        let probe = try await http.postJSON(serverURL, body: Self.initializeRequest)
         let challenge = probe.header("WWW-Authenticate").flatMap(BearerChallenge.init)
         logger.debug("MCP endpoint answered \(probe.status); challenge: \(challenge?.parameters.keys.sorted().joined(separator: ",") ?? "none")")
 

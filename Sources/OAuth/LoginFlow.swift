@@ -247,7 +247,7 @@ public struct LoginFlow: Sendable {
     /// Sends an MCP initialize request with the token; a 401 or other 403 means it does not work.
     public func verify(serverURL: String, accessToken: String) async throws(OAuthError) -> Verification {
         let response = try await http.postJSON(
-            serverURL, body: Data(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcp-vault","version":"0.1"}}}"#.utf8),
+            serverURL, body: Discovery.initializeRequest,
             headers: [("Authorization", "Bearer " + accessToken), ("Accept", "application/json, text/event-stream")])
         if response.status == 403, let challenge = response.header("WWW-Authenticate").flatMap(BearerChallenge.init),
            challenge.error == "insufficient_scope" {

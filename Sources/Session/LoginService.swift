@@ -34,9 +34,7 @@ public struct LoginService: Sendable {
         var request = request
         let existing = try VaultAccess.credential(for: server, in: vault)
         if let existing, let issuer = existing.issuer, let client = existing.client {
-            request.previousRegistration = (issuer, ClientCredentials(
-                clientID: client.clientID, clientSecret: client.clientSecret, authMethod: client.authMethod,
-                source: client.source, redirectURI: client.redirectURI))
+            request.previousRegistration = (issuer, client.credentials)
         }
         let http = HTTPTransport(timeoutSeconds: httpTimeout)
         do {

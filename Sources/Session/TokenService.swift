@@ -56,8 +56,7 @@ public struct TokenService: Sendable {
                   let client = record.client else {
                 throw TokenServiceError.cannotRefresh(server.canonical, reason: "the token has expired and there is no refresh token or token endpoint")
             }
-            let credentials = ClientCredentials(clientID: client.clientID, clientSecret: client.clientSecret, authMethod: client.authMethod,
-                                                source: client.source, redirectURI: client.redirectURI)
+            let credentials = client.credentials
             let http = HTTPTransport(timeoutSeconds: httpTimeout)
             let response: TokenResponse
             do {
@@ -118,8 +117,7 @@ public struct LogoutService: Sendable {
             if !revoke {
                 outcome = .deletedOnly(reason: "--local-only")
             } else if let record, let endpoint = record.endpoints.revocation, let client = record.client, let tokens = record.tokens {
-                let credentials = ClientCredentials(clientID: client.clientID, clientSecret: client.clientSecret, authMethod: client.authMethod,
-                                                    source: client.source, redirectURI: client.redirectURI)
+                let credentials = client.credentials
                 let http = HTTPTransport(timeoutSeconds: httpTimeout)
                 do {
                     let revocation = RevocationClient(http: http)
