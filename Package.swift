@@ -28,6 +28,9 @@ let package = Package(
         // prctl(2) is variadic and so cannot be called from Swift.
         .target(name: "CProcessShim"),
 
+        // The canonical server URL and which hosts are loopback: shared by the vault side and the OAuth engine.
+        .target(name: "ServerAddress"),
+
         // Sealed records, key slots, locking, atomic files. Knows nothing of OAuth or HTTP.
         .target(
             name: "Vault",
@@ -42,7 +45,7 @@ let package = Package(
         .target(
             name: "OAuth",
             dependencies: [
-                "CSodium",
+                "CSodium", "ServerAddress",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -62,7 +65,7 @@ let package = Package(
         // Composes the vault with the OAuth engine: the credential record, unlock policy, status.
         .target(
             name: "Credentials",
-            dependencies: ["Vault", "LegacyImport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Vault", "LegacyImport", "ServerAddress", .product(name: "Logging", package: "swift-log")]
         ),
         // Login: composes the OAuth engine with the vault and the credential record.
         .target(name: "Session", dependencies: ["OAuth", "Credentials", "Vault", .product(name: "Logging", package: "swift-log")]),

@@ -1,16 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import ServerAddress
 
 /// A server URL in canonical form, the name under which its credentials are stored.
 ///
-/// The rule (RFC 3986 normalization as RFC 8707 and the MCP specification use it): the scheme and
-/// host are lowercased, a default port (443 for https, 80 for http) is dropped, the fragment is
-/// dropped, an empty path stays empty and a trailing slash is removed from a non-empty path, so
+/// The algorithm is `CanonicalURL`'s, specified in SECURITY.md: surrounding whitespace trimmed,
+/// scheme and host lowercased, the default port dropped, percent-encoding normalized, dot segments
+/// and trailing slashes removed, an empty query and the fragment dropped. So
 /// `https://MCP.example.com:443/mcp/` and `https://mcp.example.com/mcp` are the same server.
-/// Only http and https are accepted, and http only for loopback hosts.
+/// Only http and https are accepted, and http only for loopback addresses.
 public struct ServerURL: Sendable, Hashable, CustomStringConvertible {
     public let canonical: String
     public let host: String
@@ -18,42 +14,26 @@ public struct ServerURL: Sendable, Hashable, CustomStringConvertible {
     public var description: String { canonical }
 
     public init(_ text: String) throws(CredentialsError) {
-        let trimmed = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-        guard let components = URLComponents(string: trimmed), let rawScheme = components.scheme,
-              let rawHost = components.host, !rawHost.isEmpty
-        else {
-            throw .invalidServerURL(text, reason: "it is not an absolute URL with a host (for example https://mcp.example.com/mcp)")
+        do {
+            let url = try CanonicalURL(text)
+            canonical = url.text
+            host = url.host
+        } catch {
+            throw .invalidServerURL(Self.displayable(text, refusal: error), reason: error.reason)
         }
-        let scheme = rawScheme.lowercased()
-        let host = rawHost.lowercased()
-        guard scheme == "https" || scheme == "http" else {
-            throw .invalidServerURL(text, reason: "the scheme must be https (or http for a loopback host)")
-        }
-        if scheme == "http" && !Self.isLoopback(host) {
-            throw .invalidServerURL(text, reason: "plain http is allowed only for loopback hosts; use https")
-        }
-        if components.user != nil || components.password != nil {
-            var redacted = components
-            redacted.user = nil
-            redacted.password = nil
-            throw .invalidServerURL((redacted.string ?? "the URL") + " (credentials removed)",
-                                    reason: "it must not contain a user name or password")
-        }
-        var canonical = scheme + "://" + (host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host)
-        if let port = components.port, !(scheme == "https" && port == 443), !(scheme == "http" && port == 80) {
-            canonical += ":\(port)"
-        }
-        var path = components.percentEncodedPath
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        if path == "/" { path = "" }
-        canonical += path
-        if let query = components.percentEncodedQuery { canonical += "?" + query }
-        self.canonical = canonical
-        self.host = host
     }
 
-    public static func isLoopback(_ host: String) -> Bool {
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+    /// The text as it may be shown: control characters escaped, and no password when the refusal
+    /// is about user information.
+    static func displayable(_ text: String, refusal: CanonicalURL.Refusal) -> String {
+        var shown = text
+        if refusal == .userInfo, let separator = shown.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false).dropFirst(2).first,
+           let at = separator.firstIndex(of: "@") {
+            shown.replaceSubrange(separator.startIndex...at, with: "")
+            shown += " (credentials removed)"
+        }
+        return String(shown.unicodeScalars.map { scalar in
+            scalar.value < 0x20 || scalar.value == 0x7f ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+        }.joined())
     }
 }

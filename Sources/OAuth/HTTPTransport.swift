@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import ServerAddress
 
 /// HTTP for the OAuth engine: https only (plain http for loopback hosts), connect and read
 /// timeouts, no redirects followed, response bodies capped, JSON content type checked.
@@ -41,8 +42,7 @@ public final class HTTPTransport: Sendable {
     }
 
     public static func isLoopback(_ host: String) -> Bool {
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+        LoopbackHost.isLoopback(host)
     }
 
     public func get(_ url: String, headers: [(String, String)] = []) async throws(OAuthError) -> Response {
