@@ -10,7 +10,9 @@ struct Routes: Sendable {
     static let mcpPath = "/mcp"
 
     func issuer() async -> String { await base.value + options.issuerPath }
-    func resource() async -> String { await base.value + Self.mcpPath }
+    func resource() async -> String {
+        options.resourceMetadata == .rootOnlyOriginResource ? await base.value : await base.value + Self.mcpPath
+    }
 
     func install(on router: Router<BasicRequestContext>) {
         let issuerPath = options.issuerPath
@@ -25,7 +27,7 @@ struct Routes: Sendable {
         if options.resourceMetadata == .everywhere {
             router.get("/.well-known/oauth-protected-resource/mcp") { _, _ in try await self.resourceMetadata() }
         }
-        if options.resourceMetadata == .everywhere || options.resourceMetadata == .rootOnly {
+        if [.everywhere, .rootOnly, .rootOnlyOriginResource].contains(options.resourceMetadata) {
             router.get("/.well-known/oauth-protected-resource") { _, _ in try await self.resourceMetadata() }
         }
 
@@ -77,8 +79,7 @@ struct Routes: Sendable {
     func serverMetadata() async throws -> Response {
         if options.metadataDelay > 0 { try await Task.sleep(for: .seconds(options.metadataDelay)) }
         if options.oversizedMetadata {
-            let padding = String(repeating: "x", count: 2 << 20)
-            return Self.json(["issuer": await issuer(), "padding": padding])
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: Self.oversizedDocument))
         }
         if options.malformedMetadata {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"issuer\": ")))
@@ -91,7 +92,7 @@ struct Routes: Sendable {
             "revocation_endpoint": issuer + "/revoke",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
-            "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": (options.omitNoneAuthMethod ? [] : ["none"]) + ["client_secret_post", "client_secret_basic"],
             "scopes_supported": options.scopesSupported,
             "authorization_response_iss_parameter_supported": options.issParameter != .absent,
         ]
@@ -106,6 +107,9 @@ struct Routes: Sendable {
         return Self.json(document)
     }
 
+    /// 2 MiB of JSON, built once: larger than any client should accept.
+    static let oversizedDocument = ByteBuffer(string: "{\"padding\": \"" + String(repeating: "x", count: 2 << 20) + "\"}")
+
     // MARK: Registration (RFC 7591)
 
     func register(_ request: Request) async throws -> Response {
@@ -118,7 +122,7 @@ struct Routes: Sendable {
             return Self.oauthError("invalid_client_metadata", "redirect_uris is required", status: .badRequest)
         }
         let method = object["token_endpoint_auth_method"] as? String ?? "client_secret_basic"
-        guard ["none", "client_secret_post", "client_secret_basic"].contains(method) else {
+        guard ["none", "client_secret_post", "client_secret_basic"].contains(method), !(options.refusePublicRegistration && method == "none") else {
             return Self.oauthError("invalid_client_metadata", "unsupported token_endpoint_auth_method", status: .badRequest)
         }
         let client = RegisteredClient(
@@ -126,6 +130,7 @@ struct Routes: Sendable {
             authMethod: method, redirectURIs: redirects,
             grantTypes: object["grant_types"] as? [String] ?? ["authorization_code"])
         await state.register(client)
+        await state.countRegistration()
         var response: [String: Any] = [
             "client_id": client.id, "redirect_uris": redirects, "token_endpoint_auth_method": method,
             "grant_types": client.grantTypes, "client_id_issued_at": Int(Date().timeIntervalSince1970),
@@ -158,6 +163,7 @@ struct Routes: Sendable {
             if let state { fields.append(("state", state)) }
             switch options.issParameter {
             case .correct: fields.append(("iss", await issuer()))
+            case .trailingSlash: fields.append(("iss", await issuer() + "/"))
             case .wrong: fields.append(("iss", "https://evil.example.com"))
             case .absent, .absentButAdvertised: break
             }
@@ -191,6 +197,9 @@ struct Routes: Sendable {
     func token(_ request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: 64 * 1024)
         let form = FormEncoding.decode(String(buffer: body))
+        if options.requireClientIDInForm && form["client_id"] == nil {
+            return Self.oauthError("invalid_client", "Missing client_id", status: .unauthorized)
+        }
         guard let client = await authenticate(request, form), !(await state.isExpired(client.id)) else {
             return Self.oauthError("invalid_client", "client authentication failed", status: .unauthorized)
         }
@@ -282,7 +291,8 @@ struct Routes: Sendable {
            let decoded = Data(base64Encoded: String(header.dropFirst(6))).flatMap({ String(data: $0, encoding: .utf8) }),
            let colon = decoded.firstIndex(of: ":") {
             let id = FormEncoding.unescape(decoded[..<colon]), secret = FormEncoding.unescape(decoded[decoded.index(after: colon)...])
-            guard let client = await state.client(id), client.authMethod == "client_secret_basic", client.secret == secret else { return nil }
+            guard let client = await state.client(id), client.authMethod == "client_secret_basic", client.secret == secret,
+                  form["client_id"].map({ $0 == id }) ?? true else { return nil }
             return client
         }
         guard let id = form["client_id"], let client = await state.client(id) else { return nil }
@@ -309,7 +319,7 @@ struct Routes: Sendable {
 
     func mcp(_ request: Request) async throws -> Response {
         let metadataURL: String? = switch options.resourceMetadata {
-        case .nowhere, .rootOnly: nil
+        case .nowhere, .rootOnly, .rootOnlyOriginResource: nil
         case .headerOnly: await base.value + "/resource-metadata/mcp"
         case .everywhere: await base.value + "/.well-known/oauth-protected-resource/mcp"
         }

@@ -58,18 +58,31 @@ public struct ServerOptions: Sendable, Codable {
     public var withheldScopes: [String] = []
     /// Accept Client ID Metadata Document URLs (any https URL) as client ids.
     public var clientIDMetadataDocuments = false
+    /// Leave `none` out of token_endpoint_auth_methods_supported while still registering public
+    /// clients (as the MCP Python SDK's authorization server does).
+    public var omitNoneAuthMethod = false
+    /// Refuse a token request without `client_id` in the form, even with Basic authentication
+    /// (401 invalid_client "Missing client_id", as the MCP Python SDK's token endpoint does).
+    public var requireClientIDInForm = false
+    /// Refuse dynamic registrations that ask for `none` (invalid_client_metadata).
+    public var refusePublicRegistration = false
 
     public enum ResourceMetadataPlacement: String, Sendable, Codable {
         case everywhere          // header, path-suffixed and root well-known URLs
         case rootOnly            // only /.well-known/oauth-protected-resource
         case headerOnly          // only at the URL named in WWW-Authenticate
         case nowhere             // none at all, and no resource_metadata in the challenge
+        /// Only at the root, naming the origin as the resource (RFC 9728 section 3.3); the
+        /// server then knows itself as the origin (the RFC 8707 resource it accepts).
+        case rootOnlyOriginResource
     }
 
     public enum IssParameter: String, Sendable, Codable {
         case correct, absent, wrong
         /// Left out of the response although the metadata says it is sent.
         case absentButAdvertised
+        /// The issuer with a slash appended: not the issuer, by RFC 9207's simple comparison.
+        case trailingSlash
     }
 
     public init() {}

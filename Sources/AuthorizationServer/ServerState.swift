@@ -81,8 +81,10 @@ actor ServerState {
     var reuseDetections = 0
     var revocations = 0
     var authorizationRequests = 0
+    var registrations = 0
 
     func countAuthorization() { authorizationRequests += 1 }
+    func countRegistration() { registrations += 1 }
 
     init(clients: [RegisteredClient]) {
         for client in clients { self.clients[client.id] = client }
@@ -153,6 +155,7 @@ actor ServerState {
 
     func stats() -> [String: Int] {
         ["device_polls_too_early": devicePollsTooEarly, "authorization_requests": authorizationRequests, "refresh_requests": refreshRequests, "reuse_detections": reuseDetections, "revocations": revocations,
+         "registrations": registrations,
          "live_grants": grants.filter { !$0.revoked }.count]
     }
 

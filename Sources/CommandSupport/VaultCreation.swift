@@ -31,4 +31,12 @@ public enum VaultCreation {
         }
         return try Vault.create(in: directory, keyring: keyring, passphrase: passphrase, cost: cost)
     }
+
+    /// For commands that store the first credentials (`login`, `migrate`): a new vault, created
+    /// as `init` would with no options, after saying so.
+    public static func createOnFirstUse(global: GlobalOptions, unlock: UnlockOptions, cost: PassphraseCost = .default) throws -> Vault {
+        Console.note("There is no vault at \(global.vaultPath) yet; creating one.")
+        return try create(at: global.vaultPath, global: global, keyring: unlock.noKeyring ? false : nil, wantsPassphrase: false,
+                          passphrase: unlock.passphraseSource, cost: cost)
+    }
 }

@@ -22,6 +22,8 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
     public var tokens: Tokens?
     /// Set when the server refused the refresh token: the user must log in again.
     public var needsLogin: Bool
+    /// Step-up authorizations started for one challenged scope, counted across processes.
+    public var stepUp: StepUp?
     /// Unix seconds.
     public var createdAt: Int64
     public var updatedAt: Int64
@@ -83,9 +85,22 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
         }
     }
 
+    /// The step-up authorizations started for `scope` since `since` (Unix seconds).
+    public struct StepUp: Codable, Sendable, Equatable {
+        /// The scopes asked for, space-separated, sorted.
+        public var scope: String
+        public var attempts: Int
+        public var since: Int64
+        public init(scope: String, attempts: Int, since: Int64) {
+            self.scope = scope
+            self.attempts = attempts
+            self.since = since
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case schema, serverURL = "server_url", resource, sendResource = "send_resource", issuer, endpoints, client, tokens
-        case needsLogin = "needs_login", createdAt = "created_at", updatedAt = "updated_at"
+        case needsLogin = "needs_login", stepUp = "step_up", createdAt = "created_at", updatedAt = "updated_at"
     }
 
     public init(server: ServerURL, issuer: String? = nil, endpoints: Endpoints = Endpoints(), client: ClientRegistration? = nil,

@@ -20,11 +20,13 @@ public struct ClientCredentials: Sendable, Equatable {
     }
 
     /// Body fields and headers that authenticate the client at the token (or revocation) endpoint.
+    /// With Basic, `client_id` goes in the form as well: RFC 6749 section 2.3.1 permits it, and
+    /// widely deployed servers (the MCP Python SDK's among them) refuse a request without it.
     func authentication() -> (fields: [(String, String)], headers: [(String, String)]) {
         switch authMethod {
         case "client_secret_basic":
             let pair = FormURLEncoding.escape(clientID) + ":" + FormURLEncoding.escape(clientSecret ?? "")
-            return ([], [("Authorization", "Basic " + Data(pair.utf8).base64EncodedString())])
+            return ([("client_id", clientID)], [("Authorization", "Basic " + Data(pair.utf8).base64EncodedString())])
         case "client_secret_post":
             return ([("client_id", clientID), ("client_secret", clientSecret ?? "")], [])
         default:
@@ -41,11 +43,23 @@ struct DynamicRegistration {
 
     /// Registers for the authorization-code grant with `redirectURI`, or (`device`) for the
     /// device grant with no redirect.
+    ///
+    /// A native app cannot keep a secret, so it registers as a public client (`none`) whenever the
+    /// server allows it: when its metadata lists `none`, and also when the metadata leaves `none`
+    /// out (as the MCP Python SDK's does while accepting it); only a registration refused for
+    /// that reason is retried with the secret-based method the metadata lists.
     func register(at endpoint: String, redirectURI: String?, supportedMethods: [String]?, device: Bool = false) async throws(OAuthError) -> ClientCredentials {
-        // A native app cannot keep a secret; ask for "none" unless the server cannot do it.
-        let method = supportedMethods.map { methods in
-            methods.contains("none") ? "none" : methods.contains("client_secret_basic") ? "client_secret_basic" : "client_secret_post"
-        } ?? "none"
+        do {
+            return try await register(at: endpoint, redirectURI: redirectURI, method: "none", device: device)
+        } catch .server(_, "invalid_client_metadata", _) where !(supportedMethods ?? []).contains("none") {
+            // RFC 8414: a server that lists no methods supports client_secret_basic.
+            let listed = supportedMethods ?? ["client_secret_basic"]
+            let fallback = listed.contains("client_secret_post") ? "client_secret_post" : "client_secret_basic"
+            return try await register(at: endpoint, redirectURI: redirectURI, method: fallback, device: device)
+        }
+    }
+
+    private func register(at endpoint: String, redirectURI: String?, method: String, device: Bool) async throws(OAuthError) -> ClientCredentials {
         var request: [String: Any] = [
             "client_name": "mcp-vault",
             "grant_types": device ? [Self.deviceGrant, "refresh_token"] : ["authorization_code", "refresh_token"],
@@ -64,7 +78,9 @@ struct DynamicRegistration {
             var token_endpoint_auth_method: String?
         }
         let registered = try response.decode(Registered.self, from: endpoint, acceptedStatuses: [200, 201])
+        // The server may assign another method than the one asked for; a secret without a method is Basic (RFC 7591).
+        let assigned = registered.token_endpoint_auth_method ?? (registered.client_secret == nil ? method : "client_secret_basic")
         return ClientCredentials(clientID: registered.client_id, clientSecret: registered.client_secret,
-                                 authMethod: registered.token_endpoint_auth_method ?? method, source: "dynamic", redirectURI: redirectURI)
+                                 authMethod: assigned, source: "dynamic", redirectURI: redirectURI)
     }
 }

@@ -21,13 +21,15 @@ struct DeviceFlow {
             throw OAuthError.noRegistration("the server offers no device authorization; use the browser or --paste")
         }
         let flow = LoginFlow(http: http, logger: logger)
-        // A kept registration is for the authorization-code grant: register for the device grant.
-        let client = try await flow.client(for: request, server: server, redirectURI: nil, reusable: nil)
+        // A kept dynamic registration is for the authorization-code grant: register for the device
+        // grant. A pre-registered client is the same client whatever the grant.
+        let kept = LoginFlow.reusableClient(request, issuer: server.issuer).flatMap { $0.source == "dynamic" ? nil : $0 }
+        let client = try await flow.client(for: request, server: server, redirectURI: nil, reusable: kept)
         let scope = LoginFlow.scope(request: request, discovery: discovery)
         let authentication = client.authentication()
-        var fields = authentication.fields.isEmpty ? [("client_id", client.clientID)] : authentication.fields
+        var fields = authentication.fields
         if let scope { fields.append(("scope", scope)) }
-        if request.sendResource { fields.append(("resource", request.serverURL)) }
+        if request.sendResource { fields.append(("resource", discovery.resource)) }
         let response = try await http.postForm(endpoint, fields: fields, headers: authentication.headers)
         let authorization = try response.decode(Authorization.self, from: endpoint)
         await present(.device(uri: authorization.verification_uri, complete: authorization.verification_uri_complete,
@@ -36,8 +38,8 @@ struct DeviceFlow {
         var interval = max(authorization.interval ?? 5, 1)
         let deadline = Date().addingTimeInterval(Double(min(authorization.expires_in, request.timeoutSeconds)))
         var tokenFields = [("grant_type", DynamicRegistration.deviceGrant), ("device_code", authorization.device_code)]
-            + (authentication.fields.isEmpty ? [("client_id", client.clientID)] : authentication.fields)
-        if request.sendResource { tokenFields.append(("resource", request.serverURL)) }
+            + authentication.fields
+        if request.sendResource { tokenFields.append(("resource", discovery.resource)) }
         while Date() < deadline {
             try await Task.sleep(for: .seconds(interval))
             let answer = try await http.postForm(tokenEndpoint, fields: tokenFields, headers: authentication.headers)

@@ -3,6 +3,7 @@ import Logging
 
 /// What discovery found for one MCP server.
 public struct DiscoveryResult: Sendable {
+    /// The RFC 8707 resource indicator: the server URL, or the origin when the root metadata names it.
     public var resource: String
     public var resourceMetadata: ProtectedResourceMetadata?
     public var server: AuthorizationServerMetadata
@@ -39,24 +40,35 @@ public struct Discovery: Sendable {
         let origin = Self.origin(of: server)
         let path = server.path == "/" ? "" : server.path
         if !path.isEmpty { candidates.append(origin + "/.well-known/oauth-protected-resource" + path) }
-        candidates.append(origin + "/.well-known/oauth-protected-resource")
-        var resourceMetadata: ProtectedResourceMetadata?
+        let rootCandidate = origin + "/.well-known/oauth-protected-resource"
+        candidates.append(rootCandidate)
+        var found: (document: ProtectedResourceMetadata, url: String)?
         for candidate in candidates {
             if let document = try await fetchOptional(candidate, ProtectedResourceMetadata.self) {
-                resourceMetadata = document
+                found = (document, candidate)
                 break
             }
         }
 
-        if let resourceMetadata {
-            guard Self.sameResource(resourceMetadata.resource, serverURL) else {
+        if let (resourceMetadata, metadataURL) = found {
+            // The metadata must be for this server; RFC 9728 section 3.3 also lets the metadata at
+            // the origin's root name the origin itself as the resource, whose tokens then serve
+            // every path there. That resource is what the authorization server knows, so it is the
+            // RFC 8707 resource sent from then on.
+            let resource: String
+            if Self.sameResource(resourceMetadata.resource, serverURL) {
+                resource = serverURL
+            } else if metadataURL == rootCandidate && Self.sameResource(resourceMetadata.resource, origin) {
+                logger.debug("the protected-resource metadata at the root names the origin \(origin) as the resource")
+                resource = resourceMetadata.resource
+            } else {
                 throw .resourceMismatch(expected: serverURL, found: resourceMetadata.resource)
             }
             guard let issuer = resourceMetadata.authorizationServers?.first else {
                 throw .noAuthorizationServer(serverURL)
             }
             let metadata = try await authorizationServerMetadata(issuer: issuer)
-            return DiscoveryResult(resource: serverURL, resourceMetadata: resourceMetadata, server: metadata,
+            return DiscoveryResult(resource: resource, resourceMetadata: resourceMetadata, server: metadata,
                                    challengedScope: challenge?.scope, usedLegacyFallback: false)
         }
 

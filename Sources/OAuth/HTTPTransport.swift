@@ -69,6 +69,10 @@ public final class HTTPTransport: Sendable {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
             let response = try await client.execute(request, timeout: timeout)
+            // A body announced as too large is refused before a byte of it is read.
+            if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > Self.responseLimit {
+                throw OAuthError.responseTooLarge(url: url, limit: Self.responseLimit)
+            }
             let bytes: ByteBuffer
             do {
                 bytes = try await response.body.collect(upTo: Self.responseLimit)

@@ -101,9 +101,7 @@ public struct LoginFlow: Sendable {
         }
 
         // The port is chosen before registering, so the registered redirect URI is the one used.
-        let reusable = request.previousRegistration.flatMap { previous in
-            Discovery.sameIssuer(previous.issuer, server.issuer) && previous.client.source == "dynamic" ? previous.client : nil
-        }
+        let reusable = Self.reusableClient(request, issuer: server.issuer)
         let wantedPort = request.callbackPort ?? reusable?.redirectURI.flatMap { URL(string: $0)?.port } ?? 0
         if request.mode == .paste {
             return try await pasteFlow(request, discovery: discovery, present: present, readPasted: readPasted,
@@ -148,7 +146,7 @@ public struct LoginFlow: Sendable {
         var fields = [("response_type", "code"), ("client_id", client.clientID), ("redirect_uri", redirectURI),
                       ("state", state), ("code_challenge", pkce.challenge), ("code_challenge_method", PKCE.method)]
         if let scope { fields.append(("scope", scope)) }
-        if request.sendResource { fields.append(("resource", request.serverURL)) }
+        if request.sendResource { fields.append(("resource", discovery.resource)) }
         let separator = endpoint.contains("?") ? "&" : "?"
         let url = endpoint + separator + fields.map { FormURLEncoding.escape($0.0) + "=" + FormURLEncoding.escape($0.1) }.joined(separator: "&")
         return AuthorizationRequest(url: url, state: state, pkce: pkce, scope: scope)
@@ -159,7 +157,8 @@ public struct LoginFlow: Sendable {
                 redirectURI: String, tokenEndpoint: String, request: LoginRequest) async throws -> LoginResult {
         let server = discovery.server
         if let iss = response["iss"] {
-            guard Discovery.sameIssuer(iss, server.issuer) else { throw OAuthError.issMismatch(expected: server.issuer, found: iss) }
+            // RFC 9207 section 2.4: a simple string comparison with the issuer, nothing normalized.
+            guard iss == server.issuer else { throw OAuthError.issMismatch(expected: server.issuer, found: iss) }
         } else if server.authorizationResponseIssParameterSupported == true {
             throw OAuthError.issMissing
         }
@@ -171,7 +170,7 @@ public struct LoginFlow: Sendable {
         }
         let tokens = try await TokenClient(http: http).exchange(
             code: code, verifier: authorization.pkce.verifier, redirectURI: redirectURI, client: client, endpoint: tokenEndpoint,
-            resource: request.sendResource ? request.serverURL : nil)
+            resource: request.sendResource ? discovery.resource : nil)
         return LoginResult(discovery: discovery, client: client, tokens: tokens, obtainedAt: Int64(Date().timeIntervalSince1970),
                            requestedScope: authorization.scope)
     }
@@ -211,9 +210,18 @@ public struct LoginFlow: Sendable {
             return ClientCredentials(clientID: document, clientSecret: nil, authMethod: "none", source: "metadata-document",
                                      redirectURI: redirectURI)
         }
-        if let reusable, reusable.redirectURI == redirectURI {
-            logger.debug("reusing the client registered earlier with this issuer")
-            return reusable
+        if var reusable {
+            // A dynamic registration is tied to its redirect URI; a pre-registered client (or a
+            // metadata document, or an imported one) takes any loopback port (RFC 8252 section 7.3).
+            if reusable.source != "dynamic" {
+                reusable.redirectURI = redirectURI
+                logger.debug("reusing the \(reusable.source) client kept for this issuer")
+                return reusable
+            }
+            if reusable.redirectURI == redirectURI {
+                logger.debug("reusing the client registered earlier with this issuer")
+                return reusable
+            }
         }
         guard let endpoint = server.registrationEndpoint else {
             throw .noRegistration("the server offers no dynamic registration; pass --client-id (and its secret)")
@@ -221,6 +229,12 @@ public struct LoginFlow: Sendable {
         return try await DynamicRegistration(http: http).register(at: endpoint, redirectURI: redirectURI,
                                                                   supportedMethods: server.tokenEndpointAuthMethodsSupported,
                                                                   device: redirectURI == nil)
+    }
+
+    /// The client kept from an earlier login with the same issuer, whatever its source.
+    static func reusableClient(_ request: LoginRequest, issuer: String) -> ClientCredentials? {
+        guard let previous = request.previousRegistration, Discovery.sameIssuer(previous.issuer, issuer) else { return nil }
+        return previous.client
     }
 
     /// `--scope` flags, else the 401's scope, else the resource's scopes_supported, else none;
@@ -303,8 +317,19 @@ public struct RevocationClient: Sendable {
     /// Revokes `token`; the server answers 200 for any token, known or not.
     public func revoke(_ token: String, hint: String, client: ClientCredentials, endpoint: String) async throws(OAuthError) {
         let authentication = client.authentication()
-        let response = try await http.postForm(endpoint, fields: [("token", token), ("token_type_hint", hint)] + authentication.fields,
-                                               headers: authentication.headers)
+        let fields = [("token", token), ("token_type_hint", hint)] + authentication.fields
+        do {
+            try await post(endpoint, fields: fields, headers: authentication.headers)
+        } catch .server(_, "invalid_request", let description?) where description.contains("client_secret")
+                    && !fields.contains(where: { $0.0 == "client_secret" }) {
+            // The MCP Python SDK's revocation endpoint wants a client_secret field even from a
+            // public or Basic client ("client_secret: Field required"); an empty one satisfies it.
+            try await post(endpoint, fields: fields + [("client_secret", "")], headers: authentication.headers)
+        }
+    }
+
+    private func post(_ endpoint: String, fields: [(String, String)], headers: [(String, String)]) async throws(OAuthError) {
+        let response = try await http.postForm(endpoint, fields: fields, headers: headers)
         guard response.status == 200 else {
             if let error = try? JSONDecoder().decode(ErrorResponse.self, from: response.body) {
                 throw .server(url: endpoint, error: error.error, description: error.errorDescription)

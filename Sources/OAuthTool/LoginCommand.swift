@@ -84,7 +84,11 @@ struct Login: AsyncParsableCommand {
             var request: LoginRequest
             do {
                 server = try ServerURL(serverURL)
-                vault = try unlock.access(global).unlock()
+                do {
+                    vault = try unlock.access(global).unlock()
+                } catch VaultError.noVault {
+                    vault = try VaultCreation.createOnFirstUse(global: global, unlock: unlock)
+                }
                 request = LoginRequest(serverURL: server.canonical)
                 request.scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
                 request.sendResource = !noResource

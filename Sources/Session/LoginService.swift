@@ -29,16 +29,26 @@ public struct LoginService: Sendable {
         return ((granted ?? "") + " " + (wanted ?? "")).split(separator: " ").map(String.init).filter { seen.insert($0).inserted }
     }
 
-    public func login(_ request: LoginRequest, server: ServerURL, vault: Vault, present: @Sendable (LoginFlow.Prompt) async -> Void,
+    /// Whether the scopes `granted` include every one of `wanted`.
+    public static func covers(_ granted: String?, _ wanted: String) -> Bool {
+        Set(union(granted, nil)).isSuperset(of: union(wanted, nil))
+    }
+
+    /// Signs in and seals the result. A step-up passes `beforeAuthorization`, which runs before
+    /// each authorization the user is asked for (it counts them across processes, and throws to
+    /// stop); any other login ends a step-up count.
+    public func login(_ request: LoginRequest, server: ServerURL, vault: Vault,
+                      beforeAuthorization: (@Sendable () throws -> Void)? = nil,
+                      present: @Sendable (LoginFlow.Prompt) async -> Void,
                       readPasted: @Sendable () async throws -> String = { throw OAuthError.cancelled }) async throws -> CredentialRecord {
         var request = request
-        let existing = try VaultAccess.credential(for: server, in: vault)
-        if let existing, let issuer = existing.issuer, let client = existing.client {
+        if let existing = try VaultAccess.credential(for: server, in: vault), let issuer = existing.issuer, let client = existing.client {
             request.previousRegistration = (issuer, client.credentials)
         }
         let http = HTTPTransport(timeoutSeconds: httpTimeout)
         do {
             let flow = LoginFlow(http: http, logger: logger)
+            try beforeAuthorization?()
             var result = try await flow.run(request, present: present, readPasted: readPasted)
             // Step-up: a 403 insufficient_scope on the check asks again with the union of scopes.
             var attempts = 1
@@ -47,29 +57,47 @@ public struct LoginService: Sendable {
                 attempts += 1
                 request.scopes = Self.union(result.tokens.scope ?? result.requestedScope, wanted)
                 logger.debug("the MCP server wants more scope; authorizing again for: \(request.scopes.joined(separator: " "))")
+                try beforeAuthorization?()
                 result = try await flow.run(request, present: present, readPasted: readPasted)
             }
             await http.shutdown()
-            let now = Int64(Date().timeIntervalSince1970)
-            var record = existing ?? CredentialRecord(server: server, now: now)
-            record.issuer = result.discovery.server.issuer
-            record.endpoints = .init(authorization: result.discovery.server.authorizationEndpoint,
-                                     token: result.discovery.server.tokenEndpoint,
-                                     revocation: result.discovery.server.revocationEndpoint)
-            record.client = .init(clientID: result.client.clientID, clientSecret: result.client.clientSecret,
-                                  source: result.client.source, authMethod: result.client.authMethod, redirectURI: result.client.redirectURI)
-            record.tokens = .init(accessToken: result.tokens.accessToken, refreshToken: result.tokens.refreshToken,
-                                  tokenType: "Bearer", scope: result.tokens.scope ?? result.requestedScope,
-                                  expiresAt: result.tokens.expiresIn.map { result.obtainedAt + Int64($0) },
-                                  refreshExpiresAt: result.tokens.refreshExpiresIn.map { result.obtainedAt + Int64($0) })
-            record.sendResource = request.sendResource
-            record.needsLogin = false
-            record.updatedAt = now
-            try VaultAccess.store(record, in: vault)
-            return record
+            return try store(result, request: request, server: server, vault: vault, isStepUp: beforeAuthorization != nil)
         } catch {
             await http.shutdown()
             throw error
         }
+    }
+
+    /// Seals a login's result over whatever the record holds now (another process may have
+    /// changed it while the user was signing in).
+    private func store(_ result: LoginResult, request: LoginRequest, server: ServerURL, vault: Vault,
+                       isStepUp: Bool) throws -> CredentialRecord {
+        let now = Int64(Date().timeIntervalSince1970)
+        var stored = CredentialRecord(server: server, now: now)
+        try vault.update(server.canonical) { current in
+            var record = try current.map { try CredentialRecord.decode($0.payload, id: $0.id) } ?? CredentialRecord(server: server, now: now)
+            let discovered = result.discovery
+            record.resource = discovered.resource == server.canonical ? nil : discovered.resource
+            record.issuer = discovered.server.issuer
+            record.endpoints = .init(authorization: discovered.server.authorizationEndpoint, token: discovered.server.tokenEndpoint,
+                                     revocation: discovered.server.revocationEndpoint)
+            record.client = .init(clientID: result.client.clientID, clientSecret: result.client.clientSecret,
+                                  source: result.client.source, authMethod: result.client.authMethod, redirectURI: result.client.redirectURI)
+            let tokens = result.tokens
+            record.tokens = .init(accessToken: tokens.accessToken, refreshToken: tokens.refreshToken,
+                                  tokenType: "Bearer", scope: tokens.scope ?? result.requestedScope,
+                                  expiresAt: tokens.expiresIn.map { result.obtainedAt + Int64($0) },
+                                  refreshExpiresAt: tokens.refreshExpiresIn.map { result.obtainedAt + Int64($0) })
+            // A step-up's count ends with a login, or once the grant holds what it was for.
+            if let stepUp = record.stepUp, !isStepUp || Self.covers(record.tokens?.scope, stepUp.scope) {
+                record.stepUp = nil
+            }
+            record.sendResource = request.sendResource
+            record.needsLogin = false
+            record.updatedAt = now
+            stored = record
+            return .write(record.encoded())
+        }
+        return stored
     }
 }

@@ -148,6 +148,11 @@ struct LoginRefusalTests {
         try await expectRefusal({ $0.issParameter = .wrong }, message: "came from issuer https://evil.example.com")
     }
 
+    @Test func anIssWithATrailingSlashIsRefused() async throws {
+        // RFC 9207: a simple string comparison; "http://127.0.0.1:PORT/" is not the issuer.
+        try await expectRefusal({ $0.issParameter = .trailingSlash }, message: "/, not http://127.0.0.1:")
+    }
+
     @Test func aMissingIssIsRefusedWhenTheServerAdvertisesIt() async throws {
         try await expectRefusal({ $0.issParameter = .absentButAdvertised }, message: "lacks the iss parameter")
     }

@@ -119,9 +119,7 @@ extension MCPVault {
                     Console.out("A new vault would be created at \(global.vaultPath).")
                     return nil
                 }
-                Console.note("There is no vault at \(global.vaultPath) yet; creating one.")
-                return try VaultCreation.create(at: global.vaultPath, global: global, keyring: unlock.noKeyring ? false : nil,
-                                                wantsPassphrase: false, passphrase: unlock.passphraseSource, cost: cost.cost)
+                return try VaultCreation.createOnFirstUse(global: global, unlock: unlock, cost: cost.cost)
             }
         }
 

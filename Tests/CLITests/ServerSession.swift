@@ -1,0 +1,45 @@
+import Credentials
+import Foundation
+import Testing
+import TestSupport
+
+/// A vault in a throwaway HOME and the commands a user runs against one bundled server.
+struct ServerSession {
+    let fixture: VaultFixture
+    let server: TestAuthorizationServer
+    var url: String { server.mcpURL }
+
+    init(_ server: TestAuthorizationServer, createVault: Bool = true) throws {
+        self.server = server
+        fixture = try VaultFixture()
+        if createVault { try fixture.createPassphraseVault() }
+    }
+
+    var environment: [String: String] {
+        fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL", "MCP_VAULT_HTTP_TIMEOUT": "5"]) { $1 }
+    }
+
+    func login(_ extra: [String] = []) async throws -> ProcessResult {
+        try await runAsync(Binaries.mcpVault, ["login", url, "--passphrase-file", fixture.passphraseFile, "--timeout", "20"] + extra,
+                           environment: environment)
+    }
+
+    func token(_ extra: [String] = []) async throws -> ProcessResult {
+        try await runAsync(Binaries.mcpVault, ["token", url, "--passphrase-file", fixture.passphraseFile] + extra, environment: environment)
+    }
+
+    func record() throws -> CredentialRecord {
+        let stored = try fixture.tool(["get", url], environment: ["MCP_VAULT_PASSPHRASE": VaultFixture.passphrase])
+        try #require(stored.status == 0, "\(stored)")
+        return try CredentialRecord.decode(Array(stored.stdout.dropLast().utf8), id: "test")
+    }
+
+    /// Moves the stored access token's expiry into the past, as time would.
+    func expireAccessToken() throws {
+        var record = try record()
+        record.tokens?.expiresAt = Int64(Date().timeIntervalSince1970) - 10
+        let stored = try fixture.tool(["put", url], environment: ["MCP_VAULT_PASSPHRASE": VaultFixture.passphrase],
+                                      input: String(decoding: record.encoded(), as: UTF8.self))
+        try #require(stored.status == 0, "\(stored)")
+    }
+}
