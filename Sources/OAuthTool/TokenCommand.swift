@@ -47,30 +47,28 @@ struct Token: AsyncParsableCommand {
 
 extension Token {
     /// Step-up (MCP authorization, 403 insufficient_scope): authorize again for the union of the
-    /// granted and the challenged scopes, at most `LoginService.stepUpLimit` times.
+    /// granted and the challenged scopes, within the limit every process shares.
     func stepUp(server: ServerURL, vault: Vault, challenge text: String) async throws -> String {
         guard let challenge = BearerChallenge(text), let wanted = challenge.scope else {
             throw ValidationError("--challenge takes the WWW-Authenticate value of a 403 insufficient_scope answer (Bearer error=\"insufficient_scope\", scope=\"…\")")
         }
-        guard let record = try VaultAccess.credential(for: server, in: vault) else {
-            throw TokenServiceError.noCredential(server.canonical)
+        let request = LoginRequest(serverURL: server.canonical)
+        return try await StepUpService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global)).stepUp(
+            server: server, vault: vault, wanted: wanted, request: request,
+            present: Authorization.presenter(openBrowser: !noBrowser, environment: global.environment, waitSeconds: request.timeoutSeconds))
+    }
+}
+
+extension StepUpError: ExitStatusProviding {
+    public var exitStatus: ExitStatus { .oauthRefused }
+
+    public var hint: String? {
+        switch self {
+        case .alreadyGranted(let server, _):
+            "check what the server says about the request; `mcp-vault login \(server)` signs in afresh"
+        case .limitReached(let server, let scope, _, _):
+            "authorize by hand: `mcp-vault login \(server) --scope '\(scope)'`"
         }
-        let wantedScopes = Set(wanted.split(separator: " ").map(String.init))
-        var granted = record.tokens?.scope
-        let service = LoginService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
-        for _ in 0..<LoginService.stepUpLimit {
-            var request = LoginRequest(serverURL: server.canonical)
-            request.scopes = LoginService.union(granted, wanted)
-            request.sendResource = record.sendResource
-            let updated = try await service.login(request, server: server, vault: vault,
-                                                  present: Authorization.presenter(openBrowser: !noBrowser, environment: global.environment,
-                                                                                   waitSeconds: request.timeoutSeconds))
-            granted = updated.tokens?.scope
-            let now = Set((granted ?? "").split(separator: " ").map(String.init))
-            if wantedScopes.isSubset(of: now), let token = updated.tokens?.accessToken { return token }
-            global.logger.debug("the authorization server granted \(granted ?? "no scope"), not all of \(wanted)")
-        }
-        throw OAuthError.insufficientScope(wanted: wanted)
     }
 }
 
