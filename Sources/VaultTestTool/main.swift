@@ -5,6 +5,7 @@
 //   vault-test-tool get NAME           print record NAME
 //   vault-test-tool rewrite NAME       rewrite NAME forever with "value-<n>" (prints "ready" first)
 //   vault-test-tool increment N NAME…  N rounds of read-modify-write increments of each NAME's decimal payload
+//   vault-test-tool make-vectors DIR   write the format test vectors (Tests/Vectors/v1; see Vectors.swift)
 //
 // The vault is MCP_VAULT_DIR; unlock uses the session cache, the keyring and MCP_VAULT_PASSPHRASE.
 import Credentials
@@ -26,6 +27,10 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.count == 2 && arguments[0] == "make-vectors" {
+    do { try Vectors.make(in: arguments[1]) } catch { fail("\(error)") }
+    exit(0)
+}
 guard arguments.count >= 2 else { fail("usage: vault-test-tool put|get|rewrite NAME, or increment N NAME…") }
 let passphrase = PassphraseInput.takeFromEnvironment("MCP_VAULT_PASSPHRASE")
 guard let path = ProcessInfo.processInfo.environment["MCP_VAULT_DIR"] else { fail("MCP_VAULT_DIR is not set") }
