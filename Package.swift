@@ -25,8 +25,10 @@ let package = Package(
         .systemLibrary(name: "CSecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
         // libsecret's API is GObject C; a small C shim gives Swift a flat, deadline-bound API over it.
         .target(name: "CSecretShim", dependencies: ["CSecret"]),
-        // prctl(2) is variadic and so cannot be called from Swift.
+        // prctl(2) is variadic and so cannot be called from Swift; posix_spawn's GNU extensions.
         .target(name: "CProcessShim"),
+        // Starting browsers and the refresh worker with nothing inherited but what they are given.
+        .target(name: "Processes", dependencies: ["CProcessShim"]),
 
         // The canonical server URL and which hosts are loopback: shared by the vault side and the OAuth engine.
         .target(name: "ServerAddress"),
@@ -73,7 +75,7 @@ let package = Package(
         .target(
             name: "CommandSupport",
             dependencies: [
-                "Credentials", "Vault",
+                "Credentials", "Vault", "Processes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -92,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "mcp-vault-oauth",
             dependencies: [
-                "CommandSupport", "Session", "OAuth", "Credentials", "Vault",
+                "CommandSupport", "Session", "OAuth", "Credentials", "Vault", "Processes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/OAuthTool"

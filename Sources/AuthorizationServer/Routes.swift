@@ -56,6 +56,10 @@ struct Routes: Sendable {
             await self.state.revokeAllGrants()
             return Response(status: .noContent)
         }
+        router.post("/test/hostile/:mode") { _, context in
+            await self.state.setHostileMode(context.parameters.get("mode").flatMap(ServerOptions.HostileAnswer.init(rawValue:)))
+            return Response(status: .noContent)
+        }
         router.post("/test/expire-clients") { _, _ in
             await self.state.expireAllClients()
             return Response(status: .noContent)
@@ -219,12 +223,16 @@ struct Routes: Sendable {
             if let resource = form["resource"], resource != pending.resource {
                 return Self.oauthError("invalid_target", "resource differs from the authorization request")
             }
-            return tokenResponse(await state.issueNewGrant(clientID: client.id, scope: pending.scope, resource: pending.resource,
-                                                           lifetime: options.accessTokenLifetime))
+            let issued = await state.issueNewGrant(clientID: client.id, scope: pending.scope, resource: pending.resource,
+                                                   lifetime: options.accessTokenLifetime)
+            return await hostile(issued) ?? tokenResponse(issued)
         case "refresh_token":
             guard let token = form["refresh_token"] else { return Self.oauthError("invalid_request", "refresh_token is required") }
             switch await state.refresh(token, clientID: client.id, lifetime: options.accessTokenLifetime) {
-            case .issued(let tokens): return tokenResponse(tokens)
+            case .issued(let tokens):
+                // Rotated already: a client that never reads this answer has lost the grant.
+                if options.refreshDelay > 0 { try await Task.sleep(for: .seconds(options.refreshDelay)) }
+                return await hostile(tokens) ?? tokenResponse(tokens)
             case .reused: return Self.oauthError("invalid_grant", "refresh token reuse detected; the grant is revoked")
             case .unknown: return Self.oauthError("invalid_grant", "unknown refresh token")
             }
@@ -275,6 +283,32 @@ struct Routes: Sendable {
             "verification_uri_complete": base + "/device?user_code=" + userCode,
             "expires_in": 600, "interval": options.deviceInterval,
         ])
+    }
+
+    /// The token endpoint's answer in hostile mode, or nil.
+    private func hostile(_ tokens: ServerState.IssuedTokens) async -> Response? {
+        guard let mode = await state.hostileMode ?? options.hostileTokenEndpoint else { return nil }
+        switch mode {
+        case .absurdNumbers:
+            let body = #"{"access_token":"\#(tokens.access)","token_type":"Bearer","refresh_token":"\#(tokens.refresh)","expires_in":9223372036854775807,"refresh_expires_in":-9223372036854775807}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        case .slowDrip:
+            let body = Array(#"{"access_token":"\#(tokens.access)","token_type":"Bearer","refresh_token":"\#(tokens.refresh)","expires_in":3600}"#.utf8)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(contentLength: body.count) { writer in
+                for byte in body {
+                    try await writer.write(ByteBuffer(bytes: [byte]))
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                try await writer.finish(nil)
+            })
+        case .hugeToken:
+            return Self.json(["access_token": String(repeating: "A", count: 700 * 1024), "token_type": "Bearer",
+                              "refresh_token": tokens.refresh, "expires_in": 3600])
+        case .redirect:
+            return Response(status: .found, headers: [.location: "https://elsewhere.example.com/token"])
+        case .escapeSequences:
+            return Self.oauthError("invalid_grant", "refused \u{1b}[2J\u{1b}[31mclear screen\u{7}")
+        }
     }
 
     private func tokenResponse(_ tokens: ServerState.IssuedTokens) -> Response {

@@ -66,6 +66,25 @@ public struct ServerOptions: Sendable, Codable {
     public var requireClientIDInForm = false
     /// Refuse dynamic registrations that ask for `none` (invalid_client_metadata).
     public var refusePublicRegistration = false
+    /// Seconds to wait before answering a refresh, after the refresh token has been rotated (an
+    /// answer that arrives late, or that a killed client never reads).
+    public var refreshDelay: Double = 0
+    /// How the token endpoint misbehaves (the hostile-server tests); nil: it does not.
+    public var hostileTokenEndpoint: HostileAnswer?
+
+    /// Token endpoint answers that no client should trust or wait for.
+    public enum HostileAnswer: String, Sendable, Codable, CaseIterable {
+        /// expires_in of Int64.max and a hugely negative refresh_expires_in.
+        case absurdNumbers
+        /// A correct answer sent one byte every 200 ms.
+        case slowDrip
+        /// An access token of 700 KB.
+        case hugeToken
+        /// A 302 redirect to another origin.
+        case redirect
+        /// A control sequence in the error description (a terminal escape).
+        case escapeSequences
+    }
 
     public enum ResourceMetadataPlacement: String, Sendable, Codable {
         case everywhere          // header, path-suffixed and root well-known URLs

@@ -83,6 +83,10 @@ actor ServerState {
     var authorizationRequests = 0
     var registrations = 0
 
+    /// The token endpoint's misbehaviour set by /test/hostile/MODE (any other MODE: none).
+    var hostileMode: ServerOptions.HostileAnswer?
+    func setHostileMode(_ mode: ServerOptions.HostileAnswer?) { hostileMode = mode }
+
     func countAuthorization() { authorizationRequests += 1 }
     func countRegistration() { registrations += 1 }
 

@@ -21,6 +21,7 @@ public enum CLIError: Error, CustomStringConvertible {
     case vaultUnusable
     case migrationIncomplete(failed: Int)
     case noValidToken(server: String, reason: String)
+    case outputFailed(reason: String)
 
     public var description: String {
         switch self {
@@ -30,6 +31,7 @@ public enum CLIError: Error, CustomStringConvertible {
         case .vaultUnusable: "the vault cannot be used as things are"
         case .migrationIncomplete(let failed): "\(failed) legacy token(s) were not migrated, or were sealed but their plaintext could not be removed (see the lines above)"
         case .noValidToken(let server, let reason): "no valid token for \(server): \(reason)"
+        case .outputFailed(let reason): "the token could not be written to standard output (\(reason)); it was not delivered"
         }
     }
 
@@ -80,6 +82,7 @@ public enum ExitStatus: Int32, Sendable {
             case .vaultUnusable: .failure
             case .migrationIncomplete: .dataError
             case .noValidToken: .noValidToken
+            case .outputFailed: .ioError
             }
         default: .failure
         }
@@ -110,6 +113,16 @@ public enum Console {
         print(line)
     }
 
+    /// Writes a line that must arrive (a token): every byte reaches standard output, or this throws.
+    public static func deliver(_ line: String) throws {
+        fflush(nil)  // what print() buffered goes first
+        do {
+            try ProcessHardening.writeToStandardOutput(line + "\n")
+        } catch {
+            throw CLIError.outputFailed(reason: "\(error)")
+        }
+    }
+
     public static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
 
     /// A progress line on stderr that the next one overwrites; nil clears it.
@@ -119,10 +132,22 @@ public enum Console {
         line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
 
+    /// A line on stderr. Control characters other than newline and tab are shown as `\u{…}`:
+    /// text from servers (error descriptions, device codes, addresses) cannot drive the terminal.
     public static func note(_ line: String) {
         fflush(nil)  // keep stdout's buffered lines ahead of this one when both go to one pipe
-        var text = line + "\n"
+        var text = printable(line) + "\n"
         text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+    }
+
+    /// `text` with every control character but newline and tab escaped (C0, DEL and C1).
+    public static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        return text.unicodeScalars.map { isControl($0) ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\n" && scalar != "\t") || (0x7f...0x9f).contains(scalar.value)
     }
 
     /// Prints `error:` and `hint:` lines (in the manner of age) and returns the exit status.

@@ -35,10 +35,12 @@ struct Token: AsyncParsableCommand {
             if let challenge = options.challenge {
                 token = try await stepUp(server: server, vault: vault, challenge: challenge)
             } else {
-                token = try await TokenService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
-                    .token(for: server, in: vault, minimumTTL: options.minimumTTL)
+                token = try RefreshWorker.refresh(server: server, vault: vault, minimumTTL: options.minimumTTL, global: global,
+                                                  httpTimeout: OAuthCommand.httpTimeout(global))
             }
-            Console.out(options.output(token))
+            try Console.deliver(options.output(token))
+        } catch let error as ExitCode {
+            throw error
         } catch {
             throw ExitCode(Console.report(error).rawValue)
         }
@@ -140,7 +142,7 @@ struct Logout: AsyncParsableCommand {
 
 enum OAuthCommand {
     static func httpTimeout(_ global: GlobalOptions) -> Int64 {
-        global.environment["MCP_VAULT_HTTP_TIMEOUT"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil } ?? 20
+        global.environment["MCP_VAULT_HTTP_TIMEOUT"].flatMap(Int64.init).flatMap { (1...3600).contains($0) ? $0 : nil } ?? 20
     }
 }
 

@@ -57,6 +57,18 @@ public struct TokenService: Sendable {
                 throw TokenServiceError.cannotRefresh(server.canonical, reason: "the token has expired and there is no refresh token or token endpoint")
             }
             let credentials = client.credentials
+            // The space for the new record is set aside before the server is asked: once it has
+            // rotated the refresh token, nothing but a crash may stop the answer reaching the disk.
+            let reservation: Vault.Reservation
+            do {
+                reservation = try locked.reserve()
+            } catch {
+                if let expiry = tokens.expiresAt, expiry > now {
+                    logger.warning("no room to store a refreshed token (\(error)); handing out the current token, valid for \(expiry - now) s more")
+                    return tokens.accessToken
+                }
+                throw TokenServiceError.cannotRefresh(server.canonical, reason: "there is no room to store a refreshed token, so none was asked for (\(error))")
+            }
             let http = HTTPTransport(timeoutSeconds: httpTimeout)
             let response: TokenResponse
             do {
@@ -87,7 +99,9 @@ public struct TokenService: Sendable {
                 expiresAt: response.expiresIn.map { now + Int64($0) },
                 refreshExpiresAt: response.refreshExpiresIn.map { now + Int64($0) } ?? (response.refreshToken == nil ? tokens.refreshExpiresAt : nil))
             record.updatedAt = now
-            try locked.write(record.encoded())  // on disk before it is handed out
+            let answered = ContinuousClock.now
+            try reservation.write(record.encoded())  // on disk before it is handed out
+            logger.debug("the refreshed tokens were sealed and durable \((ContinuousClock.now - answered).formatted(.units(allowed: [.milliseconds], fractionalPart: .show(length: 2)))) after the answer arrived")
             return response.accessToken
         }
     }

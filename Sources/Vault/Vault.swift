@@ -131,14 +131,44 @@ public final class Vault: Sendable {
 
         /// Seals `payload` in place of the current record; durable when this returns.
         public func write(_ payload: [UInt8]) throws {
-            let generation = (current?.generation ?? 0) + 1
-            let bytes = RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
-                                        generation: generation, vaultID: vault.vaultIDBytes, key: vault.keys.recordSealing)
-            try vault.directory.writeRecordFile(id, bytes: bytes)
+            try vault.directory.writeRecordFile(id, bytes: sealed(payload))
+        }
+
+        /// `payload` sealed as the next generation of this record.
+        func sealed(_ payload: [UInt8]) -> [UInt8] {
+            RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
+                            generation: (current?.generation ?? 0) + 1, vaultID: vault.vaultIDBytes, key: vault.keys.recordSealing)
         }
 
         public func delete() throws {
             try vault.directory.removeRecordFile(id)
+        }
+
+        /// Sets aside the disk space for the next version of this record, before the work that
+        /// produces it (a refresh, whose answer must be written once the server has sent it).
+        /// Room for at least four times the current record, 64 KiB at least, at most the 1 MiB cap.
+        public func reserve() throws -> Reservation {
+            let current = self.current.map { RecordFile.headerLength + $0.payload.count + Sodium.tagLength } ?? 0
+            let capacity = min(RecordFile.maximumSize, max(64 * 1024, current * 4))
+            return Reservation(record: self, file: try vault.directory.reserveRecordFile(id, capacity: capacity))
+        }
+    }
+
+    /// Disk space set aside for one record's next version (see `LockedRecord.reserve`); given
+    /// back when released unwritten.
+    public struct Reservation: Sendable {
+        let record: LockedRecord
+        let file: VaultDirectory.ReservedRecordFile
+
+        /// Seals `payload` into the reserved space and puts it in place of the record; durable
+        /// when this returns. Larger than the reservation, it is written as any other record.
+        public func write(_ payload: [UInt8]) throws {
+            let bytes = record.sealed(payload)
+            guard bytes.count <= file.capacity else {
+                try record.vault.directory.writeRecordFile(record.id, bytes: bytes)
+                return
+            }
+            try record.vault.directory.commit(file, bytes: bytes)
         }
     }
 

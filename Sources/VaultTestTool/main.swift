@@ -3,6 +3,7 @@
 //
 //   vault-test-tool put NAME           seal standard input as record NAME
 //   vault-test-tool get NAME           print record NAME
+//   vault-test-tool expire NAME        mark credential NAME's access token expired, under its lock
 //   vault-test-tool rewrite NAME       rewrite NAME forever with "value-<n>" (prints "ready" first)
 //   vault-test-tool increment N NAME…  N rounds of read-modify-write increments of each NAME's decimal payload
 //   vault-test-tool make-vectors DIR   write the format test vectors (Tests/Vectors/v1; see Vectors.swift)
@@ -51,6 +52,15 @@ do {
     case "get":
         guard let record = try vault.read(name) else { fail("no record \(name)") }
         print(String(decoding: record.payload, as: UTF8.self))
+    case "expire":
+        // Moves the access token's expiry into the past under the record's lock, as time would:
+        // a read-then-put would undo a refresh that lands in between.
+        try vault.update(name) { current in
+            guard let current else { fail("no record \(name)") }
+            var record = try CredentialRecord.decode(current.payload, id: current.id)
+            record.tokens?.expiresAt = Int64(Date().timeIntervalSince1970) - 10
+            return .write(record.encoded())
+        }
     case "rewrite":
         var counter = try vault.read(name).flatMap { Int(String(decoding: $0.payload, as: UTF8.self).dropFirst(6)) } ?? 0
         counter += 1

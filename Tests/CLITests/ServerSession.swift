@@ -43,3 +43,30 @@ struct ServerSession {
         try #require(stored.status == 0, "\(stored)")
     }
 }
+
+/// A signed-in vault unlocked into the session cache, so that `token` starts fast.
+struct UnlockedSession {
+    let session: ServerSession
+
+    init(_ server: TestAuthorizationServer) async throws {
+        session = try ServerSession(server)
+        let login = try await session.login()
+        try #require(login.status == 0, "\(login)")
+        let unlocked = try session.fixture.mcpVault(["unlock", "--for", "10m", "--passphrase-file", session.fixture.passphraseFile])
+        try #require(unlocked.status == 0, "\(unlocked)")
+    }
+
+    var environment: [String: String] { session.fixture.environment.merging(["MCP_VAULT_HTTP_TIMEOUT": "5"]) { $1 } }
+
+    func token(_ extra: [String] = [], environment more: [String: String] = [:]) async throws -> ProcessResult {
+        try await runAsync(Binaries.mcpVault, ["token", session.url] + extra, environment: environment.merging(more) { $1 })
+    }
+
+    /// Marks the access token expired under the record's lock (a refresh in flight is not undone).
+    func expire() throws {
+        let result = try session.fixture.tool(["expire", session.url])
+        try #require(result.status == 0, "\(result)")
+    }
+
+    func lock() { _ = try? session.fixture.mcpVault(["lock"]) }
+}

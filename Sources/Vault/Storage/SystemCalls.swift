@@ -184,19 +184,42 @@ enum SystemCalls {
     /// a temporary file (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), write, fsync, rename, fsync the directory.
     static func replaceAtomically(_ name: String, in directory: FileDescriptor, temporaryName: String, bytes: [UInt8],
                                   synchronizeDirectory: Bool = true) throws {
+        let descriptor = try createTemporary(temporaryName, in: directory, reserving: 0)
+        try commitTemporary(descriptor, temporaryName, as: name, in: directory, bytes: bytes, synchronizeDirectory: synchronizeDirectory)
+    }
+
+    /// Creates the temporary file `temporaryName` (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) with `size`
+    /// bytes allocated, so that writing up to that much into it later cannot fail for want of
+    /// space. On failure nothing is left behind.
+    static func createTemporary(_ temporaryName: String, in directory: FileDescriptor, reserving size: Int) throws -> FileDescriptor {
         let descriptor = FileDescriptor(try retrying("openat", temporaryName) {
             openat(directory.raw, temporaryName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         })
+        guard size > 0 else { return descriptor }
+        var result: Int32
+        repeat { result = posix_fallocate(descriptor.raw, 0, off_t(size)) } while result == EINTR
+        if result != 0 {
+            _ = unlinkat(directory.raw, temporaryName, 0)
+            throw SystemCallError(call: "posix_fallocate", path: temporaryName, code: result)
+        }
+        return descriptor
+    }
+
+    /// Writes `bytes` at the start of the temporary file, cuts it to their length, fsyncs it and
+    /// renames it over `name` (then fsyncs the directory). On failure the temporary file is removed.
+    static func commitTemporary(_ descriptor: FileDescriptor, _ temporaryName: String, as name: String, in directory: FileDescriptor,
+                                bytes: [UInt8], synchronizeDirectory: Bool = true) throws {
         do {
             var written = 0
             try bytes.withUnsafeBytes { buffer in
                 while written < buffer.count {
-                    let count = try retrying("write", temporaryName) {
-                        Int32(truncatingIfNeeded: write(descriptor.raw, buffer.baseAddress! + written, buffer.count - written))
+                    let count = try retrying("pwrite", temporaryName) {
+                        Int32(truncatingIfNeeded: pwrite(descriptor.raw, buffer.baseAddress! + written, buffer.count - written, off_t(written)))
                     }
                     written += Int(count)
                 }
             }
+            try retrying("ftruncate", temporaryName) { ftruncate(descriptor.raw, off_t(bytes.count)) }
             try retrying("fsync", temporaryName) { fsync(descriptor.raw) }
             try retrying("renameat", name) { renameat(directory.raw, temporaryName, directory.raw, name) }
         } catch {
@@ -206,6 +229,11 @@ enum SystemCalls {
         if synchronizeDirectory {
             try retrying("fsync", "directory of \(name)") { fsync(directory.raw) }
         }
+    }
+
+    /// Removes a temporary file that will not be committed.
+    static func discardTemporary(_ temporaryName: String, in directory: FileDescriptor) {
+        _ = unlinkat(directory.raw, temporaryName, 0)
     }
 
     /// Removes `name`; false when it was not there.
@@ -241,6 +269,40 @@ enum SystemCalls {
     }
 
     // MARK: Process
+
+    /// A write to a pipe whose reader is gone fails with EPIPE instead of killing the process, so
+    /// that the failure is reported (and a refresh in progress is not cut short).
+    static func ignoreBrokenPipes() {
+        _ = signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Opens /dev/null on each of descriptors 0, 1 and 2 that is closed; returns those.
+    static func occupyStandardDescriptors() -> [Int32] {
+        var closed: [Int32] = []
+        for descriptor: Int32 in 0...2 where fcntl(descriptor, F_GETFD) < 0 && errno == EBADF {
+            closed.append(descriptor)
+            let opened = open("/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY)
+            if opened >= 0 && opened != descriptor {
+                _ = dup2(opened, descriptor)
+                _ = Glibc.close(opened)
+            }
+        }
+        return closed
+    }
+
+    /// Writes every byte of `text` to `descriptor`, retrying short writes and EINTR.
+    static func writeAll(_ descriptor: Int32, _ text: String, path: String) throws {
+        var text = text
+        try text.withUTF8 { bytes in
+            var written = 0
+            while written < bytes.count {
+                let count = try retrying("write", path) {
+                    Int32(truncatingIfNeeded: write(descriptor, bytes.baseAddress! + written, bytes.count - written))
+                }
+                written += Int(count)
+            }
+        }
+    }
 
     /// Keeps secrets out of core dumps and out of reach of ptrace by other same-user processes.
     static func disableCoreDumps() {

@@ -105,9 +105,13 @@ public final class VaultDirectory: Sendable {
         }
     }
 
+    private static func temporaryName(for name: String) -> String {
+        "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + temporarySuffix
+    }
+
     private func replaceFile(_ name: String, in directory: FileDescriptor, displayPath: String, bytes: [UInt8],
                              synchronizeDirectory: Bool = true) throws(VaultError) {
-        let temporary = "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + Self.temporarySuffix
+        let temporary = Self.temporaryName(for: name)
         try Self.mapSystemErrors(path: displayPath) {
             try SystemCalls.replaceAtomically(name, in: directory, temporaryName: temporary, bytes: bytes,
                                               synchronizeDirectory: synchronizeDirectory)
@@ -155,6 +159,49 @@ public final class VaultDirectory: Sendable {
     func writeRecordFile(_ id: String, bytes: [UInt8], synchronizeDirectory: Bool = true) throws(VaultError) {
         try replaceFile(id + RecordFile.fileSuffix, in: records, displayPath: recordPath(id), bytes: bytes,
                         synchronizeDirectory: synchronizeDirectory)
+    }
+
+    /// Space set aside for the next version of a record: a temporary file with its blocks
+    /// allocated, removed when released unless committed.
+    final class ReservedRecordFile: @unchecked Sendable {
+        let directory: VaultDirectory
+        let id: String
+        let capacity: Int
+        fileprivate let descriptor: FileDescriptor
+        fileprivate let temporaryName: String
+        fileprivate var committed = false
+
+        fileprivate init(directory: VaultDirectory, id: String, capacity: Int, descriptor: FileDescriptor, temporaryName: String) {
+            self.directory = directory
+            self.id = id
+            self.capacity = capacity
+            self.descriptor = descriptor
+            self.temporaryName = temporaryName
+        }
+
+        deinit {
+            if !committed { SystemCalls.discardTemporary(temporaryName, in: directory.records) }
+        }
+    }
+
+    /// Allocates `capacity` bytes for the next version of record `id` (call with its lock held).
+    func reserveRecordFile(_ id: String, capacity: Int) throws(VaultError) -> ReservedRecordFile {
+        let name = id + RecordFile.fileSuffix
+        let temporary = Self.temporaryName(for: name)
+        return try Self.mapSystemErrors(path: recordPath(id)) {
+            let descriptor = try SystemCalls.createTemporary(temporary, in: records, reserving: capacity)
+            return ReservedRecordFile(directory: self, id: id, capacity: capacity, descriptor: descriptor, temporaryName: temporary)
+        }
+    }
+
+    /// Replaces record `id` with `bytes` through its reservation (durable when this returns).
+    func commit(_ reserved: ReservedRecordFile, bytes: [UInt8]) throws(VaultError) {
+        precondition(!reserved.committed, "a reservation is committed once")
+        reserved.committed = true
+        try Self.mapSystemErrors(path: recordPath(reserved.id)) {
+            try SystemCalls.commitTemporary(reserved.descriptor, reserved.temporaryName, as: reserved.id + RecordFile.fileSuffix,
+                                            in: records, bytes: bytes)
+        }
     }
 
     @discardableResult

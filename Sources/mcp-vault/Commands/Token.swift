@@ -53,7 +53,7 @@ extension MCPVault {
                     }
                     handOver(vault)  // refreshing needs the network
                 }
-                Console.out(options.output(tokens.accessToken))
+                try Console.deliver(options.output(tokens.accessToken))
             }
         }
 
