@@ -22,7 +22,7 @@ public struct TokenOptions: ParsableArguments {
 
     public func validate() throws {
         do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
-        if minimumTTL < 0 { throw ValidationError("--min-ttl takes 0 or more seconds") }
+        if !(0...31_536_000).contains(minimumTTL) { throw ValidationError("--min-ttl takes 0 to 31536000 seconds (a year)") }
     }
 
     /// These options as arguments again, to hand on to mcp-vault-oauth.

@@ -83,6 +83,20 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
             case accessToken = "access_token", refreshToken = "refresh_token", tokenType = "token_type", scope
             case expiresAt = "expires_at", refreshExpiresAt = "refresh_expires_at"
         }
+
+        /// The latest instant a record may name (the end of year 9999): a time read from a record
+        /// written by anything is clamped to 0 through this, so no arithmetic on it can overflow.
+        public static let latestTime: Int64 = 253_402_300_799
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            accessToken = try container.decode(String.self, forKey: .accessToken)
+            refreshToken = try container.decodeIfPresent(String.self, forKey: .refreshToken)
+            tokenType = try container.decode(String.self, forKey: .tokenType)
+            scope = try container.decodeIfPresent(String.self, forKey: .scope)
+            expiresAt = try container.decodeIfPresent(Int64.self, forKey: .expiresAt).map { min(max($0, 0), Self.latestTime) }
+            refreshExpiresAt = try container.decodeIfPresent(Int64.self, forKey: .refreshExpiresAt).map { min(max($0, 0), Self.latestTime) }
+        }
     }
 
     /// The step-up authorizations started for `scope` since `since` (Unix seconds).

@@ -32,11 +32,19 @@ struct DeviceFlow {
         if request.sendResource { fields.append(("resource", discovery.resource)) }
         let response = try await http.postForm(endpoint, fields: fields, headers: authentication.headers)
         let authorization = try response.decode(Authorization.self, from: endpoint)
-        await present(.device(uri: authorization.verification_uri, complete: authorization.verification_uri_complete,
-                              userCode: authorization.user_code, expiresIn: authorization.expires_in))
+        // The page the user is sent to must be https (or on this machine), like every endpoint;
+        // numbers are clamped before any arithmetic.
+        _ = try HTTPTransport.checkSecure(authorization.verification_uri)
+        let complete = try authorization.verification_uri_complete.map { uri throws(OAuthError) in
+            _ = try HTTPTransport.checkSecure(uri)
+            return uri
+        }
+        let expiresIn = min(max(authorization.expires_in, 1), 3600)
+        await present(.device(uri: authorization.verification_uri, complete: complete,
+                              userCode: authorization.user_code, expiresIn: expiresIn))
 
-        var interval = max(authorization.interval ?? 5, 1)
-        let deadline = Date().addingTimeInterval(Double(min(authorization.expires_in, request.timeoutSeconds)))
+        var interval = min(max(authorization.interval ?? 5, 1), 60)
+        let deadline = Date().addingTimeInterval(Double(min(expiresIn, request.timeoutSeconds)))
         var tokenFields = [("grant_type", DynamicRegistration.deviceGrant), ("device_code", authorization.device_code)]
             + authentication.fields
         if request.sendResource { tokenFields.append(("resource", discovery.resource)) }
@@ -44,7 +52,7 @@ struct DeviceFlow {
             try await Task.sleep(for: .seconds(interval))
             let answer = try await http.postForm(tokenEndpoint, fields: tokenFields, headers: authentication.headers)
             if answer.status == 200 {
-                let tokens = try answer.decode(TokenResponse.self, from: tokenEndpoint)
+                let tokens = try TokenResponse.checked(answer, from: tokenEndpoint)
                 return LoginResult(discovery: discovery, client: client, tokens: tokens, obtainedAt: Int64(Date().timeIntervalSince1970),
                                    requestedScope: scope)
             }
@@ -52,7 +60,7 @@ struct DeviceFlow {
             switch error?.error {
             case "authorization_pending": continue
             case "slow_down":
-                interval += 5
+                interval = min(interval + 5, 60)
                 logger.debug("slow_down: polling every \(interval) s")
             case "expired_token": throw OAuthError.deviceCodeExpired
             case "access_denied": throw OAuthError.authorizationDenied(error: "access_denied", description: error?.errorDescription)

@@ -4,19 +4,25 @@ import NIOCore
 import NIOHTTP1
 import ServerAddress
 
-/// HTTP for the OAuth engine: https only (plain http for loopback hosts), connect and read
-/// timeouts, no redirects followed, response bodies capped, JSON content type checked.
+/// HTTP for the OAuth engine: https only (plain http for loopback hosts), one deadline for each
+/// whole exchange (connecting, sending, and reading every byte of the answer), no redirects
+/// followed, response bodies capped, JSON content type checked.
 public final class HTTPTransport: Sendable {
     public static let responseLimit = 1 << 20
+    /// The longest header value mcp-vault sends (an access token as `Authorization: Bearer …`):
+    /// servers refuse far shorter ones, and larger ones crash HTTP libraries.
+    public static let headerValueLimit = 16 * 1024
     private let client: HTTPClient
-    private let timeout: TimeAmount
+    private let timeoutSeconds: Int64
 
+    /// `timeoutSeconds` bounds each exchange from the first connection attempt to the last byte.
     public init(timeoutSeconds: Int64 = 20) {
-        timeout = .seconds(timeoutSeconds)
-        client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: .init(redirectConfiguration: .disallow,
-                                 timeout: .init(connect: .seconds(min(timeoutSeconds, 10)), read: .seconds(timeoutSeconds))))
+        self.timeoutSeconds = max(1, timeoutSeconds)
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: .seconds(min(timeoutSeconds, 10)), read: .seconds(timeoutSeconds)))
+        // A refused connection is an answer: fail at once instead of retrying until the deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     public func shutdown() async {
@@ -65,27 +71,53 @@ public final class HTTPTransport: Sendable {
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "mcp-vault")
-        for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
+        for (name, value) in headers {
+            guard value.utf8.count <= Self.headerValueLimit else { throw .headerTooLarge(name: name, limit: Self.headerValueLimit) }
+            request.headers.replaceOrAdd(name: name, value: value)
+        }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let client = self.client
+        let prepared = request
         do {
-            let response = try await client.execute(request, timeout: timeout)
-            // A body announced as too large is refused before a byte of it is read.
-            if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > Self.responseLimit {
-                throw OAuthError.responseTooLarge(url: url, limit: Self.responseLimit)
+            return try await Self.withDeadline(seconds: timeoutSeconds) {
+                let response = try await client.execute(prepared, timeout: .seconds(self.timeoutSeconds))
+                // A body announced as too large is refused before a byte of it is read.
+                if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > Self.responseLimit {
+                    throw OAuthError.responseTooLarge(url: url, limit: Self.responseLimit)
+                }
+                let bytes: ByteBuffer
+                do {
+                    bytes = try await response.body.collect(upTo: Self.responseLimit)
+                } catch is NIOTooManyBytesError {
+                    throw OAuthError.responseTooLarge(url: url, limit: Self.responseLimit)
+                }
+                return Response(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
             }
-            let bytes: ByteBuffer
-            do {
-                bytes = try await response.body.collect(upTo: Self.responseLimit)
-            } catch is NIOTooManyBytesError {
-                throw OAuthError.responseTooLarge(url: url, limit: Self.responseLimit)
-            }
-            return Response(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
         } catch let error as OAuthError {
             throw error
+        } catch is DeadlineExceeded {
+            throw .timeout(url: url, seconds: timeoutSeconds)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw .timeout(url: url)
+            throw .timeout(url: url, seconds: timeoutSeconds)
         } catch {
-            throw .network(url: url, reason: String(describing: error))
+            throw .network(url: url, reason: NetworkFailure.reason(error))
+        }
+    }
+
+    private struct DeadlineExceeded: Error {}
+
+    /// Runs `body`, cancelling it when `seconds` pass first: a server that drips its answer a
+    /// byte at a time cannot hold anyone (or the record lock) for longer.
+    private static func withDeadline<T: Sendable>(seconds: Int64, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw DeadlineExceeded() }
+            return value
         }
     }
 }

@@ -298,11 +298,7 @@ public struct TokenClient: Sendable {
     private func post(_ endpoint: String, fields: [(String, String)], client: ClientCredentials) async throws(OAuthError) -> TokenResponse {
         let authentication = client.authentication()
         let response = try await http.postForm(endpoint, fields: fields + authentication.fields, headers: authentication.headers)
-        let tokens = try response.decode(TokenResponse.self, from: endpoint)
-        guard tokens.tokenType.lowercased() == "bearer", !tokens.accessToken.isEmpty else {
-            throw .malformedResponse(url: endpoint, reason: "the token type is not Bearer")
-        }
-        return tokens
+        return try TokenResponse.checked(response, from: endpoint)
     }
 }
 

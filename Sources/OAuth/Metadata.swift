@@ -57,15 +57,47 @@ public struct TokenResponse: Codable, Sendable {
         case refreshTokenExpiresIn = "refresh_token_expires_in", refreshExpiresIn = "refresh_expires_in"
     }
 
+    /// The longest token mcp-vault accepts: it must fit in an Authorization header
+    /// (`HTTPTransport.headerValueLimit`), and real ones are a few kilobytes at most.
+    public static let tokenLimit = HTTPTransport.headerValueLimit - "Bearer ".count
+    /// The longest lifetime taken as given (ten years); longer ones are cut to this, negative ones
+    /// are taken as 0 (already expired), so that no later arithmetic can overflow.
+    public static let lifetimeLimit = 10 * 365 * 24 * 3600
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         accessToken = try container.decode(String.self, forKey: .accessToken)
         tokenType = try container.decode(String.self, forKey: .tokenType)
-        expiresIn = try container.decodeIfPresent(Int.self, forKey: .expiresIn)
+        expiresIn = try Self.lifetime(container, .expiresIn)
         refreshToken = try container.decodeIfPresent(String.self, forKey: .refreshToken)
         scope = try container.decodeIfPresent(String.self, forKey: .scope)
-        refreshExpiresIn = try container.decodeIfPresent(Int.self, forKey: .refreshTokenExpiresIn)
-            ?? container.decodeIfPresent(Int.self, forKey: .refreshExpiresIn)
+        refreshExpiresIn = try Self.lifetime(container, .refreshTokenExpiresIn) ?? Self.lifetime(container, .refreshExpiresIn)
+    }
+
+    /// A number of seconds as the server sent it (an integer or any JSON number), clamped.
+    static func lifetime(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int? {
+        guard container.contains(key), try !container.decodeNil(forKey: key) else { return nil }
+        let seconds = try container.decode(Double.self, forKey: key)
+        guard seconds.isFinite else { return lifetimeLimit }
+        return Int(min(max(seconds, 0), Double(lifetimeLimit)))
+    }
+
+    /// A token endpoint's answer, decoded and checked: Bearer, not empty, not oversized.
+    static func checked(_ response: HTTPTransport.Response, from endpoint: String) throws(OAuthError) -> TokenResponse {
+        let tokens = try response.decode(TokenResponse.self, from: endpoint)
+        guard tokens.tokenType.lowercased() == "bearer" else {
+            throw .malformedResponse(url: endpoint, reason: "the token type is not Bearer")
+        }
+        guard !tokens.accessToken.isEmpty else { throw .malformedResponse(url: endpoint, reason: "the access token is empty") }
+        try tokens.checkSizes(from: endpoint)
+        return tokens
+    }
+
+    /// Refuses tokens no server should send and no header could carry.
+    func checkSizes(from url: String) throws(OAuthError) {
+        if accessToken.utf8.count > Self.tokenLimit { throw .tokenTooLarge(field: "access_token", limit: Self.tokenLimit) }
+        if let refreshToken, refreshToken.utf8.count > Self.tokenLimit { throw .tokenTooLarge(field: "refresh_token", limit: Self.tokenLimit) }
+        if let scope, scope.utf8.count > Self.tokenLimit { throw .tokenTooLarge(field: "scope", limit: Self.tokenLimit) }
     }
 
     public func encode(to encoder: any Encoder) throws {

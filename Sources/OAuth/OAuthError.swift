@@ -4,7 +4,9 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case insecureURL(String)
     case invalidURL(String)
     case network(url: String, reason: String)
-    case timeout(url: String)
+    case timeout(url: String, seconds: Int64)
+    case headerTooLarge(name: String, limit: Int)
+    case tokenTooLarge(field: String, limit: Int)
     case responseTooLarge(url: String, limit: Int)
     case unexpectedStatus(url: String, status: Int)
     case unexpectedContentType(url: String, contentType: String)
@@ -32,7 +34,9 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .insecureURL(let url): return "\(url) is not https (plain http is allowed only for loopback hosts)"
         case .invalidURL(let url): return "'\(url)' is not a usable URL"
         case .network(let url, let reason): return "cannot reach \(url): \(reason)"
-        case .timeout(let url): return "\(url) did not answer in time"
+        case .timeout(let url, let seconds): return "\(url) did not answer in time (the whole exchange may take \(seconds) s)"
+        case .headerTooLarge(let name, let limit): return "the \(name) header would be longer than \(limit) bytes; not sent"
+        case .tokenTooLarge(let field, let limit): return "the server sent a \(field) longer than \(limit) bytes; refused"
         case .responseTooLarge(let url, let limit): return "the response from \(url) is larger than \(limit) bytes"
         case .unexpectedStatus(let url, let status): return "\(url) answered HTTP \(status)"
         case .unexpectedContentType(let url, let type): return "\(url) answered with content type '\(type)', not JSON"

@@ -74,7 +74,7 @@ struct Login: AsyncParsableCommand {
             }
             if clientSecretFile != nil && clientID == nil { throw ValidationError("--client-secret-file goes with --client-id") }
             if let port = callbackPort, !(1...65535).contains(port) { throw ValidationError("--callback-port takes 1 to 65535") }
-            if timeout < 1 { throw ValidationError("--timeout takes a positive number of seconds") }
+            if !(1...86_400).contains(timeout) { throw ValidationError("--timeout takes 1 to 86400 seconds") }
             if device && paste { throw ValidationError("Give --device or --paste, not both.") }
         }
 
