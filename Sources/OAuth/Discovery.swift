@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServerAddress
 
 /// What discovery found for one MCP server.
 public struct DiscoveryResult: Sendable {
@@ -67,14 +68,15 @@ public struct Discovery: Sendable {
             guard let issuer = resourceMetadata.authorizationServers?.first else {
                 throw .noAuthorizationServer(serverURL)
             }
-            let metadata = try await authorizationServerMetadata(issuer: issuer)
+            try Self.checkReachable(issuer, from: server)
+            let metadata = try await authorizationServerMetadata(issuer: issuer, remoteServer: !LoopbackHost.isLoopback(server.host ?? ""))
             return DiscoveryResult(resource: resource, resourceMetadata: resourceMetadata, server: metadata,
                                    challengedScope: challenge?.scope, usedLegacyFallback: false)
         }
 
         // 3. Last resort (the 2025-03-26 specification): the server's origin as issuer.
         logger.debug("no protected-resource metadata; falling back to the origin as issuer")
-        if let metadata = try? await authorizationServerMetadata(issuer: origin) {
+        if let metadata = try? await authorizationServerMetadata(issuer: origin, remoteServer: !LoopbackHost.isLoopback(server.host ?? "")) {
             return DiscoveryResult(resource: serverURL, resourceMetadata: nil, server: metadata, challengedScope: challenge?.scope,
                                    usedLegacyFallback: true)
         }
@@ -86,7 +88,9 @@ public struct Discovery: Sendable {
     }
 
     /// RFC 8414 and OpenID Connect discovery, with path insertion for issuers that have a path.
-    public func authorizationServerMetadata(issuer: String) async throws(OAuthError) -> AuthorizationServerMetadata {
+    /// With `remoteServer`, no endpoint may point at this machine or its link (a remote server's
+    /// metadata must not turn mcp-vault against local services).
+    public func authorizationServerMetadata(issuer: String, remoteServer: Bool) async throws(OAuthError) -> AuthorizationServerMetadata {
         let issuerURL = try HTTPTransport.checkSecure(issuer)
         let origin = Self.origin(of: issuerURL)
         var path = issuerURL.path
@@ -102,11 +106,18 @@ public struct Discovery: Sendable {
             }
             for endpoint in [metadata.authorizationEndpoint, metadata.tokenEndpoint, metadata.registrationEndpoint,
                              metadata.revocationEndpoint, metadata.deviceAuthorizationEndpoint].compactMap({ $0 }) {
-                _ = try HTTPTransport.checkSecure(endpoint)
+                let url = try HTTPTransport.checkSecure(endpoint)
+                if remoteServer, LoopbackHost.isLocal(url.host ?? "") { throw .localEndpoint(endpoint) }
             }
             return metadata
         }
         throw .noAuthorizationServer(issuer)
+    }
+
+    /// The authorization server a remote MCP server names may not be on this machine or its link.
+    static func checkReachable(_ issuer: String, from server: URL) throws(OAuthError) {
+        let url = try HTTPTransport.checkSecure(issuer)
+        if !LoopbackHost.isLoopback(server.host ?? ""), LoopbackHost.isLocal(url.host ?? "") { throw .localEndpoint(issuer) }
     }
 
     /// A metadata document, or nil when there is none at that URL (404 and the like).

@@ -108,10 +108,10 @@ public struct LoginFlow: Sendable {
                                        authorizationEndpoint: authorizationEndpoint, tokenEndpoint: tokenEndpoint, reusable: reusable)
         }
         let receiver: LoopbackReceiver
-        if let bound = try? await LoopbackReceiver.bind(port: wantedPort) {
+        if let bound = try? await LoopbackReceiver.bind(port: wantedPort, logger: logger) {
             receiver = bound
         } else if request.callbackPort == nil && wantedPort != 0 {
-            receiver = try await LoopbackReceiver.bind(port: 0)  // the old port is taken: register anew
+            receiver = try await LoopbackReceiver.bind(port: 0, logger: logger)  // the old port is taken: register anew
         } else {
             throw OAuthError.callbackPortBusy(wantedPort)
         }

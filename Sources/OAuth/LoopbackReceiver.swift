@@ -1,11 +1,14 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
 /// The RFC 8252 loopback redirect receiver: an HTTP server on 127.0.0.1 that serves only the
-/// callback path, ignores stray requests (a favicon, say), checks `state` before it shows
-/// success, and shows the user a plain result page.
+/// callback path and shows the user a plain result page. It takes the one response whose
+/// `state` matches, from a connection of this user: anything else (a stray request, another
+/// state, a connection from another local user, who may have read the state from the browser's
+/// command line) gets an error page and is not taken, and the receiver keeps waiting.
 public final class LoopbackReceiver: Sendable {
     public static let callbackPath = "/callback"
     public let port: Int
@@ -14,8 +17,8 @@ public final class LoopbackReceiver: Sendable {
     private let responses: AsyncStream<[String: String]>
     private let expectedState: StateBox
 
-    /// Binds 127.0.0.1 on `port` (0: any free port).
-    public static func bind(port: Int = 0) async throws(OAuthError) -> LoopbackReceiver {
+    /// Binds 127.0.0.1 on `port` (0: any free port). Refused requests are reported to `logger`.
+    public static func bind(port: Int = 0, logger: Logger) async throws(OAuthError) -> LoopbackReceiver {
         let (stream, continuation) = AsyncStream<[String: String]>.makeStream()
         let state = StateBox()
         do {
@@ -24,7 +27,7 @@ public final class LoopbackReceiver: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try channel.pipeline.syncOperations.addHandler(CallbackHandler(deliver: continuation, state: state))
+                        try channel.pipeline.syncOperations.addHandler(CallbackHandler(deliver: continuation, state: state, logger: logger))
                     }
                 }
                 .bind(host: "127.0.0.1", port: port).get()
@@ -41,10 +44,11 @@ public final class LoopbackReceiver: Sendable {
         expectedState = state
     }
 
-    /// Waits for the authorization response whose state matches `state`. A response with another
-    /// state is refused (and reported); nothing else is accepted.
+    /// Waits for the authorization response whose state matches `state`; others are refused by
+    /// the handler and never arrive here.
     public func waitForResponse(state: String, timeoutSeconds: Int) async throws -> [String: String] {
         expectedState.set(state)
+        let refusals = expectedState
         return try await withThrowingTaskGroup(of: [String: String].self) { group in
             group.addTask {
                 for await response in self.responses { return response }
@@ -52,12 +56,10 @@ public final class LoopbackReceiver: Sendable {
             }
             group.addTask {
                 try await Task.sleep(for: .seconds(timeoutSeconds))
-                throw OAuthError.timedOutWaitingForBrowser(seconds: timeoutSeconds)
+                throw OAuthError.timedOutWaitingForBrowser(seconds: timeoutSeconds, refused: refusals.refusals)
             }
             defer { group.cancelAll() }
-            let response = try await group.next()!
-            guard let received = response["state"], Randomness.equal(received, state) else { throw OAuthError.stateMismatch }
-            return response
+            return try await group.next()!
         }
     }
 
@@ -66,14 +68,18 @@ public final class LoopbackReceiver: Sendable {
     }
 }
 
-/// The state the receiver expects, set once the authorization request is made.
+/// The state the receiver expects, set once the authorization request is made, and how many
+/// requests it refused.
 final class StateBox: @unchecked Sendable {
     private let lock = NSLock()
     private var value: String?
+    private var refused = 0
     func set(_ state: String) { lock.withLock { value = state } }
     func matches(_ state: String?) -> Bool {
         lock.withLock { value.map { expected in state.map { Randomness.equal($0, expected) } ?? false } ?? false }
     }
+    func countRefusal() { lock.withLock { refused += 1 } }
+    var refusals: Int { lock.withLock { refused } }
 }
 
 private final class CallbackHandler: ChannelInboundHandler {
@@ -82,11 +88,13 @@ private final class CallbackHandler: ChannelInboundHandler {
 
     private let deliver: AsyncStream<[String: String]>.Continuation
     private let state: StateBox
+    private let logger: Logger
     private var uri = ""
 
-    init(deliver: AsyncStream<[String: String]>.Continuation, state: StateBox) {
+    init(deliver: AsyncStream<[String: String]>.Continuation, state: StateBox, logger: Logger) {
         self.deliver = deliver
         self.state = state
+        self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -99,12 +107,24 @@ private final class CallbackHandler: ChannelInboundHandler {
                 respond(context, status: .notFound, title: "Not found", text: "This address only receives the sign-in response.")
                 return
             }
+            if let peer = context.channel.remoteAddress?.port, let local = context.channel.localAddress?.port,
+               let owner = PeerCredentials.owner(ofConnectionFrom: peer, to: local), owner != PeerCredentials.currentUser {
+                state.countRefusal()
+                logger.warning("refused a sign-in response from another local user (uid \(owner)); still waiting for yours")
+                respond(context, status: .forbidden, title: "Sign-in refused",
+                        text: "This response came from another user of this computer, so it was refused.")
+                return
+            }
             let query = uri.firstIndex(of: "?").map { String(uri[uri.index(after: $0)...]) } ?? ""
             let fields = FormURLEncoding.decode(query)
-            if !state.matches(fields["state"]) {
+            guard state.matches(fields["state"]) else {
+                state.countRefusal()
+                logger.warning("refused a sign-in response whose state is not this login's; still waiting for the right one")
                 respond(context, status: .badRequest, title: "Sign-in refused",
-                        text: "This response does not belong to the sign-in mcp-vault started, so it was refused.")
-            } else if let error = fields["error"] {
+                        text: "This response does not belong to the sign-in mcp-vault started, so it was refused. mcp-vault is still waiting for the right one.")
+                return
+            }
+            if let error = fields["error"] {
                 let description = fields["error_description"].map { ": " + $0 } ?? ""
                 respond(context, status: .ok, title: "Sign-in failed", text: "The server said \(error)\(description).")
             } else {

@@ -2,6 +2,7 @@
 /// a code, a verifier or a client secret; server-provided text is quoted as the server's.
 public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case insecureURL(String)
+    case localEndpoint(String)
     case invalidURL(String)
     case network(url: String, reason: String)
     case timeout(url: String, seconds: Int64)
@@ -23,7 +24,7 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case issMissing
     case authorizationDenied(error: String, description: String?)
     case callbackPortBusy(Int)
-    case timedOutWaitingForBrowser(seconds: Int)
+    case timedOutWaitingForBrowser(seconds: Int, refused: Int)
     case cancelled
     case insufficientScope(wanted: String?)
     case pasteNeedsAddress
@@ -33,6 +34,7 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .insecureURL(let url): return "\(url) is not https (plain http is allowed only for loopback hosts)"
         case .invalidURL(let url): return "'\(url)' is not a usable URL"
+        case .localEndpoint(let url): return "a remote server's metadata points at \(url), an address on this machine or its link; refused"
         case .network(let url, let reason): return "cannot reach \(url): \(reason)"
         case .timeout(let url, let seconds): return "\(url) did not answer in time (the whole exchange may take \(seconds) s)"
         case .headerTooLarge(let name, let limit): return "the \(name) header would be longer than \(limit) bytes; not sent"
@@ -58,7 +60,8 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .authorizationDenied(let error, let description):
             return "authorization failed: \(error)" + (description.map { " (the server says: \($0))" } ?? "")
         case .callbackPortBusy(let port): return "port \(port) on 127.0.0.1 is in use; choose another with --callback-port"
-        case .timedOutWaitingForBrowser(let seconds): return "no authorization response arrived within \(seconds) s"
+        case .timedOutWaitingForBrowser(let seconds, let refused):
+            return "no authorization response arrived within \(seconds) s" + (refused > 0 ? " (\(refused) that did not belong to this login were refused)" : "")
         case .cancelled: return "cancelled"
         case .pasteNeedsAddress:
             return "paste the whole address the browser ended on (it carries the state that proves the answer is for this login)"

@@ -114,6 +114,7 @@ struct Login: AsyncParsableCommand {
             let environment = global.environment
             let waitSeconds = request.timeoutSeconds
             let loginRequest = request
+            defer { Browser.removeRedirectFiles() }
             do {
                 let httpTimeout = OAuthCommand.httpTimeout(global)
                 let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(

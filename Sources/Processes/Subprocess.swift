@@ -10,6 +10,10 @@ public enum Subprocess {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public let program: String
         public let code: Int32
+        public init(program: String, code: Int32) {
+            self.program = program
+            self.code = code
+        }
         public var description: String { "cannot start \(program): \(String(cString: strerror(code)))" }
     }
 

@@ -22,4 +22,25 @@ public enum LoopbackHost {
         }
         return values
     }
+
+    /// Whether `host` names this machine or its link in any form: loopback (any address in
+    /// 127.0.0.0/8, `*.localhost`), link-local (169.254.0.0/16, fe80::/10) or unspecified (0.0.0.0,
+    /// ::). A remote server's metadata may not send mcp-vault to such an address.
+    public static func isLocal(_ host: String) -> Bool {
+        let bare = (host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host).lowercased()
+        if isLoopback(bare) || bare == "localhost." || bare.hasSuffix(".localhost") || bare.hasSuffix(".localhost.") { return true }
+        if let parts = ipv4(bare) {
+            return parts[0] == 127 || (parts[0] == 169 && parts[1] == 254) || parts == [0, 0, 0, 0]
+        }
+        if bare.contains(":") {
+            let compact = bare.split(separator: "%").first.map(String.init) ?? bare
+            // ::, ::1 and their longer spellings (0:0:0:0:0:0:0:1).
+            let digits = compact.filter { $0 != ":" && $0 != "0" }
+            if digits.isEmpty || (digits == "1" && compact.hasSuffix("1")) { return true }
+            if let first = compact.split(separator: ":", omittingEmptySubsequences: false).first, let value = UInt16(first, radix: 16) {
+                return value & 0xffc0 == 0xfe80
+            }
+        }
+        return false
+    }
 }

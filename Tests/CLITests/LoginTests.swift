@@ -132,22 +132,6 @@ struct LoginRefusalTests {
         }
     }
 
-    @Test func aForgedStateIsRefused() async throws {
-        let login = try VaultFixture()
-        let script = login.home.file("forging-browser")
-        try """
-            #!/bin/sh
-            location=$(/usr/bin/curl -s -o /dev/null -w '%{redirect_url}' "$1")
-            /usr/bin/curl -s "$(echo "$location" | sed 's/state=[^&]*/state=forged/')" >/dev/null
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
-        try await expectRefusal({ _ in }, browser: script, message: "state does not match")
-    }
-
-    @Test func aWrongIssIsRefused() async throws {
-        try await expectRefusal({ $0.issParameter = .wrong }, message: "came from issuer https://evil.example.com")
-    }
-
     @Test func anIssWithATrailingSlashIsRefused() async throws {
         // RFC 9207: a simple string comparison; "http://127.0.0.1:PORT/" is not the issuer.
         try await expectRefusal({ $0.issParameter = .trailingSlash }, message: "/, not http://127.0.0.1:")

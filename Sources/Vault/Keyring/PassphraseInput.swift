@@ -15,9 +15,11 @@ public enum PassphraseInput {
         }
     }
 
-    /// The first line read from file descriptor `descriptor` (which is read to its end).
+    /// The first line read from file descriptor `descriptor`, which is read to its end and then
+    /// closed: nothing started later (a browser, say) can inherit it.
     public static func read(descriptor: Int32) throws -> SecureBytes {
         do {
+            defer { SystemCalls.close(descriptor) }
             return try firstLine(of: SystemCalls.readSecret(from: descriptor, path: "fd \(descriptor)", limit: maximumLength + 2), source: "fd \(descriptor)")
         } catch let error as SystemCallError {
             throw VaultError.passphraseUnavailable(reason: "cannot read the passphrase from descriptor \(descriptor): \(error)")

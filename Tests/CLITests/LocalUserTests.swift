@@ -1,0 +1,114 @@
+import AuthorizationServer
+import Foundation
+import Testing
+import TestSupport
+
+/// Writes an executable "browser" script into the fixture's HOME and returns its path.
+private func browserScript(_ session: ServerSession, _ name: String, _ body: String) throws -> String {
+    let path = session.fixture.home.file(name)
+    try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    chmod(path, 0o755)
+    return path
+}
+
+@Suite("Other local users and the browser")
+struct LocalUserTests {
+    /// The state is in the browser's argv, which every local user can read in /proc: another
+    /// user who sends our receiver a response is refused, and the login goes on.
+    @Test func aResponseFromAnotherUserIsRefusedAndTheLoginGoesOn() async throws {
+        let session = try ServerSession(try await TestAuthorizationServer())
+        let home = session.fixture.home.path
+        let script = try browserScript(session, "attacked-browser", """
+            location=$(/usr/bin/curl -s -o /dev/null -w '%{redirect_url}' "$1")
+            /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/curl -s -o /dev/null -w '%{http_code}' "$location" > \(home)/attacker-status
+            /usr/bin/curl -s "$location" >/dev/null
+            """)
+        let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile],
+                                       environment: session.environment.merging(["BROWSER": script]) { $1 })
+        #expect(login.status == 0, "\(login)")
+        #expect(login.stderr.contains("refused a sign-in response from another local user (uid 65534)"), "\(login)")
+        #expect(try String(contentsOfFile: home + "/attacker-status", encoding: .utf8) == "403")
+    }
+
+    /// A stray response with another state gets an error page; the right one still signs in.
+    @Test func aWrongStateDoesNotEndTheLogin() async throws {
+        let session = try ServerSession(try await TestAuthorizationServer())
+        let script = try browserScript(session, "forging-browser", """
+            location=$(/usr/bin/curl -s -o /dev/null -w '%{redirect_url}' "$1")
+            /usr/bin/curl -s "$(echo "$location" | sed 's/state=[^&]*/state=forged/')" >/dev/null
+            /usr/bin/curl -s "$location" >/dev/null
+            """)
+        let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile],
+                                       environment: session.environment.merging(["BROWSER": script]) { $1 })
+        #expect(login.status == 0, "\(login)")
+        #expect(login.stderr.contains("refused a sign-in response whose state is not this login's"), "\(login)")
+    }
+
+    @Test func onlyWrongStatesTimeOutAndSaySo() async throws {
+        let session = try ServerSession(try await TestAuthorizationServer())
+        let script = try browserScript(session, "forging-browser", """
+            location=$(/usr/bin/curl -s -o /dev/null -w '%{redirect_url}' "$1")
+            /usr/bin/curl -s "$(echo "$location" | sed 's/state=[^&]*/state=forged/')" >/dev/null
+            """)
+        let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile,
+                                                           "--timeout", "3"],
+                                       environment: session.environment.merging(["BROWSER": script]) { $1 })
+        #expect(login.status == 75, "\(login)")
+        #expect(login.stderr.contains("no authorization response arrived within 3 s (1 that did not belong to this login were refused)"), "\(login)")
+    }
+
+    /// xdg-open gets a 0600 file that redirects, not the URL (whose state every user could read).
+    @Test func xdgOpenGetsAPrivateFileInsteadOfTheURL() async throws {
+        let session = try ServerSession(try await TestAuthorizationServer())
+        let home = session.fixture.home.path
+        let bin = home + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let script = bin + "/xdg-open"
+        try """
+            #!/bin/sh
+            echo "$@" > \(home)/xdg-open-argv
+            file=${1#file://}
+            stat -c %a "$file" > \(home)/redirect-mode
+            url=$(sed -n 's/.*url=\\([^"]*\\)".*/\\1/p' "$file" | sed 's/&amp;/\\&/g')
+            /usr/bin/curl -sL "$url" >/dev/null
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        var environment = session.environment
+        environment["BROWSER"] = nil
+        environment["PATH"] = bin + ":/usr/bin:/bin"
+        environment["DISPLAY"] = ":99"  // a desktop, so that the browser flow is chosen
+        environment["XDG_RUNTIME_DIR"] = home
+        let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile],
+                                       environment: environment)
+        #expect(login.status == 0, "\(login)")
+        let argv = try String(contentsOfFile: home + "/xdg-open-argv", encoding: .utf8)
+        #expect(argv.hasPrefix("file://") && !argv.contains("state="), "\(argv)")
+        #expect(try String(contentsOfFile: home + "/redirect-mode", encoding: .utf8) == "600\n")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: home).filter { $0.hasPrefix("mcp-vault-sign-in") }
+        #expect(leftovers.isEmpty, "the redirect file is removed after the login: \(leftovers)")
+    }
+
+    /// The browser inherits no descriptor: not the passphrase's, not the listening socket, not a
+    /// connection to the authorization server.
+    @Test func theBrowserInheritsNothing() async throws {
+        let session = try ServerSession(try await TestAuthorizationServer())
+        let home = session.fixture.home.path
+        let script = try browserScript(session, "inspecting-browser", """
+            /bin/ls -l /proc/$$/fd/ > \(home)/browser-fds
+            /usr/bin/curl -sL "$1" >/dev/null
+            """)
+        let login = try await runAsync("/bin/sh", ["-c", "exec \"$0\" login \"$1\" --passphrase-fd 7 7<\"$2\"", Binaries.mcpVault,
+                                                   session.url, session.fixture.passphraseFile],
+                                       environment: session.environment.merging(["BROWSER": script]) { $1 })
+        #expect(login.status == 0, "\(login)")
+        // `ls -l` lines end "N -> TARGET". The shell's own descriptors are expected: its script,
+        // and the copy of its standard output (/dev/null) it keeps while `ls` writes to the file.
+        let descriptors = try String(contentsOfFile: home + "/browser-fds", encoding: .utf8).split(separator: "\n")
+        let inherited = descriptors.filter { line in
+            guard let arrow = line.range(of: " -> ") else { return false }
+            let number = Int(line[..<arrow.lowerBound].split(separator: " ").last ?? "") ?? 0
+            return number > 2 && !line.hasSuffix("inspecting-browser") && !line.hasSuffix("-> /dev/null")
+        }
+        #expect(inherited.isEmpty, "\(descriptors)")
+    }
+}
