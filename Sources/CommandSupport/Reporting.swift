@@ -70,7 +70,7 @@ public enum ExitStatus: Int32, Sendable {
         case let error as CredentialsError:
             switch error {
             case .invalidServerURL: .usage
-            case .malformedCredential: .dataError
+            case .malformedCredential, .recordTooLarge: .dataError
             case .noCredential: .noInput
             }
         case let error as any ExitStatusProviding: error.exitStatus
@@ -93,8 +93,8 @@ public enum ExitStatus: Int32, Sendable {
         case .noVault: .noInput
         case .alreadyExists: .cannotCreate
         case .insecurePermissions, .wrongOwner, .symbolicLink, .notADirectory, .notARegularFile: .configuration
-        case .system: .ioError
-        case .fileTooLarge, .malformedHeader, .unsupportedVersion, .kdfParametersOutOfRange, .headerAuthenticationFailed,
+        case .system, .notWritable: .ioError
+        case .fileTooLarge, .recordTooLarge, .malformedHeader, .unsupportedVersion, .kdfParametersOutOfRange, .headerAuthenticationFailed,
              .malformedRecord, .unsupportedRecordVersion, .recordFromAnotherVault, .recordRenamed, .recordAuthenticationFailed:
             .dataError
         case .wrongPassphrase, .passphraseUnavailable, .locked: .permissionDenied

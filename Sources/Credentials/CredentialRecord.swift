@@ -142,6 +142,23 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
         return [UInt8](try! encoder.encode(self))  // strings, integers and booleans always encode
     }
 
+    /// The largest plaintext a record file can hold (1 MiB less its header and tag).
+    public static let maximumPayload = (1 << 20) - 88 - 16
+
+    /// `encoded()`, refused when it could not be stored, naming the field that makes it too large.
+    public func encodedForStorage() throws(CredentialsError) -> [UInt8] {
+        let bytes = encoded()
+        guard bytes.count > Self.maximumPayload else { return bytes }
+        let fields: [(String, String?)] = [
+            ("server_url", serverURL), ("resource", resource), ("issuer", issuer), ("endpoints.authorization", endpoints.authorization),
+            ("endpoints.token", endpoints.token), ("endpoints.revocation", endpoints.revocation), ("client.client_id", client?.clientID),
+            ("client.client_secret", client?.clientSecret), ("client.redirect_uri", client?.redirectURI),
+            ("tokens.access_token", tokens?.accessToken), ("tokens.refresh_token", tokens?.refreshToken), ("tokens.scope", tokens?.scope),
+        ]
+        let largest = fields.max { ($0.1?.utf8.count ?? 0) < ($1.1?.utf8.count ?? 0) }
+        throw .recordTooLarge(field: largest?.0 ?? "?", size: bytes.count, limit: Self.maximumPayload)
+    }
+
     public static func decode(_ payload: [UInt8], id: String) throws(CredentialsError) -> CredentialRecord {
         do {
             let record = try JSONDecoder().decode(CredentialRecord.self, from: Data(payload))

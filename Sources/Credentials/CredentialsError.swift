@@ -3,6 +3,7 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
     case invalidServerURL(String, reason: String)
     case malformedCredential(id: String, reason: String)
     case noCredential(server: String)
+    case recordTooLarge(field: String, size: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -12,6 +13,8 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
             return "record \(id) opened, but its contents are not a credential: \(reason)"
         case .noCredential(let server):
             return "the vault holds no credentials for \(server)"
+        case .recordTooLarge(let field, let size, let limit):
+            return "the credentials would take \(size) bytes, more than the \(limit) a record may hold (\(field) is the largest field); nothing was stored"
         }
     }
 
@@ -19,6 +22,7 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .invalidServerURL: return nil
         case .malformedCredential: return "remove the record and log in to that server again"
+        case .recordTooLarge: return "the server sent far more than any sign-in needs; ask its operator"
         case .noCredential(let server): return "sign in with `mcp-vault login \(server)` (`mcp-vault status` lists what is stored; `mcp-vault migrate` imports the tokens of older tools)"
         }
     }

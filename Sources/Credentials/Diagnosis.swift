@@ -96,6 +96,10 @@ public struct Diagnosis: Sendable {
             }
             let count = (try? directory.recordIDs().count) ?? 0
             add("records", .info, "\(count) stored")
+            for (id, reason) in (try? directory.unopenableRecords()) ?? [] {
+                add("record \(id.prefix(12))…", .warning, "cannot be read: \(reason)",
+                    "`mcp-vault logout --damaged` removes every such record; `mcp-vault login URL` replaces the one for URL")
+            }
         }
 
         // Plaintext left behind by older tools.

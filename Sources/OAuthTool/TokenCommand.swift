@@ -55,6 +55,7 @@ extension Token {
             throw ValidationError("--challenge takes the WWW-Authenticate value of a 403 insufficient_scope answer (Bearer error=\"insufficient_scope\", scope=\"…\")")
         }
         let request = LoginRequest(serverURL: server.canonical)
+        defer { Browser.removeRedirectFiles() }
         return try await StepUpService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global)).stepUp(
             server: server, vault: vault, wanted: wanted, request: request,
             present: Authorization.presenter(openBrowser: !noBrowser, environment: global.environment, waitSeconds: request.timeoutSeconds))
@@ -80,11 +81,14 @@ struct Logout: AsyncParsableCommand {
         abstract: "Revoke a server's tokens at the server (RFC 7009) and delete them.",
         discussion: """
             Without a revocation endpoint, or when the server cannot be reached, the record is deleted \
-            anyway and mcp-vault says that the grant may live on at the server (exit status 5).
+            anyway and mcp-vault says that the grant may live on at the server (exit status 5). A \
+            record that cannot be read (damaged, or from an incompatible version) is removed too; \
+            --damaged removes only such records.
 
             Examples:
               mcp-vault logout https://mcp.example.com/mcp
               mcp-vault logout --all --local-only
+              mcp-vault logout --damaged
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -96,11 +100,16 @@ struct Logout: AsyncParsableCommand {
     @Flag(help: "Log out of every stored server.")
     var all = false
 
+    @Flag(help: "Remove every record that cannot be read (nothing else).")
+    var damaged = false
+
     @Flag(name: .customLong("local-only"), help: "Delete without revoking at the server.")
     var localOnly = false
 
     func validate() throws {
-        guard (serverURL == nil) == all else { throw ValidationError("Give a server URL or --all.") }
+        guard [serverURL != nil, all, damaged].filter({ $0 }).count == 1 else {
+            throw ValidationError("Give a server URL, --all or --damaged.")
+        }
         if let serverURL { do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) } }
     }
 
@@ -108,15 +117,17 @@ struct Logout: AsyncParsableCommand {
         do {
             let vault = try unlock.access(global).unlock()
             var names: [String] = []
+            var unreadable: [(id: String, reason: String)] = []
             if let serverURL {
                 names = [try ServerURL(serverURL).canonical]
             } else {
                 for (id, result) in try vault.records() {
-                    guard let record = try? CredentialRecord.decode(try result.get().payload, id: id) else {
-                        Console.note("mcp-vault: record \(id) cannot be read; it was left in place (remove it with a fresh login)")
-                        continue
+                    do {
+                        let record = try CredentialRecord.decode(try result.get().payload, id: id)
+                        if all { names.append(record.serverURL) }
+                    } catch {
+                        unreadable.append((id, "\(error)"))
                     }
-                    names.append(record.serverURL)
                 }
             }
             let service = LogoutService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
@@ -130,8 +141,13 @@ struct Logout: AsyncParsableCommand {
                     Console.out("Logged out of \(name): deleted here; the grant may live on at the server (\(reason)).")
                 }
             }
-            if names.isEmpty { Console.out("No servers stored; nothing to do.") }
-            if grantsMayLiveOn && !localOnly { throw ExitCode(ExitStatus.grantMayLiveOn.rawValue) }
+            // A record that cannot be read names no server: it is removed by its id.
+            for (id, reason) in unreadable where try vault.delete(id: id) {
+                grantsMayLiveOn = true
+                Console.out("Removed record \(id), which could not be read (\(reason)); any grant in it may live on at its server.")
+            }
+            if names.isEmpty && unreadable.isEmpty { Console.out(damaged ? "No damaged records; nothing to do." : "No servers stored; nothing to do.") }
+            if grantsMayLiveOn && !localOnly && !damaged { throw ExitCode(ExitStatus.grantMayLiveOn.rawValue) }
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -42,9 +42,17 @@ public struct LoginService: Sendable {
                       present: @Sendable (LoginFlow.Prompt) async -> Void,
                       readPasted: @Sendable () async throws -> String = { throw OAuthError.cancelled }) async throws -> CredentialRecord {
         var request = request
-        if let existing = try VaultAccess.credential(for: server, in: vault), let issuer = existing.issuer, let client = existing.client {
-            request.previousRegistration = (issuer, client.credentials)
+        do {
+            if let existing = try VaultAccess.credential(for: server, in: vault), let issuer = existing.issuer, let client = existing.client {
+                request.previousRegistration = (issuer, client.credentials)
+            }
+        } catch let error as VaultError where error.isDamagedRecord {
+            logger.warning("the record stored for \(server.canonical) cannot be read (\(error)); this login replaces it")
+        } catch is CredentialsError {
+            logger.warning("the record stored for \(server.canonical) is not a credential; this login replaces it")
         }
+        // Nothing is sent to any server before it is certain that the answer can be stored.
+        try vault.checkWritable(server.canonical)
         let http = HTTPTransport(timeoutSeconds: httpTimeout)
         do {
             let flow = LoginFlow(http: http, logger: logger)
@@ -74,8 +82,8 @@ public struct LoginService: Sendable {
                        isStepUp: Bool) throws -> CredentialRecord {
         let now = Int64(Date().timeIntervalSince1970)
         var stored = CredentialRecord(server: server, now: now)
-        try vault.update(server.canonical) { current in
-            var record = try current.map { try CredentialRecord.decode($0.payload, id: $0.id) } ?? CredentialRecord(server: server, now: now)
+        try vault.update(server.canonical, replacingDamaged: true) { current in
+            var record = current.flatMap { try? CredentialRecord.decode($0.payload, id: $0.id) } ?? CredentialRecord(server: server, now: now)
             let discovered = result.discovery
             record.resource = discovered.resource == server.canonical ? nil : discovered.resource
             record.issuer = discovered.server.issuer
@@ -96,7 +104,7 @@ public struct LoginService: Sendable {
             record.needsLogin = false
             record.updatedAt = now
             stored = record
-            return .write(record.encoded())
+            return .write(try record.encodedForStorage())
         }
         return stored
     }

@@ -100,7 +100,7 @@ public struct TokenService: Sendable {
                 refreshExpiresAt: response.refreshExpiresIn.map { now + Int64($0) } ?? (response.refreshToken == nil ? tokens.refreshExpiresAt : nil))
             record.updatedAt = now
             let answered = ContinuousClock.now
-            try reservation.write(record.encoded())  // on disk before it is handed out
+            try reservation.write(record.encodedForStorage())  // on disk before it is handed out
             logger.debug("the refreshed tokens were sealed and durable \((ContinuousClock.now - answered).formatted(.units(allowed: [.milliseconds], fractionalPart: .show(length: 2)))) after the answer arrived")
             return response.accessToken
         }
@@ -123,8 +123,13 @@ public struct LogoutService: Sendable {
         case deletedOnly(reason: String)
     }
 
+    /// A record that cannot be opened is removed too (nothing in it can be revoked).
     public func logout(_ name: String, in vault: Vault, revoke: Bool) async throws -> Outcome {
-        try await vault.withLockedRecord(name) { locked in
+        try await vault.withLockedRecord(name, tolerateDamage: true) { locked in
+            if let damage = locked.damage {
+                try locked.delete()
+                return .deletedOnly(reason: "the record could not be read: \(damage)")
+            }
             guard let stored = locked.current else { throw TokenServiceError.noCredential(name) }
             let record = try? CredentialRecord.decode(stored.payload, id: stored.id)
             var outcome = Outcome.revokedAndDeleted

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// How an open vault was unlocked.
 public enum UnlockMethod: String, Sendable, Codable, CaseIterable {
     case sessionCache = "session-cache"
@@ -76,11 +79,16 @@ public final class Vault: Sendable {
     /// `durable: false` and call `makeDurable()` once after them: each write is still atomic
     /// (the old or the new record, never a torn one), but only `makeDurable()` guarantees that a
     /// power loss keeps the new ones.
+    ///
+    /// With `replacingDamaged`, a record that cannot be opened (damaged, oversized, of an unknown
+    /// version, not a regular file) reaches `body` as nil, so that it can be replaced or removed;
+    /// otherwise its error is thrown.
     @discardableResult
-    public func update(_ name: String, durable: Bool = true, _ body: (Record?) throws -> RecordChange) throws -> Record? {
+    public func update(_ name: String, durable: Bool = true, replacingDamaged: Bool = false,
+                       _ body: (Record?) throws -> RecordChange) throws -> Record? {
         let id = recordID(for: name)
         return try directory.withRecordLock(id) {
-            let current = try read(id: id)
+            let current = try readForUpdate(id: id, tolerateDamage: replacingDamaged).record
             switch try body(current) {
             case .keep:
                 return current
@@ -89,12 +97,27 @@ public final class Vault: Sendable {
                 return nil
             case .write(let payload):
                 let generation = (current?.generation ?? 0) + 1
-                let bytes = RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
-                                            generation: generation, vaultID: vaultIDBytes, key: keys.recordSealing)
+                let bytes = try RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
+                                                generation: generation, vaultID: vaultIDBytes, key: keys.recordSealing)
                 try directory.writeRecordFile(id, bytes: bytes, synchronizeDirectory: durable)
                 return Record(id: id, generation: generation, payload: payload)
             }
         }
+    }
+
+    /// Throws unless a new version of record `name` could be written now: the file system is
+    /// writable and has room for the largest record (checked by reserving that much, then giving
+    /// it back). For work that must not start when its result cannot be kept (a login).
+    public func checkWritable(_ name: String) throws {
+        let id = recordID(for: name)
+        let reservation: VaultDirectory.ReservedRecordFile
+        do {
+            reservation = try directory.reserveRecordFile(id, capacity: RecordFile.maximumSize)
+        } catch {
+            guard case .system(let failure) = error else { throw error }
+            throw VaultError.notWritable(path: directory.path, reason: String(cString: strerror(failure.code)).lowercased())
+        }
+        withExtendedLifetime(reservation) {}  // given back at once
     }
 
     /// Puts the master key in a pipe for the program this process is about to exec (which reads it
@@ -116,10 +139,23 @@ public final class Vault: Sendable {
     /// Holds the record's lock while `body` runs, which may await (a refresh over the network):
     /// no other process reads-modifies-writes the record meanwhile. `body` gets the record as it
     /// is once the lock is held, and a handle to replace or remove it.
-    public func withLockedRecord<R>(_ name: String, _ body: (LockedRecord) async throws -> R) async throws -> R {
+    ///
+    /// With `tolerateDamage`, a record that cannot be opened comes as `current == nil` with the
+    /// reason in `damage` (so that it can be removed); otherwise its error is thrown.
+    public func withLockedRecord<R>(_ name: String, tolerateDamage: Bool = false, _ body: (LockedRecord) async throws -> R) async throws -> R {
         let id = recordID(for: name)
         return try await directory.withRecordLock(id) {
-            try await body(LockedRecord(vault: self, id: id, current: try read(id: id)))
+            let (current, damage) = try readForUpdate(id: id, tolerateDamage: tolerateDamage)
+            return try await body(LockedRecord(vault: self, id: id, current: current, damage: damage))
+        }
+    }
+
+    /// The record, or (with `tolerateDamage`) nil and why it cannot be opened.
+    private func readForUpdate(id: String, tolerateDamage: Bool) throws(VaultError) -> (record: Record?, damage: VaultError?) {
+        do {
+            return (try read(id: id), nil)
+        } catch let error where tolerateDamage && error.isDamagedRecord {
+            return (nil, error)
         }
     }
 
@@ -128,15 +164,17 @@ public final class Vault: Sendable {
         let vault: Vault
         let id: String
         public let current: Record?
+        /// Why the record there cannot be opened (only with `tolerateDamage`).
+        public let damage: VaultError?
 
         /// Seals `payload` in place of the current record; durable when this returns.
         public func write(_ payload: [UInt8]) throws {
-            try vault.directory.writeRecordFile(id, bytes: sealed(payload))
+            try vault.directory.writeRecordFile(id, bytes: try sealed(payload))
         }
 
         /// `payload` sealed as the next generation of this record.
-        func sealed(_ payload: [UInt8]) -> [UInt8] {
-            RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
+        func sealed(_ payload: [UInt8]) throws(VaultError) -> [UInt8] {
+            try RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
                             generation: (current?.generation ?? 0) + 1, vaultID: vault.vaultIDBytes, key: vault.keys.recordSealing)
         }
 
@@ -163,7 +201,7 @@ public final class Vault: Sendable {
         /// Seals `payload` into the reserved space and puts it in place of the record; durable
         /// when this returns. Larger than the reservation, it is written as any other record.
         public func write(_ payload: [UInt8]) throws {
-            let bytes = record.sealed(payload)
+            let bytes = try record.sealed(payload)
             guard bytes.count <= file.capacity else {
                 try record.vault.directory.writeRecordFile(record.id, bytes: bytes)
                 return

@@ -10,6 +10,8 @@ public enum VaultError: Error, Sendable, CustomStringConvertible {
     case notADirectory(path: String)
     case notARegularFile(path: String)
     case fileTooLarge(path: String, limit: Int)
+    case recordTooLarge(size: Int, limit: Int)
+    case notWritable(path: String, reason: String)
     case system(SystemCallError)
 
     // The header (vault.json).
@@ -56,6 +58,10 @@ public enum VaultError: Error, Sendable, CustomStringConvertible {
             return "\(path) is not a regular file"
         case .fileTooLarge(let path, let limit):
             return "\(path) is larger than \(limit) bytes, more than any vault file can be; it was not read"
+        case .notWritable(let path, let reason):
+            return "the vault at \(path) cannot take a new record now (\(reason)); nothing was sent to any server"
+        case .recordTooLarge(let size, let limit):
+            return "the record would take \(size) bytes, more than the \(limit) any record may; nothing was written"
         case .system(let error):
             return error.description
         case .malformedHeader(let path, let reason):
@@ -101,6 +107,18 @@ public enum VaultError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether this error is about one record file that cannot be opened (the others can), as
+    /// opposed to the vault, the key or the system.
+    public var isDamagedRecord: Bool {
+        switch self {
+        case .malformedRecord, .unsupportedRecordVersion, .recordFromAnotherVault, .recordRenamed, .recordAuthenticationFailed,
+             .fileTooLarge, .notARegularFile:
+            true
+        default:
+            false
+        }
+    }
+
     /// A likely fix, when there is one.
     public var hint: String? {
         switch self {
@@ -118,8 +136,8 @@ public enum VaultError: Error, Sendable, CustomStringConvertible {
             return "restore vault.json from a backup; the records cannot be opened without it"
         case .unsupportedVersion:
             return "upgrade mcp-vault"
-        case .recordFromAnotherVault, .recordRenamed, .recordAuthenticationFailed, .malformedRecord:
-            return "restore the record from a backup, or remove it and log in to that server again; other records are not affected"
+        case .recordFromAnotherVault, .recordRenamed, .recordAuthenticationFailed, .malformedRecord, .unsupportedRecordVersion:
+            return "restore the record from a backup, or remove it (`mcp-vault logout --damaged`, or `mcp-vault login URL` to replace it); other records are not affected"
         case .wrongPassphrase:
             return "check the passphrase (or the file given with --passphrase-file) and try again"
         case .passphraseUnavailable, .locked:

@@ -15,6 +15,12 @@ struct ServerSession {
         if createVault { try fixture.createPassphraseVault() }
     }
 
+    /// A session over a fixture set up by the caller (a vault elsewhere, say).
+    init(_ server: TestAuthorizationServer, fixture: VaultFixture) {
+        self.server = server
+        self.fixture = fixture
+    }
+
     var environment: [String: String] {
         fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL", "MCP_VAULT_HTTP_TIMEOUT": "5"]) { $1 }
     }

@@ -24,7 +24,11 @@ enum RecordFile {
     static let maximumSize = 1 << 20
     static let fileSuffix = ".sealed"
 
-    static func seal(_ payload: [UInt8], recordID: [UInt8], generation: UInt64, vaultID: [UInt8], key: SecureBytes) -> [UInt8] {
+    /// The sealed file; a record that would be larger than every reader accepts is refused here,
+    /// before anything is written.
+    static func seal(_ payload: [UInt8], recordID: [UInt8], generation: UInt64, vaultID: [UInt8], key: SecureBytes) throws(VaultError) -> [UInt8] {
+        let size = headerLength + payload.count + Sodium.tagLength
+        guard size <= maximumSize else { throw .recordTooLarge(size: size, limit: maximumSize) }
         var header = magic + [version, kind, 0, 0]
         header += vaultID + recordID + Encoding.bigEndian(generation)
         let sealed = Sodium.seal(payload, key: key, associatedData: header)
@@ -38,6 +42,18 @@ enum RecordFile {
 
     /// Opens a record file read from `records/<id>.sealed`; every failure names its cause.
     static func open(_ bytes: [UInt8], id: String, vaultID: [UInt8], key: SecureBytes) throws(VaultError) -> Opened {
+        try checkStructure(bytes, id: id, vaultID: vaultID)
+        let generation = Encoding.uint64(bigEndian: bytes[56..<64])
+        let nonce = Array(bytes[associatedLength..<headerLength])
+        guard let payload = Sodium.open(Array(bytes[headerLength...]), nonce: nonce, key: key,
+                                        associatedData: Array(bytes[0..<associatedLength])) else {
+            throw .recordAuthenticationFailed(id: id)
+        }
+        return Opened(generation: generation, payload: payload)
+    }
+
+    /// Every check that needs no key: magic, version, length, vault id, record id.
+    static func checkStructure(_ bytes: [UInt8], id: String, vaultID: [UInt8]) throws(VaultError) {
         guard bytes.count >= 6, Array(bytes[0..<4]) == magic, bytes[5] == kind else {
             throw .malformedRecord(id: id, reason: bytes.count < 6 ? "the file is truncated" : "not an mcp-vault record")
         }
@@ -51,13 +67,6 @@ enum RecordFile {
         }
         let storedID = Encoding.hex(bytes[24..<56])
         guard storedID == id else { throw .recordRenamed(id: id, holds: storedID) }
-        let generation = Encoding.uint64(bigEndian: bytes[56..<64])
-        let nonce = Array(bytes[associatedLength..<headerLength])
-        guard let payload = Sodium.open(Array(bytes[headerLength...]), nonce: nonce, key: key,
-                                        associatedData: Array(bytes[0..<associatedLength])) else {
-            throw .recordAuthenticationFailed(id: id)
-        }
-        return Opened(generation: generation, payload: payload)
     }
 
     /// Whether a directory entry is named like a record file (`<64 hex>.sealed`).

@@ -25,7 +25,7 @@ public enum PlainFiles {
             guard let status = try SystemCalls.linkStatus(path) else { throw Failure.missing }
             if status.isSymbolicLink { throw Failure.symbolicLink }
             if !status.isRegularFile { throw Failure.notARegularFile }
-            let descriptor = try SystemCalls.openForReading(path: path)
+            let descriptor = try SystemCalls.openForReading(path: path, nonBlocking: true)
             guard try SystemCalls.status(descriptor, path: path).isRegularFile else { throw Failure.notARegularFile }
             let read = try SystemCalls.readAll(descriptor, path: path, limit: limit)
             if read.exceeded { throw Failure.tooLarge(limit: limit) }

@@ -138,15 +138,17 @@ enum SystemCalls {
 
     // MARK: Files
 
-    /// Opens a file for reading without following a symbolic link.
+    /// Opens a file for reading without following a symbolic link, and without blocking on a
+    /// FIFO or a device put in its place (the caller checks that it is a regular file).
     static func openForReading(_ name: String, in directory: FileDescriptor) throws -> FileDescriptor {
         FileDescriptor(try retrying("openat", name) {
-            openat(directory.raw, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+            openat(directory.raw, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         })
     }
 
-    static func openForReading(path: String, followingLinks: Bool = false) throws -> FileDescriptor {
-        let flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (followingLinks ? 0 : O_NOFOLLOW)
+    /// `nonBlocking`: a FIFO or device put at `path` does not block the open (check the type after).
+    static func openForReading(path: String, followingLinks: Bool = false, nonBlocking: Bool = false) throws -> FileDescriptor {
+        let flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (followingLinks ? 0 : O_NOFOLLOW) | (nonBlocking ? O_NONBLOCK : 0)
         return FileDescriptor(try retrying("open", path) { open(path, flags) })
     }
 
@@ -245,6 +247,11 @@ enum SystemCalls {
         } catch let error as SystemCallError where error.isNotFound {
             return false
         }
+    }
+
+    /// Closes a descriptor this program was given (errors ignored: there is nothing to do).
+    static func close(_ descriptor: Int32) {
+        _ = Glibc.close(descriptor)
     }
 
     static func synchronize(_ descriptor: FileDescriptor, path: String) throws {

@@ -28,7 +28,7 @@ public final class VaultDirectory: Sendable {
 
     /// Opens the vault directory, creating it (and missing parents, 0700) when `create` is set.
     public static func open(at path: String, create: Bool) throws(VaultError) -> VaultDirectory {
-        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        let trimmed = normalized(path)
         try mapSystemErrors(path: trimmed) {
             guard let status = try SystemCalls.linkStatus(trimmed) else {
                 guard create else { throw VaultError.noVault(path: trimmed) }
@@ -50,6 +50,17 @@ public final class VaultDirectory: Sendable {
             let locks = try openSubdirectory(locksName, in: root, path: trimmed)
             return VaultDirectory(path: trimmed, root: root, records: records, locks: locks)
         }
+    }
+
+    /// `path` without repeated slashes and without trailing `/` and `/.` components, so that the
+    /// last component is the directory itself: `lstat("link/")` and `lstat("link/.")` follow a
+    /// symbolic link that `lstat("link")` shows.
+    static func normalized(_ path: String) -> String {
+        var components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        while components.count > 1, components.last == "." { components.removeLast() }
+        if components == ["."] { return "." }
+        let joined = components.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : joined
     }
 
     private static func openSubdirectory(_ name: String, in root: FileDescriptor, path: String) throws -> FileDescriptor {
@@ -223,6 +234,22 @@ public final class VaultDirectory: Sendable {
                 .map { String($0.dropLast(RecordFile.fileSuffix.count)) }
                 .sorted()
         }
+    }
+
+    /// The record files that cannot be opened whatever the key (truncated, oversized, renamed,
+    /// from another vault, of an unknown version, not regular files), each with why.
+    public func unopenableRecords() throws(VaultError) -> [(id: String, reason: VaultError)] {
+        let vaultID = Encoding.bytes(fromHex: try readHeader().vaultID, length: VaultHeader.vaultIDLength) ?? []
+        var found: [(String, VaultError)] = []
+        for id in try recordIDs() {
+            do {
+                guard let bytes = try readRecordFile(id) else { continue }
+                try RecordFile.checkStructure(bytes, id: id, vaultID: vaultID)
+            } catch where error.isDamagedRecord {
+                found.append((id, error))
+            }
+        }
+        return found
     }
 
     // MARK: Locks
