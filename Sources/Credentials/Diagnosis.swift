@@ -102,8 +102,14 @@ public struct Diagnosis: Sendable {
             }
         }
 
-        // Plaintext left behind by older tools.
-        let legacy = LegacyTokenFiles(environment: environment).present()
+        // Plaintext left behind by older tools, and by a migrate that was killed while removing it.
+        let files = LegacyTokenFiles(environment: environment)
+        let leftovers = files.directories.flatMap(PlainFiles.leftovers(in:))
+        if !leftovers.isEmpty {
+            add("migration leftovers", .warning, "\(leftovers.count) file(s) an interrupted migrate did not finish removing, which may hold tokens, for example \(leftovers[0])",
+                "run `mcp-vault migrate` to finish removing them")
+        }
+        let legacy = files.present()
         if legacy.isEmpty {
             add("legacy tokens", .ok, "no plaintext token files found")
         } else {

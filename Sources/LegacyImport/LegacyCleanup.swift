@@ -46,7 +46,7 @@ public enum LegacyCleanup {
         if object.isEmpty {
             try PlainFiles.shred(path)
         } else {
-            try PlainFiles.replace(path, with: try encode(object))
+            try PlainFiles.replace(path, with: try encode(object), wipingOld: true)
         }
         return changed
     }
@@ -67,7 +67,7 @@ public enum LegacyCleanup {
         if kept.isEmpty {
             try PlainFiles.shred(path)
         } else if kept.count < index.count {
-            try PlainFiles.replace(path, with: try encode(kept))
+            try PlainFiles.replace(path, with: try encode(kept), wipingOld: true)
         }
     }
 

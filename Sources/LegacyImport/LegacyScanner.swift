@@ -28,6 +28,9 @@ public enum LegacyScanner {
         for file in [files.singleFile, files.opencodeAuthFile] where PlainFiles.exists(file) {
             scanEntriesFile(file, assignments, into: &scan)
         }
+        // A killed run may have left a file half removed where no file is left to scan (the
+        // single file renamed aside for shredding, say): those directories are looked at too.
+        scan.directories += files.directories.filter(PlainFiles.exists)
         return scan
     }
 

@@ -18,6 +18,10 @@ public struct LegacyTokenFiles: Sendable {
         dataDirectory = data + "/opencode"
     }
 
+    /// Every directory where these files live, whether or not they exist now: where a killed
+    /// migrate may have left files half removed.
+    public var directories: [String] { [perServerDirectory, configDirectory, dataDirectory] }
+
     public var perServerDirectory: String { configDirectory + "/mcp-oauth" }
     public var singleFile: String { configDirectory + "/mcp-oauth.json" }
     public var opencodeAuthFile: String { dataDirectory + "/mcp-auth.json" }

@@ -371,3 +371,56 @@ struct MigrationSafetyTests {
         #expect(!result.output.contains("hunter2secret"), "\(result)")
     }
 }
+
+@Suite("Migration: what a killed or concurrent run leaves")
+struct MigrationLeftoverTests {
+    /// Rewriting opencode's mcp-auth.json (one entry imported, one left for --assign) zeroes the
+    /// old file's bytes: a reader holding the old inode sees no token in it.
+    @Test func aRewrittenMultiEntryFileLeavesNoTokenInItsOldBlocks() throws {
+        let legacy = try LegacyFixture()
+        try """
+            {"imported": {"tokens": {"accessToken": "old-block-canary-token"}, "serverUrl": "https://imported.example.com/mcp"},
+             "nourl": {"tokens": {"accessToken": "stays-for-assign"}}}
+            """.write(toFile: legacy.opencodeFile, atomically: true, encoding: .utf8)
+        let oldInode = try FileHandle(forReadingFrom: URL(fileURLWithPath: legacy.opencodeFile))
+        defer { try? oldInode.close() }
+        let result = try legacy.migrate()
+        #expect(result.status == 0, "\(result)")
+        let rewritten = try String(contentsOfFile: legacy.opencodeFile, encoding: .utf8)
+        #expect(rewritten.contains("stays-for-assign") && !rewritten.contains("old-block-canary-token"), "\(rewritten)")
+        try oldInode.seek(toOffset: 0)
+        let oldBytes = try oldInode.readToEnd() ?? Data()
+        #expect(!oldBytes.isEmpty && oldBytes.allSatisfy { $0 == 0 }, "the replaced file was zeroed")
+    }
+
+    /// The single file renamed aside for shredding by a killed run holds every token; doctor
+    /// reports it and the next migrate finishes it, though no mcp-oauth.json is left to scan.
+    @Test func aFileLeftHalfShreddedIsReportedAndFinished() throws {
+        let legacy = try LegacyFixture()
+        let leftover = legacy.config + "/.mcp-oauth.json.mcp-vault-shredding"
+        try #"{"k": {"accessToken": "leftover-token"}}"#.write(toFile: leftover, atomically: true, encoding: .utf8)
+        let doctor = try legacy.fixture.mcpVault(["doctor"])
+        #expect(doctor.stdout.contains("migration leftovers") && doctor.stdout.contains(leftover), "\(doctor)")
+        let migrate = try legacy.migrate()
+        #expect(migrate.status == 0 && migrate.stderr.contains("finished removing \(leftover)"), "\(migrate)")
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        #expect(!(try legacy.fixture.mcpVault(["doctor"]).stdout.contains("migration leftovers")))
+    }
+
+    /// Two migrates at once: the second sees, under the lock, that the first imported everything.
+    @Test func twoConcurrentMigratesBothSucceedAndImportEachTokenOnce() async throws {
+        let legacy = try LegacyFixture()
+        for number in 0..<20 {
+            try legacy.writePerServer(url: "https://s\(number).example.com/mcp", json: #"{"accessToken": "token-\#(number)"}"#)
+        }
+        async let first = runAsync(Binaries.mcpVault, ["migrate"] + legacy.pass, environment: legacy.fixture.environment)
+        async let second = runAsync(Binaries.mcpVault, ["migrate"] + legacy.pass, environment: legacy.fixture.environment)
+        let results = try await [first, second]
+        for result in results {
+            #expect(result.status == 0, "\(result)")
+            #expect(!result.output.contains("does not exist"), "\(result)")
+        }
+        #expect(try legacy.fixture.recordFiles().count == 20)
+        #expect(try legacy.token("https://s7.example.com/mcp").stdout == "token-7\n")
+    }
+}

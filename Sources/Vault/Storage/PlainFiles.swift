@@ -76,6 +76,15 @@ public enum PlainFiles {
         return finished
     }
 
+    /// What a killed run left in `directory` that `finishShredding` would complete: files being
+    /// shredded or half-rewritten, which may still hold tokens.
+    public static func leftovers(in directory: String) -> [String] {
+        guard let descriptor = try? SystemCalls.openDirectory(directory),
+              let names = try? SystemCalls.entries(of: descriptor, path: directory) else { return [] }
+        return names.filter { $0.hasPrefix(".") && ($0.hasSuffix(SystemCalls.shreddingSuffix) || $0.hasSuffix(SystemCalls.replaceSuffix)) }
+            .sorted().map { directory + "/" + $0 }
+    }
+
     /// Syncs a directory, so that renames and unlinks in it are durable.
     public static func synchronizeDirectory(_ directory: String) throws(Failure) {
         do {
@@ -125,10 +134,12 @@ public enum PlainFiles {
         return failures
     }
 
-    /// Replaces a file atomically with `bytes` (mode 0600).
-    public static func replace(_ path: String, with bytes: [UInt8]) throws(Failure) {
+    /// Replaces a file atomically with `bytes` (mode 0600). With `wipingOld`, the old file's
+    /// blocks are overwritten with zeros once the new file is in place (for plaintext that held
+    /// tokens).
+    public static func replace(_ path: String, with bytes: [UInt8], wipingOld: Bool = false) throws(Failure) {
         do {
-            try SystemCalls.replace(path: path, bytes: bytes)
+            try SystemCalls.replace(path: path, bytes: bytes, wipingOld: wipingOld)
         } catch let error as SystemCallError {
             throw .system(error)
         } catch {

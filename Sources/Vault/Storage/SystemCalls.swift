@@ -436,11 +436,39 @@ extension SystemCalls {
     }
 
     /// Replaces the file at `path` atomically (temporary file, fsync, rename, directory fsync), mode 0600.
-    static func replace(path: String, bytes: [UInt8]) throws {
+    /// Replaces the file at `path` atomically; with `wipingOld`, the old file's bytes are
+    /// overwritten with zeros once the new one is in place (through a descriptor opened before the
+    /// rename), so that what was removed from it does not stay in its freed blocks.
+    static func replace(path: String, bytes: [UInt8], wipingOld: Bool = false) throws {
         let (directoryPath, name) = split(path)
         let directory = try openDirectory(directoryPath)
+        var old: (descriptor: FileDescriptor, size: Int)?
+        if wipingOld, let descriptor = try? FileDescriptor(retrying("open", path) { open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }) {
+            var status = stat()
+            // Only a regular file with no other hard link: zeroing would destroy the other copies.
+            if fstat(descriptor.raw, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_nlink == 1 {
+                old = (descriptor, Int(status.st_size))
+            }
+        }
         try replaceAtomically(name, in: directory, temporaryName: "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + replaceSuffix,
                               bytes: bytes)
+        if let old {
+            try writeZeros(old.descriptor, count: old.size, path: path)
+            try retrying("fsync", path) { fsync(old.descriptor.raw) }
+        }
+    }
+
+    private static func writeZeros(_ descriptor: FileDescriptor, count size: Int, path: String) throws {
+        let zeros = [UInt8](repeating: 0, count: min(size, 64 * 1024))
+        var written = 0
+        while written < size {
+            let count = try zeros.withUnsafeBytes { buffer in
+                try retrying("pwrite", path) {
+                    Int32(truncatingIfNeeded: pwrite(descriptor.raw, buffer.baseAddress!, min(buffer.count, size - written), off_t(written)))
+                }
+            }
+            written += Int(count)
+        }
     }
 
     static func synchronizeDirectory(of path: String) throws {

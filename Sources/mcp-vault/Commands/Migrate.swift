@@ -90,8 +90,17 @@ extension MCPVault {
                     try migrate(scan, vault: nil)
                     return
                 }
-                // One migration at a time: two would race to remove the same plaintext.
-                try vault.directory.withExclusiveLock(named: "migrate") { try migrate(scan, vault: vault) }
+                // One migration at a time: two would race to remove the same plaintext. What
+                // another run did meanwhile is seen by scanning again under the lock.
+                try vault.directory.withExclusiveLock(named: "migrate") {
+                    let current = from.map { LegacyScanner.scan(from: $0, assignments: assignments) }
+                        ?? LegacyScanner.scan(files, assignments: assignments)
+                    guard !current.items.isEmpty else {
+                        Console.out("Nothing left to migrate: another mcp-vault migrate imported these files meanwhile.")
+                        return
+                    }
+                    try migrate(current, vault: vault)
+                }
             }
         }
 
