@@ -54,7 +54,7 @@ struct FileSafetyTests {
         #expect(mkfifo(record, 0o600) == 0)
         let started = Date()
         let token = try await session.token()
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < 60, "a blocked open would never return")
         #expect(token.status != 0 && token.stderr.contains("is not a regular file"), "\(token)")
         let header = session.fixture.vaultPath + "/vault.json"
         try FileManager.default.moveItem(atPath: header, toPath: header + ".saved")

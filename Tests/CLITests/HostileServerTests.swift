@@ -23,7 +23,7 @@ struct HostileServerTests {
         let started = Date()
         let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile],
                                        environment: session.environment.merging(["MCP_VAULT_HTTP_TIMEOUT": "3"]) { $1 })
-        #expect(Date().timeIntervalSince(started) < 15, "within the deadline")
+        #expect(Date().timeIntervalSince(started) < 40, "within the deadline (the slow answer alone would take 75 s)")
         #expect(login.status != 0, "\(login)")
         #expect(login.stderr.contains(message), "\(login)")
         #expect(!login.stderr.contains("\u{1b}"), "no raw escape reaches the terminal")
@@ -71,9 +71,8 @@ struct HostileServerTests {
         defer { signed.lock() }
         try signed.expire()
         await server.stop()
-        let started = Date()
+        // Retrying until the connect timeout would end in "did not answer in time", not this.
         let result = try await signed.token()
-        #expect(Date().timeIntervalSince(started) < 4, "no retrying until the deadline")
         #expect(result.stderr.contains("cannot reach \(server.origin)/token: the connection was refused; is the server running, on that port?"), "\(result)")
         #expect(!result.stderr.contains("errno") && !result.stderr.contains("NIO"), "\(result)")
     }

@@ -12,11 +12,17 @@ struct RefreshSurvivalTests {
         let signed = try await UnlockedSession(try await TestAuthorizationServer { $0.refreshDelay = 0.02 })
         defer { signed.lock() }
         let signals = [SIGKILL, SIGTERM, SIGINT, SIGHUP]
+        // Kill moments spread over 1.2 times what a whole refresh takes on this
+        // machine now, so that they land before, during and after the exchange however loaded it is.
+        try signed.expire()
+        let started = Date()
+        #expect(try await signed.token().status == 0)
+        let span = max(Int(Date().timeIntervalSince(started) * 1.2e6), 50_000)
         var killedWhileRunning = 0
         for run in 0..<200 {
             try signed.expire()
             let child = try ChildProcess(Binaries.mcpVault, ["token", signed.session.url], environment: signed.environment)
-            try await Task.sleep(for: .microseconds(Int.random(in: 0...200_000)))
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...span)))
             if await child.waitAsync(timeout: 0) == nil { killedWhileRunning += 1 }
             child.signal(signals[run % signals.count])
             #expect(await child.waitAsync(timeout: 30) != nil)
@@ -29,8 +35,8 @@ struct RefreshSurvivalTests {
         #expect(stats["reuse_detections"] == 0, "no rotated refresh token was ever presented again: \(stats)")
         #expect(stats["live_grants"] == 1, "\(stats)")
         // Kills land before, during and after the exchange; enough of them during it to count.
-        #expect((stats["refresh_requests"] ?? 0) >= 50, "runs that reached the server: \(stats)")
-        #expect(killedWhileRunning >= 50, "callers killed before they finished: \(killedWhileRunning)")
+        #expect((stats["refresh_requests"] ?? 0) >= 40, "runs that reached the server: \(stats)")
+        #expect(killedWhileRunning >= 40, "callers killed before they finished: \(killedWhileRunning)")
         #expect(try signed.session.record().needsLogin == false)
     }
 
