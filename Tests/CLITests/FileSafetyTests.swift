@@ -40,6 +40,16 @@ private final class SmallFileSystem: @unchecked Sendable {
 
 @Suite("Files that are not what they should be")
 struct FileSafetyTests {
+    /// A signed-out session whose vault lives on a 4 MiB tmpfs of its own.
+    private func sessionOnSmallDisk() async throws -> (ServerSession, SmallFileSystem) {
+        let fixture = try VaultFixture()
+        let disk = try SmallFileSystem(at: fixture.home.file("small"), size: "4m")
+        fixture.extraEnvironment["MCP_VAULT_DIR"] = disk.path + "/vault"
+        let session = ServerSession(try await TestAuthorizationServer(), fixture: fixture)
+        try fixture.createPassphraseVault()
+        return (session, disk)
+    }
+
     private func recordPath(_ session: ServerSession) throws -> String {
         let files = try session.fixture.recordFiles()
         try #require(files.count == 1, "\(files)")
@@ -116,12 +126,8 @@ struct FileSafetyTests {
     /// A full or read-only vault is found out before any server is asked for anything.
     @Test(.enabled(if: SmallFileSystem.available, "needs to mount a tmpfs (root)"))
     func aVaultThatCannotBeWrittenStopsLoginBeforeAnyRequest() async throws {
-        let server = try await TestAuthorizationServer()
-        let fixture = try VaultFixture()
-        let disk = try SmallFileSystem(at: fixture.home.file("small"), size: "4m")
-        fixture.extraEnvironment["MCP_VAULT_DIR"] = disk.path + "/vault"
-        let session = ServerSession(server, fixture: fixture)
-        try fixture.createPassphraseVault()
+        let (session, disk) = try await sessionOnSmallDisk()
+        let server = session.server
         try disk.fill()
         let full = try await session.login()
         #expect(full.status == 74 && full.stderr.contains("cannot take a new record now (no space left on device); nothing was sent to any server"), "\(full)")
@@ -135,12 +141,8 @@ struct FileSafetyTests {
     /// On a full disk a refresh is not attempted: the server has rotated nothing that could be lost.
     @Test(.enabled(if: SmallFileSystem.available, "needs to mount a tmpfs (root)"))
     func aFullDiskStopsARefreshBeforeTheRequest() async throws {
-        let server = try await TestAuthorizationServer()
-        let fixture = try VaultFixture()
-        let disk = try SmallFileSystem(at: fixture.home.file("small"), size: "4m")
-        fixture.extraEnvironment["MCP_VAULT_DIR"] = disk.path + "/vault"
-        let session = ServerSession(server, fixture: fixture)
-        try fixture.createPassphraseVault()
+        let (session, disk) = try await sessionOnSmallDisk()
+        let server = session.server
         #expect(try await session.login().status == 0)
         try session.expireAccessToken()
         try disk.fill()

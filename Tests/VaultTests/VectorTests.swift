@@ -47,6 +47,14 @@ struct VectorTests {
         return result
     }
 
+    /// The vault at `path`, opened with the vectors' passphrase alone.
+    private func openWithPassphrase(_ path: String) throws -> Vault {
+        let secret = try passphrase()
+        return try VaultUnlocker.unlock(try VaultDirectory.open(at: path, create: false),
+                                        sources: UnlockSources(sessionCache: false, keyring: nil, passphrase: { secret }),
+                                        logger: Logger(label: "vectors"))
+    }
+
     /// Every record opens to its committed plaintext, which is a credential named by its id.
     private func expectRecordsMatch(_ vault: Vault) throws {
         let expected = try plaintexts()
@@ -66,11 +74,7 @@ struct VectorTests {
     @Test func thePassphraseOpensEveryRecord() throws {
         let home = try TemporaryDirectory(prefix: "vectors")
         defer { withExtendedLifetime(home) {} }
-        let path = try copyOfVault(into: home)
-        let secret = try passphrase()
-        let vault = try VaultUnlocker.unlock(try VaultDirectory.open(at: path, create: false),
-                                             sources: UnlockSources(sessionCache: false, keyring: nil, passphrase: { secret }),
-                                             logger: Logger(label: "vectors"))
+        let vault = try openWithPassphrase(try copyOfVault(into: home))
         #expect(vault.unlockedBy == .passphrase)
         try expectRecordsMatch(vault)
     }
@@ -97,11 +101,7 @@ struct VectorTests {
     @Test func everyURLHasItsCanonicalFormAndRecordID() throws {
         let home = try TemporaryDirectory(prefix: "vectors")
         defer { withExtendedLifetime(home) {} }
-        let path = try copyOfVault(into: home)
-        let secret = try passphrase()
-        let vault = try VaultUnlocker.unlock(try VaultDirectory.open(at: path, create: false),
-                                             sources: UnlockSources(sessionCache: false, keyring: nil, passphrase: { secret }),
-                                             logger: Logger(label: "vectors"))
+        let vault = try openWithPassphrase(try copyOfVault(into: home))
         let vectors = try JSONDecoder().decode([URLVector].self, from: Data(contentsOf: URL(fileURLWithPath: Self.root + "/urls.json")))
         #expect(vectors.count > 40)
         for vector in vectors {
