@@ -5,8 +5,8 @@ import NIOPosix
 
 /// What went wrong on the way to a server, as a phrase for "cannot reach URL: …": never a
 /// library's type names or nested descriptions.
-enum NetworkFailure {
-    static func reason(_ error: any Error) -> String {
+public enum NetworkFailure {
+    public static func reason(_ error: any Error) -> String {
         switch error {
         case let error as NIOConnectionError:
             if error.connectionErrors.isEmpty, error.dnsAError != nil || error.dnsAAAAError != nil {

@@ -10,7 +10,7 @@ struct MCPVaultOAuth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-vault",
         abstract: "The networking commands of mcp-vault (run through `mcp-vault`).",
-        subcommands: [Login.self, Token.self, Logout.self, RefreshWorkerCommand.self])
+        subcommands: [Login.self, Token.self, Logout.self, ProxyCommand.self, RefreshWorkerCommand.self])
 
     static func main() async {
         await CommandLineProgram.run(Self.self)

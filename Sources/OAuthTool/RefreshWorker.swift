@@ -27,10 +27,12 @@ enum RefreshWorker {
     static func workerTimeout(_ httpTimeout: Int64) -> Int64 { max(60, 3 * httpTimeout) }
 
     /// Starts the worker and waits up to `httpTimeout` + 5 s for its token.
-    static func refresh(server: ServerURL, vault: Vault, minimumTTL: Int64, global: GlobalOptions, httpTimeout: Int64) throws -> String {
+    static func refresh(server: ServerURL, vault: Vault, minimumTTL: Int64, global: GlobalOptions, httpTimeout: Int64,
+                        rejectedFingerprint: String? = nil) throws -> String {
         let key = try vault.handOverKey()
         var command = [Subprocess.currentExecutable, "refresh-worker", server.canonical, "--min-ttl", String(minimumTTL),
                        "--vault-dir", global.vaultPath, "--http-timeout", String(workerTimeout(httpTimeout))]
+        if let rejectedFingerprint { command += ["--rejected-token-sha256", rejectedFingerprint] }
         if global.verbose { command.append("--verbose") }
         let worker: Subprocess.Detached
         do {
@@ -76,6 +78,9 @@ struct RefreshWorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("http-timeout"))
     var httpTimeout: Int64 = 60
 
+    @Option(name: .customLong("rejected-token-sha256"))
+    var rejectedFingerprint: String?
+
     func run() async throws {
         // In a session of our own no terminal signal reaches us; a signal sent on purpose to our
         // caller's process group does not either. These are for anything else.
@@ -86,7 +91,7 @@ struct RefreshWorkerCommand: AsyncParsableCommand {
             sources.handedOverKey = 3
             let vault = try VaultAccess(path: global.vaultPath, sources: sources, logger: global.logger).unlock()
             let token = try await TokenService(logger: global.logger, httpTimeout: httpTimeout)
-                .token(for: server, in: vault, minimumTTL: minimumTTL)
+                .token(for: server, in: vault, minimumTTL: minimumTTL, rejectedFingerprint: rejectedFingerprint)
             var line = token + "\n"
             line.withUTF8 { bytes in _ = write(1, bytes.baseAddress, bytes.count) }  // the caller may be gone: nothing to do then
         } catch {

@@ -41,13 +41,22 @@ public struct TokenService: Sendable {
         return expiry - now >= minimumTTL
     }
 
-    public func token(for server: ServerURL, in vault: Vault, minimumTTL: Int64) async throws -> String {
+    /// The SHA-256 (hex) of a token, to name one a server refused without passing it around.
+    public static func fingerprint(_ token: String) -> String {
+        PlainFiles.sha256Hex(token)
+    }
+
+    /// `rejectedFingerprint`: the fingerprint of a token a server has just refused (401). If the
+    /// record still holds it, it is refreshed whatever its expiry; if another process has
+    /// replaced it meanwhile, the new one is handed out.
+    public func token(for server: ServerURL, in vault: Vault, minimumTTL: Int64, rejectedFingerprint: String? = nil) async throws -> String {
         try await vault.withLockedRecord(server.canonical) { locked in
             guard let stored = locked.current else { throw TokenServiceError.noCredential(server.canonical) }
             var record = try CredentialRecord.decode(stored.payload, id: stored.id)
             let now = Int64(Date().timeIntervalSince1970)
             // Another process may have refreshed while this one waited for the lock.
-            if Self.isFresh(record, minimumTTL: minimumTTL, now: now), let tokens = record.tokens {
+            let rejected = rejectedFingerprint.map { $0 == record.tokens.map { Self.fingerprint($0.accessToken) } } ?? false
+            if !rejected, Self.isFresh(record, minimumTTL: minimumTTL, now: now), let tokens = record.tokens {
                 logger.debug("the stored token is fresh")
                 return tokens.accessToken
             }

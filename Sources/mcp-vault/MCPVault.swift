@@ -20,13 +20,13 @@ struct MCPVault: AsyncParsableCommand {
               mcp-vault doctor
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Login.self, Logout.self, Status.self, Token.self, Migrate.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
+        subcommands: [Init.self, Login.self, Logout.self, Status.self, Token.self, Proxy.self, Migrate.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 
     static func main() async {
         // `login` and `logout` live in mcp-vault-oauth (with the HTTP and TLS libraries); hand over before
         // anything else, so it sees the environment (MCP_VAULT_PASSPHRASE included) unchanged.
-        if CommandLine.arguments.count > 1 && ["login", "logout"].contains(CommandLine.arguments[1]) {
+        if CommandLine.arguments.count > 1 && ["login", "logout", "proxy"].contains(CommandLine.arguments[1]) {
             OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
         await CommandLineProgram.run(Self.self)

@@ -70,3 +70,24 @@ extension MCPVault {
         }
     }
 }
+
+extension MCPVault {
+    /// Stands in for `proxy` in the command list and help (see `Login`).
+    struct Proxy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve a remote MCP server to a local MCP client over stdio, with the vault's token.",
+            discussion: """
+                See `mcp-vault proxy --help` for its options.
+
+                Example (in an MCP client's configuration, as a local server):
+                  mcp-vault proxy https://mcp.example.com/mcp
+                """)
+
+        @Argument(parsing: .captureForPassthrough, help: "The server URL and proxy options.")
+        var arguments: [String] = []
+
+        func run() async throws {
+            OAuthProgram.exec(arguments: ["proxy"] + arguments)
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import ArgumentParser
+import CommandSupport
+import Credentials
+import Proxy
+import Session
+import Vault
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// `mcp-vault proxy`.
+struct ProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Serve a remote MCP server to a local MCP client over stdio, with the vault's token.",
+        discussion: """
+            MCP clients launch this as a local (stdio) server; it forwards every message to the remote \
+            server over Streamable HTTP (or the older HTTP+SSE, chosen by itself when the server \
+            refuses Streamable HTTP) and puts a token from the vault on every request, refreshing \
+            it ahead of expiry under the record's lock shared with `mcp-vault token` and other \
+            proxies. No client ever holds the token. The vault is unlocked once, at start, from the \
+            session cache (`mcp-vault unlock`), the keyring, or --passphrase-file / --passphrase-fd: \
+            standard input is the protocol, so it never asks. With no credentials, a locked vault or \
+            a grant the server refused, each request gets a JSON-RPC error naming the command to \
+            run; after a `mcp-vault login` or `unlock` in a terminal the same proxy serves again.
+
+            Examples:
+              mcp-vault proxy https://mcp.example.com/mcp
+              mcp-vault proxy https://mcp.example.com/sse --transport sse --header 'X-Team: blue'
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var unlock: UnlockOptions
+
+    @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
+    var serverURL: String
+
+    @Option(help: ArgumentHelp("auto (Streamable HTTP, else HTTP+SSE), streamable-http, or sse (the URL is the SSE endpoint).", valueName: "transport"))
+    var transport: String = "auto"
+
+    @Option(name: .customLong("header"), help: ArgumentHelp("An extra request header, 'Name: value'; ${VAR} is taken from the environment. Repeatable.", valueName: "header"))
+    var headers: [String] = []
+
+    @Option(name: .customLong("ignore-tool"), help: ArgumentHelp("Leave this tool out of tools/list. Repeatable.", valueName: "name"))
+    var ignoredTools: [String] = []
+
+    @Option(name: .customLong("min-ttl"), help: ArgumentHelp("Seconds each request's token must stay valid; refreshed ahead otherwise.", valueName: "seconds"))
+    var minimumTTL: Int64 = 60
+
+    @Option(name: .customLong("max-message-size"), help: ArgumentHelp("The largest message in either direction, in bytes.", valueName: "bytes"))
+    var maximumMessageSize: Int = 16 << 20
+
+    @Option(help: ArgumentHelp("Seconds to wait for a connection to the server.", valueName: "seconds"))
+    var timeout: Int64 = 30
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("Also trust the certificates in this PEM file (a private CA).", valueName: "file"))
+    var caFile: String?
+
+    @Flag(name: .customLong("no-resource"), help: "Accepted for mcp-remote's command lines; whether `resource` is sent is what `login --no-resource` stored.")
+    var noResource = false
+
+    func validate() throws {
+        do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
+        guard ProxyOptions.Transport(rawValue: transport) != nil else { throw ValidationError("--transport takes auto, streamable-http or sse") }
+        for header in headers {
+            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else { throw ValidationError("--header takes 'Name: value'") }
+            if header[..<colon].lowercased() == "authorization" { throw ValidationError("--header cannot set Authorization: the token comes from the vault") }
+        }
+        if !(0...31_536_000).contains(minimumTTL) { throw ValidationError("--min-ttl takes 0 to 31536000 seconds") }
+        if !(1024...(1 << 30)).contains(maximumMessageSize) { throw ValidationError("--max-message-size takes 1024 to 1073741824 bytes") }
+        if !(1...3600).contains(timeout) { throw ValidationError("--timeout takes 1 to 3600 seconds") }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) { throw ValidationError("--ca-file \(caFile): no such readable file") }
+    }
+
+    func run() async throws {
+        let server = try ServerURL(serverURL)
+        let environment = global.environment
+        var options = ProxyOptions(serverURL: server.canonical)
+        options.transport = ProxyOptions.Transport(rawValue: transport) ?? .automatic
+        options.headers = headers.map { Self.header($0, environment: environment) }
+        options.ignoredTools = Set(ignoredTools)
+        options.maximumMessageSize = maximumMessageSize
+        options.connectTimeout = timeout
+        options.caFile = caFile
+        options.environment = environment
+        let tokens = VaultTokenSource(server: server, access: neverPrompting(), minimumTTL: minimumTTL, global: global,
+                                      httpTimeout: OAuthCommand.httpTimeout(global))
+        tokens.unlockAtStart()
+        do {
+            try await MCPProxy(options: options, tokens: tokens, logger: global.logger).run()
+        } catch {
+            throw ExitCode(Console.report(error).rawValue)
+        }
+    }
+
+    /// The unlock chain without its last resort: standard input is the protocol, never a prompt.
+    private func neverPrompting() -> VaultAccess {
+        let access = unlock.access(global)
+        var sources = access.sources
+        let source = unlock.passphraseSource
+        if source.isGiven {
+            sources.passphrase = { @Sendable () throws -> SecureBytes in try source.read(prompt: "") }
+        } else {
+            sources.passphrase = nil
+        }
+        return VaultAccess(path: access.path, sources: sources, logger: access.logger)
+    }
+
+    /// 'Name: value' with ${VAR} replaced from the environment.
+    static func header(_ text: String, environment: [String: String]) -> (name: String, value: String) {
+        let colon = text.firstIndex(of: ":")!
+        var value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        while let start = value.range(of: "${"), let end = value[start.upperBound...].firstIndex(of: "}") {
+            let name = String(value[start.upperBound..<end])
+            value.replaceSubrange(start.lowerBound...end, with: environment[name] ?? "")
+        }
+        return (String(text[..<colon]).trimmingCharacters(in: .whitespaces), value)
+    }
+}
+
+/// Tokens for the proxy: the vault unlocked once (or again, after `mcp-vault unlock`, while it
+/// is locked), the record read per request, refreshes by the same detached worker as `token`.
+final class VaultTokenSource: TokenSource, @unchecked Sendable {
+    let server: ServerURL
+    let access: VaultAccess
+    let minimumTTL: Int64
+    let global: GlobalOptions
+    let httpTimeout: Int64
+    private let lock = NSLock()
+    private var vault: Vault?
+
+    init(server: ServerURL, access: VaultAccess, minimumTTL: Int64, global: GlobalOptions, httpTimeout: Int64) {
+        self.server = server
+        self.access = access
+        self.minimumTTL = minimumTTL
+        self.global = global
+        self.httpTimeout = httpTimeout
+    }
+
+    /// Unlocks now, so that the key is held from the start; a locked vault is said on stderr and
+    /// tried again at each request.
+    func unlockAtStart() {
+        do {
+            _ = try unlocked()
+        } catch {
+            Console.note("mcp-vault proxy: \(Self.refusal(for: error, server: server).message)")
+        }
+    }
+
+    private func unlocked() throws -> Vault {
+        if let vault = lock.withLock({ vault }) { return vault }
+        let opened = try access.unlock()
+        lock.withLock { vault = opened }
+        return opened
+    }
+
+    func token(rejected: String?) async throws -> String {
+        do {
+            let vault = try unlocked()
+            guard let record = try VaultAccess.credential(for: server, in: vault) else {
+                throw CredentialsError.noCredential(server: server.canonical)
+            }
+            let now = Int64(Date().timeIntervalSince1970)
+            if let tokens = record.tokens, tokens.accessToken != rejected, TokenService.isFresh(record, minimumTTL: minimumTTL, now: now) {
+                return tokens.accessToken
+            }
+            if record.needsLogin { throw TokenServiceError.needsLogin(server.canonical, reason: "the server refused the refresh token") }
+            let fingerprint = rejected.map(TokenService.fingerprint)
+            return try await withCheckedThrowingContinuation { continuation in
+                Thread {
+                    continuation.resume(with: Result {
+                        try RefreshWorker.refresh(server: self.server, vault: vault, minimumTTL: self.minimumTTL, global: self.global,
+                                                  httpTimeout: self.httpTimeout, rejectedFingerprint: fingerprint)
+                    })
+                }.start()
+            }
+        } catch {
+            let refusal = Self.refusal(for: error, server: server)
+            Console.note("mcp-vault proxy: \(refusal.message)")
+            throw refusal
+        }
+    }
+
+    /// What to tell the client (and stderr) when no token can be had: the command that fixes it.
+    static func refusal(for error: any Error, server: ServerURL) -> ProxyRefusal {
+        let login = "run `mcp-vault login \(server.canonical)` in a terminal; this proxy uses the new credentials at the next request"
+        switch error {
+        case let error as ProxyRefusal: return error
+        case CredentialsError.noCredential: return ProxyRefusal("the vault holds no credentials for \(server.canonical): \(login)")
+        case TokenServiceError.needsLogin, TokenServiceError.cannotRefresh: return ProxyRefusal("\(error): \(login)")
+        case let error as ExitCode where error.rawValue == ExitStatus.noValidToken.rawValue:
+            return ProxyRefusal("no valid token for \(server.canonical) (see the proxy's standard error): \(login)")
+        case let error as ExitCode:
+            return ProxyRefusal("the refresh failed with status \(error.rawValue) (see the proxy's standard error)")
+        case let error as VaultError:
+            switch error {
+            case .locked, .passphraseUnavailable, .wrongPassphrase, .keyring, .sessionCache:
+                return ProxyRefusal("the vault is locked (\(error)): run `mcp-vault unlock` in a terminal, or start the proxy with --passphrase-file")
+            case .noVault:
+                return ProxyRefusal("there is no vault yet: \(login)")
+            default:
+                return ProxyRefusal("\(error)")
+            }
+        default:
+            return ProxyRefusal("\(error)")
+        }
+    }
+}

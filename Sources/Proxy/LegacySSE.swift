@@ -1,0 +1,83 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// The HTTP+SSE transport of MCP 2024-11-05: a GET opens an event stream whose first event,
+/// `endpoint`, names the URL to POST messages to; every server message comes on the stream.
+extension MCPProxy {
+    /// Opens the SSE stream at `url` and waits until it names the message endpoint.
+    func startLegacy(url: String) async throws {
+        let stream = Task {
+            var rejected: String?
+            for _ in 0..<2 {
+                do {
+                    let token = try await self.tokens.token(rejected: rejected)
+                    var request = HTTPClientRequest(url: url)
+                    request.method = .GET
+                    request.headers.add(name: "Accept", value: "text/event-stream")
+                    await self.addCommonHeaders(to: &request, token: token, sessionID: nil)
+                    let response = try await self.execute(request)
+                    let status = Int(response.status.code)
+                    self.logger.debug("GET \(url) (HTTP+SSE): HTTP \(status)")
+                    if status == 401 && rejected == nil {
+                        rejected = token
+                        try await self.drain(response)
+                        continue
+                    }
+                    guard status == 200 else {
+                        try await self.drain(response)
+                        throw ProxyRefusal("\(url) answered HTTP \(status) to the HTTP+SSE stream request")
+                    }
+                    try await self.streamEvents(response, other: { event in
+                        guard event.type == "endpoint" else { return }
+                        await self.session.legacyEndpointArrived(try Self.endpoint(event.data, relativeTo: url))
+                    }) { data in
+                        await self.output.send(data)
+                    }
+                    throw ProxyRefusal("the server closed the HTTP+SSE stream")
+                } catch {
+                    await self.session.legacyStreamEnded(error)
+                    self.logger.error("HTTP+SSE stream: \(error)")
+                    return
+                }
+            }
+        }
+        await session.beginLegacy(stream: stream)
+        _ = try await session.endpoint()
+    }
+
+    /// The endpoint an `endpoint` event names, which must be on the server's own origin: the
+    /// token goes nowhere else.
+    static func endpoint(_ text: String, relativeTo base: String) throws -> String {
+        guard let baseURL = URL(string: base), let resolved = URL(string: text.trimmingCharacters(in: .whitespaces), relativeTo: baseURL)?.absoluteURL,
+              resolved.scheme == baseURL.scheme, resolved.host == baseURL.host, resolved.port == baseURL.port else {
+            throw ProxyRefusal("the server named a message endpoint on another origin (\(text)); refused")
+        }
+        return resolved.absoluteString
+    }
+
+    /// POSTs one client message to the legacy endpoint; the answer comes on the stream.
+    func postLegacy(_ message: JSONRPCMessage) async throws {
+        if !(await session.isLegacy) { try await startLegacy(url: serverURL) }
+        let endpoint = try await session.endpoint()
+        var rejected: String?
+        for _ in 0..<2 {
+            let token = try await tokens.token(rejected: rejected)
+            var request = HTTPClientRequest(url: endpoint)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            await addCommonHeaders(to: &request, token: token, sessionID: nil)
+            request.body = .bytes(ByteBuffer(bytes: message.bytes))
+            let response = try await execute(request)
+            let status = Int(response.status.code)
+            try await drain(response)
+            logger.debug("POST \(message.method ?? "response") id \(message.id ?? "-") (HTTP+SSE): HTTP \(status)")
+            if status == 401 && rejected == nil {
+                rejected = token
+                continue
+            }
+            guard (200...299).contains(status) else { throw ProxyRefusal("\(endpoint) answered HTTP \(status)") }
+            return
+        }
+    }
+}
