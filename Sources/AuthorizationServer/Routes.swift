@@ -380,12 +380,23 @@ struct Routes: Sendable {
             return Response(status: .forbidden, headers: [.wwwAuthenticate: challenge, .contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"insufficient_scope\"}")))
         }
-        let result: [String: Any] = [
-            "protocolVersion": "2025-11-25",
-            "capabilities": ["tools": [String: Any]()],
-            "serverInfo": ["name": "mcp-vault-demo-server", "version": "1.0"],
-        ]
-        return Self.json(["jsonrpc": "2.0", "id": message["id"] ?? 1, "result": result])
+        // A small MCP server: notifications and responses are accepted without an answer.
+        guard let id = message["id"], let method = message["method"] as? String else { return Response(status: .accepted) }
+        let result: [String: Any]
+        switch method {
+        case "initialize":
+            result = ["protocolVersion": "2025-11-25", "capabilities": ["tools": [String: Any]()],
+                      "serverInfo": ["name": "mcp-vault-demo-server", "version": "1.0"]]
+        case "ping":
+            result = [:]
+        case "tools/list":
+            result = ["tools": [["name": "admin", "description": "Needs \(options.requiredScope).", "inputSchema": ["type": "object"]]]]
+        case "tools/call":
+            result = ["content": [["type": "text", "text": "done"]]]
+        default:
+            return Self.json(["jsonrpc": "2.0", "id": id, "error": ["code": -32601, "message": "method not found"]])
+        }
+        return Self.json(["jsonrpc": "2.0", "id": id, "result": result])
     }
 
     // MARK: Responses

@@ -80,6 +80,32 @@ public final class ChildProcess: @unchecked Sendable {
         if inputPipe >= 0 { close(inputPipe) }
     }
 
+    /// The next line of standard output (with `.pipe`), or nil at its end or when none came
+    /// within `timeout` seconds.
+    public func readLine(timeout: Double) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !buffered.contains(UInt8(ascii: "\n")) {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0 else { return nil }
+            var descriptor = pollfd(fd: outputPipe, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(remaining * 1000) + 1)
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { return nil }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = read(outputPipe, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            buffered += chunk[0..<count]
+        }
+        return readLine()
+    }
+
+    /// Closes the child's standard input (with `pipedInput`): its end of input.
+    public func closeInput() {
+        if inputPipe >= 0 { close(inputPipe) }
+        inputPipe = -1
+    }
+
     /// The next line of standard output (with `.pipe`), or nil at its end.
     public func readLine() -> String? {
         while true {

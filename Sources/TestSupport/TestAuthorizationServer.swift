@@ -30,6 +30,11 @@ public final class TestAuthorizationServer: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int]) ?? [:]
     }
 
+    /// POSTs to one of the server's /test/ control routes.
+    public func post(_ path: String) async throws {
+        _ = try await runAsync("/usr/bin/curl", ["-s", "-X", "POST", origin + path], environment: [:])
+    }
+
     /// Whether the MCP endpoint accepts `token` (an initialize request answered 200).
     public func accepts(_ token: String) async throws -> Bool {
         let result = try await runAsync("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",

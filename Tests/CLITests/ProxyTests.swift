@@ -1,0 +1,118 @@
+import AuthorizationServer
+import Foundation
+import Testing
+import TestSupport
+
+/// `mcp-vault proxy` driven over its pipes, line by line, as an MCP client would.
+final class ProxyProcess: @unchecked Sendable {
+    let process: ChildProcess
+    let stderrPath: String
+
+    init(_ url: String, _ extra: [String] = [], fixture: VaultFixture, environment: [String: String] = [:]) throws {
+        stderrPath = fixture.home.file("proxy-\(UUID().uuidString).err")
+        process = try ChildProcess(Binaries.mcpVault, ["proxy", url] + extra,
+                                   environment: fixture.environment.merging(environment) { $1 }, output: .pipe, error: .file(stderrPath),
+                                   pipedInput: true)
+    }
+
+    func send(_ line: String) { process.write(line + "\n") }
+
+    /// The next message from the proxy, parsed (nil after 15 s).
+    func receive() -> [String: Any]? {
+        guard let line = process.readLine(timeout: 15) else { return nil }
+        return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    }
+
+    func request(_ id: Int, _ method: String, _ params: String = "{}") -> [String: Any]? {
+        send(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(params)}"#)
+        return receive()
+    }
+
+    func initialize(_ id: Int = 1) -> [String: Any]? {
+        let answer = request(id, "initialize", #"{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}"#)
+        send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        return answer
+    }
+
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    static func errorMessage(_ answer: [String: Any]?) -> String? {
+        (answer?["error"] as? [String: Any])?["message"] as? String
+    }
+}
+
+@Suite("Proxy: the vault behind it")
+struct ProxyVaultTests {
+    /// No record: an immediate error naming login; after a login elsewhere, the same proxy serves.
+    @Test func withoutCredentialsItAnswersAtOnceAndServesAfterALogin() async throws {
+        let session = try ServerSession(try await TestAuthorizationServer())
+        let proxy = try ProxyProcess(session.url, ["--passphrase-file", session.fixture.passphraseFile], fixture: session.fixture)
+        let refused = proxy.initialize()
+        let message = try #require(ProxyProcess.errorMessage(refused), "\(String(describing: refused))")
+        #expect(message.contains("mcp-vault login \(session.url)"), "\(message)")
+        #expect(proxy.stderr.contains("mcp-vault login \(session.url)"))
+        #expect(try await session.login().status == 0)
+        let initialized = proxy.initialize(2)
+        #expect(initialized?["result"] != nil, "\(String(describing: initialized))")
+        #expect(proxy.request(3, "ping")?["result"] != nil)
+    }
+
+    /// A locked vault: an immediate error naming unlock; after `mcp-vault unlock`, it serves.
+    @Test func aLockedVaultIsNamedAndAnUnlockElsewhereIsPickedUp() async throws {
+        let signed = try await UnlockedSession(try await TestAuthorizationServer())
+        signed.lock()
+        let proxy = try ProxyProcess(signed.session.url, fixture: signed.session.fixture)
+        let message = try #require(ProxyProcess.errorMessage(proxy.initialize()))
+        #expect(message.contains("mcp-vault unlock"), "\(message)")
+        let unlocked = try signed.session.fixture.mcpVault(["unlock", "--passphrase-file", signed.session.fixture.passphraseFile])
+        #expect(unlocked.status == 0)
+        defer { signed.lock() }
+        #expect(proxy.initialize(2)?["result"] != nil)
+    }
+
+    /// A grant the server refused: an immediate error naming login.
+    @Test func aRefusedGrantIsNamed() async throws {
+        let signed = try await UnlockedSession(try await TestAuthorizationServer())
+        defer { signed.lock() }
+        let proxy = try ProxyProcess(signed.session.url, fixture: signed.session.fixture)
+        #expect(proxy.initialize()?["result"] != nil)
+        try await signed.session.server.post("/test/revoke-grants")
+        try signed.expire()
+        let message = try #require(ProxyProcess.errorMessage(proxy.request(2, "ping")))
+        #expect(message.contains("mcp-vault login \(signed.session.url)"), "\(message)")
+    }
+
+    /// Five proxies and twenty `token` callers on one expired token make one refresh.
+    @Test func fiveProxiesAndTwentyCallersMakeOneRefresh() async throws {
+        let signed = try await UnlockedSession(try await TestAuthorizationServer())
+        defer { signed.lock() }
+        let proxies = try (0..<5).map { _ in try ProxyProcess(signed.session.url, fixture: signed.session.fixture) }
+        for proxy in proxies { #expect(proxy.initialize()?["result"] != nil) }
+        try signed.expire()
+        for (index, proxy) in proxies.enumerated() { proxy.send(#"{"jsonrpc":"2.0","id":\#(10 + index),"method":"ping"}"#) }
+        let callers = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
+            for _ in 0..<20 { group.addTask { try await signed.token() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for proxy in proxies { #expect(proxy.receive()?["result"] != nil) }
+        #expect(callers.allSatisfy { $0.status == 0 }, "\(callers.filter { $0.status != 0 })")
+        #expect(Set(callers.map(\.stdout)).count == 1, "one token for everyone")
+        let stats = try await signed.session.server.stats()
+        #expect(stats["refresh_requests"] == 1 && stats["reuse_detections"] == 0, "\(stats)")
+    }
+
+    /// --verbose logs methods, ids, statuses and timings, never the token.
+    @Test func theTokenNeverReachesTheLog() async throws {
+        let signed = try await UnlockedSession(try await TestAuthorizationServer())
+        defer { signed.lock() }
+        let token = try #require(try signed.session.record().tokens?.accessToken)
+        let proxy = try ProxyProcess(signed.session.url, ["--verbose", "--header", "X-Trace: ${TRACE_ID}"], fixture: signed.session.fixture,
+                                     environment: ["TRACE_ID": "trace-1"])
+        #expect(proxy.initialize()?["result"] != nil)
+        #expect(proxy.request(2, "ping")?["result"] != nil)
+        proxy.process.closeInput()
+        #expect(await proxy.process.waitAsync(timeout: 10) == 0)
+        #expect(proxy.stderr.contains("POST ping id 2: HTTP 200"), "\(proxy.stderr)")
+        #expect(!proxy.stderr.contains(token) && !proxy.stderr.contains(String(token.prefix(12))), "the token is in the log")
+    }
+}
