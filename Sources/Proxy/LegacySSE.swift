@@ -5,8 +5,11 @@ import NIOCore
 /// The HTTP+SSE transport of MCP 2024-11-05: a GET opens an event stream whose first event,
 /// `endpoint`, names the URL to POST messages to; every server message comes on the stream.
 extension MCPProxy {
-    /// Opens the SSE stream at `url` and waits until it names the message endpoint.
-    func startLegacy(url: String) async throws {
+    /// Opens the SSE stream at `url` and waits until it names the message endpoint. With
+    /// `replaying`, the client's initialize is sent on the new stream, its answer dropped (the
+    /// client has one), and followed by notifications/initialized.
+    func startLegacy(url: String, replaying initialize: JSONRPCMessage? = nil) async throws {
+        await session.legacyStarting(dropping: initialize?.id)
         let stream = Task {
             var rejected: String?
             for _ in 0..<2 {
@@ -32,18 +35,30 @@ extension MCPProxy {
                         guard event.type == "endpoint" else { return }
                         await self.session.legacyEndpointArrived(try Self.endpoint(event.data, relativeTo: url))
                     }) { data in
-                        await self.output.send(data)
+                        if await self.session.shouldDrop(data) { return }
+                        if let message = JSONRPCMessage(data), await self.session.isToolListAnswer(message) {
+                            await self.output.send(JSONRPCMessage.removingTools(self.options.ignoredTools, from: data))
+                        } else {
+                            await self.output.send(data)
+                        }
                     }
                     throw ProxyRefusal("the server closed the HTTP+SSE stream")
                 } catch {
                     await self.session.legacyStreamEnded(error)
-                    self.logger.error("HTTP+SSE stream: \(error)")
+                    if !(error is CancellationError) { self.logger.info("HTTP+SSE stream ended: \(error)") }
                     return
                 }
             }
         }
         await session.beginLegacy(stream: stream)
-        _ = try await session.endpoint()
+        let endpoint = try await session.endpoint()
+        if let initialize {
+            try await send(initialize, to: endpoint)
+            if let initialized = JSONRPCMessage(Data(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.utf8)) {
+                try await send(initialized, to: endpoint)
+            }
+            logger.info("the server had closed the HTTP+SSE stream; a new one was opened and the session started again")
+        }
     }
 
     /// The endpoint an `endpoint` event names, which must be on the server's own origin: the
@@ -56,10 +71,24 @@ extension MCPProxy {
         return resolved.absoluteString
     }
 
-    /// POSTs one client message to the legacy endpoint; the answer comes on the stream.
+    /// POSTs one client message to the legacy endpoint; the answer comes on the stream. When the
+    /// server has closed the stream (its session gone), a new one is opened and the client's
+    /// initialize replayed first, as for a Streamable HTTP session the server dropped.
     func postLegacy(_ message: JSONRPCMessage) async throws {
-        if !(await session.isLegacy) { try await startLegacy(url: serverURL) }
-        let endpoint = try await session.endpoint()
+        if !(await session.isLegacy) {
+            try await startLegacy(url: serverURL)
+        } else if await !session.legacyAlive, message.method != "initialize" {
+            guard let initialize = await session.initializeMessage, let replay = JSONRPCMessage(initialize) else {
+                throw ProxyRefusal("the server closed the HTTP+SSE stream before the session began")
+            }
+            try await startLegacy(url: serverURL, replaying: replay)
+        }
+        if message.method == "initialize" { await session.started(id: nil, initialize: message.bytes) }
+        if message.method == "tools/list", let id = message.id { await session.expectToolList(id) }
+        try await send(message, to: try await session.endpoint())
+    }
+
+    private func send(_ message: JSONRPCMessage, to endpoint: String) async throws {
         var rejected: String?
         for _ in 0..<2 {
             let token = try await tokens.token(rejected: rejected)

@@ -222,8 +222,10 @@ public final class MCPProxy: Sendable {
         }
     }
 
-    /// Sends one server message to the client (tools/list filtered for --ignore-tool).
+    /// Sends one server message to the client (tools/list filtered for --ignore-tool). An empty
+    /// body (a 202 that still names a content type) is no message.
     private func deliver(_ data: Data, answering message: JSONRPCMessage) async {
+        guard data.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return }
         if message.method == "initialize", let version = JSONRPCMessage.protocolVersion(inInitializeResult: data) {
             await session.negotiated(version)
         }

@@ -47,9 +47,35 @@ actor SessionState {
         serverStream = nil
     }
 
+    /// Whether the HTTP+SSE stream is open (false once the server closed it).
+    private(set) var legacyAlive = false
+    /// The id of a replayed initialize whose answer the client must not see.
+    private var droppedResponseID: String?
+
+    func legacyStarting(dropping id: String?) {
+        droppedResponseID = id
+        legacyEndpoint = nil
+    }
+
     func beginLegacy(stream: Task<Void, Never>) {
         isLegacy = true
+        legacyAlive = true
         legacyStream = stream
+    }
+
+    /// tools/list requests sent over HTTP+SSE, whose answers come on the stream to be filtered.
+    private var toolListRequests: Set<String> = []
+    func expectToolList(_ id: String) { toolListRequests.insert(id) }
+    func isToolListAnswer(_ message: JSONRPCMessage) -> Bool {
+        guard message.isResponse, let id = message.id else { return false }
+        return toolListRequests.remove(id) != nil
+    }
+
+    /// Whether `data` is the answer to a replayed initialize (dropped once).
+    func shouldDrop(_ data: Data) -> Bool {
+        guard let id = droppedResponseID, let message = JSONRPCMessage(data), message.isResponse, message.id == id else { return false }
+        droppedResponseID = nil
+        return true
     }
 
     func legacyEndpointArrived(_ url: String) {
@@ -62,11 +88,13 @@ actor SessionState {
         for waiter in endpointWaiters { waiter.resume(throwing: error) }
         endpointWaiters = []
         legacyEndpoint = nil
+        legacyAlive = false
     }
 
     /// The URL to POST messages to, once the SSE stream has named it.
     func endpoint() async throws -> String {
         if let legacyEndpoint { return legacyEndpoint }
+        guard legacyAlive else { throw ProxyRefusal("the server closed the HTTP+SSE stream") }
         return try await withCheckedThrowingContinuation { endpointWaiters.append($0) }
     }
 }

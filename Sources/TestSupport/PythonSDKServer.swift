@@ -9,8 +9,10 @@ public final class PythonSDKServer: @unchecked Sendable {
     private let directory: TemporaryDirectory
 
     public var mcpURL: String { "http://127.0.0.1:\(port)/mcp" }
+    public var base: String { "http://127.0.0.1:\(port)" }
 
-    public init(tokenLifetime: Int = 3600) async throws {
+    /// `arguments`: more of the server's options (`--transport sse --sse-path /mcp`, say).
+    public init(tokenLifetime: Int = 3600, arguments: [String] = []) async throws {
         let root = Binaries.repositoryRoot
         let python = root + "/.build-python/venv/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else {
@@ -19,7 +21,7 @@ public final class PythonSDKServer: @unchecked Sendable {
         directory = try TemporaryDirectory(prefix: "python-peer")
         let portFile = directory.file("port")
         process = try ChildProcess(python, [root + "/Tests/Peers/python_sdk_server.py", "--port-file", portFile,
-                                            "--token-lifetime", String(tokenLifetime)],
+                                            "--token-lifetime", String(tokenLifetime)] + arguments,
                                    environment: ["PATH": "/usr/bin:/bin", "HOME": directory.path],
                                    error: .file(directory.file("stderr")))
         for _ in 0..<600 {  // up to 30 s: the first import of the SDK compiles its bytecode
@@ -32,6 +34,18 @@ public final class PythonSDKServer: @unchecked Sendable {
         let log = (try? String(contentsOfFile: directory.file("stderr"), encoding: .utf8)) ?? ""
         process.stop()
         throw TestFailure("the Python SDK server did not start:\n\(log)")
+    }
+
+    /// The server's counters (/test/stats).
+    public func stats() async throws -> [String: Any] {
+        let result = try await runAsync("/usr/bin/curl", ["-s", base + "/test/stats"], environment: [:])
+        return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// Kills the server at once (a server that dies mid-call).
+    public func kill() {
+        process.signal(SIGKILL)
+        _ = process.wait(timeout: 5)
     }
 
     deinit {
