@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandSupport
 import Credentials
+import OAuth
 import Proxy
 import Session
 import Vault
@@ -179,6 +180,39 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
             let refusal = Self.refusal(for: error, server: server)
             Console.note("mcp-vault proxy: \(refusal.message)")
             throw refusal
+        }
+    }
+
+    /// Step-up from the proxy: with a browser at hand (a display or $BROWSER), authorize as
+    /// `token --challenge` does, one flow at a time across every proxy and `token` (an exclusive
+    /// lock; whoever waited finds the scope granted and uses it); else the command to run.
+    func stepUp(challenge: String) async throws -> String {
+        let command = "mcp-vault token \(server.canonical) --challenge '\(challenge)'"
+        guard let wanted = BearerChallenge(challenge)?.scope else {
+            throw ProxyRefusal("the server refused with insufficient_scope but named no scope; run `mcp-vault login \(server.canonical) --scope …` in a terminal")
+        }
+        let environment = global.environment
+        guard environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil else {
+            let refusal = ProxyRefusal("the server wants more scope (\(wanted)) and no browser can be opened from here: run `\(command)` in a terminal, then retry")
+            Console.note("mcp-vault proxy: \(refusal.message)")
+            throw refusal
+        }
+        let vault = try unlocked()
+        return try await vault.directory.withExclusiveLock(named: "step-up") {
+            if let tokens = try VaultAccess.credential(for: server, in: vault)?.tokens, LoginService.covers(tokens.scope, wanted) {
+                return tokens.accessToken  // another proxy stepped up while this one waited
+            }
+            defer { Browser.removeRedirectFiles() }
+            do {
+                let request = LoginRequest(serverURL: server.canonical)
+                return try await StepUpService(logger: global.logger, httpTimeout: httpTimeout).stepUp(
+                    server: server, vault: vault, wanted: wanted, request: request,
+                    present: Authorization.presenter(openBrowser: true, environment: environment, waitSeconds: request.timeoutSeconds))
+            } catch {
+                let refusal = ProxyRefusal("the step-up for \(wanted) did not succeed (\(error)); run `\(command)` in a terminal, then retry")
+                Console.note("mcp-vault proxy: \(refusal.message)")
+                throw refusal
+            }
         }
     }
 

@@ -107,8 +107,16 @@ public final class MCPProxy: Sendable {
     private func forwardStreamable(_ message: JSONRPCMessage) async throws {
         var rejected: String?
         var renewedSession = false
-        for _ in 0..<3 {
-            let token = try await tokens.token(rejected: rejected)
+        var steppedUp = false
+        var steppedUpToken: String?
+        for _ in 0..<4 {
+            let token: String
+            if let fresh = steppedUpToken {
+                token = fresh
+                steppedUpToken = nil
+            } else {
+                token = try await tokens.token(rejected: rejected)
+            }
             let sessionID = await session.id
             let response = try await post(message.bytes, token: token, sessionID: message.method == "initialize" ? nil : sessionID)
             let status = Int(response.status.code)
@@ -135,23 +143,21 @@ public final class MCPProxy: Sendable {
                 try await startLegacy(url: serverURL)
                 try await postLegacy(message)
                 return
-            case 403:
+            case 403 where !steppedUp:
                 let challenge = response.headers.first(name: "WWW-Authenticate") ?? ""
                 try await drain(response)
-                throw ProxyRefusal(Self.scopeRefusal(challenge: challenge, server: options.serverURL))
+                guard let parsed = BearerChallenge(challenge), parsed.error == "insufficient_scope" else {
+                    throw ProxyRefusal("\(serverURL) answered HTTP 403 (forbidden)")
+                }
+                logger.info("the server wants more scope (\(parsed.scope ?? "not named")); stepping up")
+                steppedUp = true
+                steppedUpToken = try await tokens.stepUp(challenge: challenge)
             default:
                 let body = try await response.body.collect(upTo: 4096)
                 throw ProxyRefusal("\(serverURL) answered HTTP \(status)" + Self.summary(of: body))
             }
         }
         throw ProxyRefusal("\(serverURL) refused the token even after a refresh (HTTP 401); run `mcp-vault login \(options.serverURL)`")
-    }
-
-    static func scopeRefusal(challenge: String, server: String) -> String {
-        if let parsed = BearerChallenge(challenge), parsed.error == "insufficient_scope" {
-            return "the server wants more scope (\(parsed.scope ?? "not named")); run `mcp-vault token \(server) --challenge '\(challenge)'` in a terminal, then retry"
-        }
-        return "\(server) answered HTTP 403 (forbidden)"
     }
 
     static func summary(of body: ByteBuffer) -> String {

@@ -4,6 +4,10 @@ public protocol TokenSource: Sendable {
     /// the server has just refused (401): the source reads the record again and refreshes unless
     /// another process already replaced that token.
     func token(rejected: String?) async throws -> String
+
+    /// A token that holds the scopes a 403 `insufficient_scope` challenge names, after a step-up
+    /// authorization when one is possible here; otherwise a refusal naming the command to run.
+    func stepUp(challenge: String) async throws -> String
 }
 
 /// Why the proxy cannot forward a request: the message tells the user what to run.

@@ -116,3 +116,34 @@ struct ProxyVaultTests {
         #expect(!proxy.stderr.contains(token) && !proxy.stderr.contains(String(token.prefix(12))), "the token is in the log")
     }
 }
+
+@Suite("Proxy: step-up")
+struct ProxyStepUpTests {
+    /// Three proxies hit 403 insufficient_scope at once: one authorization serves all three, each
+    /// retries its call with the new token.
+    @Test func aScopeChallengeIsSteppedUpOnceForEveryProxy() async throws {
+        let signed = try await UnlockedSession(try await TestAuthorizationServer())
+        defer { signed.lock() }
+        let browser = ["BROWSER": "/usr/bin/curl -sL"]
+        let proxies = try (0..<3).map { _ in try ProxyProcess(signed.session.url, fixture: signed.session.fixture, environment: browser) }
+        for proxy in proxies { #expect(proxy.initialize()?["result"] != nil) }
+        let call = #"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"admin","arguments":{}}}"#
+        for proxy in proxies { proxy.send(call) }
+        for proxy in proxies {
+            let answer = proxy.receive()
+            #expect(answer?["result"] != nil, "\(String(describing: answer))\n\(proxy.stderr)")
+        }
+        #expect(try await signed.session.server.stats()["authorization_requests"] == 2, "the login and one step-up")
+    }
+
+    /// Without a browser, the client is told the exact command.
+    @Test func withoutABrowserTheClientGetsTheCommand() async throws {
+        let signed = try await UnlockedSession(try await TestAuthorizationServer())
+        defer { signed.lock() }
+        let proxy = try ProxyProcess(signed.session.url, fixture: signed.session.fixture)
+        #expect(proxy.initialize()?["result"] != nil)
+        let answer = proxy.request(5, "tools/call", #"{"name":"admin","arguments":{}}"#)
+        let message = try #require(ProxyProcess.errorMessage(answer), "\(String(describing: answer))")
+        #expect(message.contains("run `mcp-vault token \(signed.session.url) --challenge 'Bearer error=\"insufficient_scope\""), "\(message)")
+    }
+}

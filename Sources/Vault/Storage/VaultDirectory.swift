@@ -283,6 +283,18 @@ public final class VaultDirectory: Sendable {
         return try withLock(name + ".lock", body)
     }
 
+    /// `withExclusiveLock` for async work (a step-up that waits for the user): held until `body`
+    /// returns. Waiting for the lock blocks the calling thread.
+    public func withExclusiveLock<R>(named name: String, _ body: () async throws -> R) async throws -> R {
+        precondition(name.allSatisfy { $0.isLetter || $0 == "-" }, "lock names are plain words")
+        let file = name + ".lock"
+        let lock = try Self.mapSystemErrors(path: path + "/" + Self.locksName + "/" + file) {
+            try SystemCalls.lock(file, in: locks, exclusive: true, wait: true)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        return try await body()
+    }
+
     /// Runs `body` holding the exclusive lock of the header (slot changes, creation).
     func withHeaderLock<R>(_ body: () throws -> R) throws -> R {
         try withLock(Self.headerLockName, body)
