@@ -130,6 +130,9 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
     let httpTimeout: Int64
     private let lock = NSLock()
     private var vault: Vault?
+    /// The last token handed out and its expiry: served from memory while it stays fresh, so
+    /// that a request costs no record read (a 401 or its expiry sends the proxy to the record).
+    private var cached: (token: String, expiresAt: Int64?)?
 
     init(server: ServerURL, access: VaultAccess, minimumTTL: Int64, global: GlobalOptions, httpTimeout: Int64) {
         self.server = server
@@ -157,17 +160,22 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
     }
 
     func token(rejected: String?) async throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        if let cached = lock.withLock({ cached }), cached.token != rejected, cached.expiresAt.map({ $0 - now >= minimumTTL }) ?? true {
+            return cached.token
+        }
         do {
             let vault = try unlocked()
             guard let record = try VaultAccess.credential(for: server, in: vault) else {
                 throw CredentialsError.noCredential(server: server.canonical)
             }
-            let now = Int64(Date().timeIntervalSince1970)
             if let tokens = record.tokens, tokens.accessToken != rejected, TokenService.isFresh(record, minimumTTL: minimumTTL, now: now) {
+                lock.withLock { cached = (tokens.accessToken, tokens.expiresAt) }
                 return tokens.accessToken
             }
             if record.needsLogin { throw TokenServiceError.needsLogin(server.canonical, reason: "the server refused the refresh token") }
             let fingerprint = rejected.map(TokenService.fingerprint)
+            lock.withLock { cached = nil }
             return try await withCheckedThrowingContinuation { continuation in
                 Thread {
                     continuation.resume(with: Result {
