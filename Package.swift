@@ -18,6 +18,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Tests only: the official MCP Swift SDK's client drives the proxy.
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C libraries, wrapped once each.
@@ -120,7 +123,8 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "mcp-vault-oauth", "vault-test-tool",
-                           "AuthorizationServer", "mcp-vault-demo-server"]
+                           "AuthorizationServer", "mcp-vault-demo-server",
+                           .product(name: "MCP", package: "swift-sdk"), .product(name: "SystemPackage", package: "swift-system")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -65,6 +65,11 @@ public final class ChildProcess: @unchecked Sendable {
         inputPipe = inputEnds[1]
     }
 
+    /// Our end of the child's standard output (with `.pipe`) and of its standard input (with
+    /// `pipedInput`), for a client library that reads and writes them itself.
+    public var outputDescriptor: Int32 { outputPipe }
+    public var inputDescriptor: Int32 { inputPipe }
+
     /// Writes to the child's standard input (with `pipedInput`).
     public func write(_ text: String) {
         var bytes = Array(text.utf8)

@@ -1,0 +1,56 @@
+import Foundation
+import MCP
+import SystemPackage
+import Testing
+import TestSupport
+
+/// The official MCP Swift SDK's client, over stdio pipes to `mcp-vault proxy`, in front of the
+/// official MCP Python SDK's server: two parts no one on this team wrote.
+@Suite("Proxy under the MCP Swift SDK's client")
+struct SwiftSDKClientTests {
+    actor Progress {
+        var arrivals: [ContinuousClock.Instant] = []
+        func arrived() { arrivals.append(.now) }
+    }
+
+    @Test func initializeListCallWithProgressElicitAndPing() async throws {
+        let server = try await PythonSDKServer()
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let login = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile],
+                                       environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
+        try #require(login.status == 0, "\(login)")
+        try #require(fixture.mcpVault(["unlock", "--passphrase-file", fixture.passphraseFile]).status == 0)
+        defer { _ = try? fixture.mcpVault(["lock"]) }
+
+        let proxy = try ChildProcess(Binaries.mcpVault, ["proxy", server.mcpURL], environment: fixture.environment, output: .pipe,
+                                     error: .file(fixture.home.file("proxy.err")), pipedInput: true)
+        let transport = StdioTransport(input: FileDescriptor(rawValue: proxy.outputDescriptor),
+                                       output: FileDescriptor(rawValue: proxy.inputDescriptor))
+        let client = Client(name: "swift-sdk-test", version: "1.0",
+                            capabilities: .init(elicitation: .init()))
+        await client.withElicitationHandler { _ in .init(action: .accept, content: ["answer": .string("from swift")]) }
+        let progress = Progress()
+        await client.onNotification(ProgressNotification.self) { _ in await progress.arrived() }
+
+        let initialized = try await client.connect(transport: transport)
+        #expect(initialized.serverInfo.name == "python-sdk-peer")
+        let (tools, _) = try await client.listTools()
+        #expect(Set(tools.map(\.name)).isSuperset(of: ["whoami", "slow_count", "ask_user"]), "\(tools.map(\.name))")
+
+        let (counted, _) = try await client.callTool(name: "slow_count", arguments: ["n": .int(3)],
+                                                     meta: Metadata(progressToken: .string("swift-progress")))
+        let answered = ContinuousClock.now
+        let arrivals = await progress.arrivals
+        #expect(arrivals.count == 3 && arrivals.allSatisfy { $0 < answered }, "progress before the result: \(arrivals)")
+        #expect("\(counted)".contains("counted 3"), "\(counted)")
+
+        let (asked, _) = try await client.callTool(name: "ask_user")
+        #expect("\(asked)".contains("from swift"), "the server's request reached the client and its answer came back: \(asked)")
+
+        try await client.ping()
+        await client.disconnect()
+        proxy.closeInput()
+        #expect(await proxy.waitAsync(timeout: 10) == 0)
+    }
+}
