@@ -297,7 +297,7 @@ struct Routes: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(contentLength: body.count) { writer in
                 for byte in body {
                     try await writer.write(ByteBuffer(bytes: [byte]))
-                    try await Task.sleep(for: .milliseconds(500))
+                    try await Task.sleep(for: .seconds(1))
                 }
                 try await writer.finish(nil)
             })

@@ -76,7 +76,7 @@ public struct ServerOptions: Sendable, Codable {
     public enum HostileAnswer: String, Sendable, Codable, CaseIterable {
         /// expires_in of Int64.max and a hugely negative refresh_expires_in.
         case absurdNumbers
-        /// A correct answer sent one byte every 500 ms.
+        /// A correct answer sent one byte a second.
         case slowDrip
         /// An access token of 700 KB.
         case hugeToken

@@ -23,7 +23,7 @@ struct HostileServerTests {
         let started = Date()
         let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile],
                                        environment: session.environment.merging(["MCP_VAULT_HTTP_TIMEOUT": "3"]) { $1 })
-        #expect(Date().timeIntervalSince(started) < 40, "within the deadline (the slow answer alone would take 75 s)")
+        #expect(Date().timeIntervalSince(started) < 90, "within the deadline (the slow answer alone would take over 150 s)")
         #expect(login.status != 0, "\(login)")
         #expect(login.stderr.contains(message), "\(login)")
         #expect(!login.stderr.contains("\u{1b}"), "no raw escape reaches the terminal")

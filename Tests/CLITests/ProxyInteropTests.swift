@@ -20,7 +20,10 @@ struct ProxyInteropTests {
 
     private func scenarios(_ names: [String], server: PythonSDKServer, fixture: VaultFixture, proxy: [String]) async throws -> ProcessResult {
         let python = Binaries.repositoryRoot + "/.build-python/venv/bin/python"
-        let arguments = [Binaries.repositoryRoot + "/Tests/Peers/proxy_scenarios.py", "--server-base", server.base]
+        // Generous time limits: the tests run side by side on two cores. The proxy exits in
+        // milliseconds after EOF when the machine is idle (see Tests/Peers/README.md).
+        let arguments = [Binaries.repositoryRoot + "/Tests/Peers/proxy_scenarios.py", "--server-base", server.base,
+                         "--request-timeout", "60", "--scenario-timeout", "180", "--exit-within", "5"]
             + names.flatMap { ["--scenario", $0] } + ["--", Binaries.mcpVault, "proxy"] + proxy
         return try await runAsync(python, arguments, environment: fixture.environment)
     }
@@ -53,11 +56,12 @@ struct ProxyInteropTests {
         defer { _ = try? fixture.mcpVault(["lock"]) }
         let proxy = try ProxyProcess(server.mcpURL, fixture: fixture)
         #expect(proxy.initialize()?["result"] != nil)
-        proxy.send(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow_count","arguments":{"n":100}}}"#)
-        try await Task.sleep(for: .milliseconds(500))
+        proxy.send(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow_count","arguments":{"n":100},"_meta":{"progressToken":"p"}}}"#)
+        let first = proxy.receive()  // the first progress notification: the call is under way
+        #expect(first?["method"] as? String == "notifications/progress", "\(String(describing: first))")
         server.kill()
         var answer: [String: Any]?
-        repeat { answer = proxy.receive() } while answer != nil && answer?["id"] as? Int != 7  // progress first
-        #expect(answer?["error"] != nil, "\(String(describing: answer))")
+        repeat { answer = proxy.receive() } while answer != nil && answer?["id"] as? Int != 7  // the progress sent before the kill
+        #expect(answer?["error"] != nil, "\(String(describing: answer))\n\(proxy.stderr)")
     }
 }

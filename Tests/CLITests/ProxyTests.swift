@@ -17,9 +17,9 @@ final class ProxyProcess: @unchecked Sendable {
 
     func send(_ line: String) { process.write(line + "\n") }
 
-    /// The next message from the proxy, parsed (nil after 15 s).
+    /// The next message from the proxy, parsed (nil after 60 s: long only on a loaded machine).
     func receive() -> [String: Any]? {
-        guard let line = process.readLine(timeout: 15) else { return nil }
+        guard let line = process.readLine(timeout: 60) else { return nil }
         return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
     }
 

@@ -303,7 +303,7 @@ async def scenario_eof(run: Run) -> None:
         if process.returncode is None:
             run.check("child exited after stdin EOF", False, "still running 5 s later; killed")
             return
-        run.check("child exited within 1 s of stdin EOF", took <= 1.0, f"after {took * 1000:.0f} ms")
+        run.check(f"child exited within {run.args.exit_within:g} s of stdin EOF", took <= run.args.exit_within, f"after {took * 1000:.0f} ms")
         run.check("child's exit status", process.returncode == 0, f"{process.returncode}")
     after = await run.server("/test/stats")
     deletes = after["mcp_delete_requests"] - before["mcp_delete_requests"]
@@ -380,6 +380,7 @@ if __name__ == "__main__":
     parser.add_argument("--server-name", default="python-sdk-peer", help="the serverInfo.name basic expects")
     parser.add_argument("--request-timeout", type=float, default=20, help="seconds a request may take")
     parser.add_argument("--scenario-timeout", type=float, default=60, help="seconds a scenario may take")
+    parser.add_argument("--exit-within", type=float, default=1, help="seconds the child may take to exit after stdin EOF")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the wire traffic to stderr")
     parser.add_argument("command", nargs="+", metavar="COMMAND", help="the stdio server to start, with arguments")
     sys.exit(anyio.run(main, parser.parse_args()))
