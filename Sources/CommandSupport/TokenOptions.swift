@@ -9,8 +9,17 @@ public struct TokenOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
     public var serverURL: String
 
-    @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN`.")
+    @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN` (the same as --format header).")
     public var header = false
+
+    @Option(help: ArgumentHelp(
+        "token (the bare token), header (`Authorization: Bearer TOKEN`) or json (`{\"Authorization\":\"Bearer TOKEN\"}`, the headers-helper contract of Claude Code and Codex).",
+        valueName: "format"))
+    public var format: TokenFormat = .token
+
+    public enum TokenFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case token, header, json
+    }
 
     @Option(name: .customLong("min-ttl"), help: ArgumentHelp("Seconds the token must stay valid; refresh otherwise.", valueName: "seconds"))
     public var minimumTTL: Int64 = 60
@@ -27,7 +36,7 @@ public struct TokenOptions: ParsableArguments {
 
     /// These options as arguments again, to hand on to mcp-vault-oauth.
     public var arguments: [String] {
-        var arguments = [serverURL, "--min-ttl", String(minimumTTL)]
+        var arguments = [serverURL, "--min-ttl", String(minimumTTL), "--format", format.rawValue]
         if header { arguments.append("--header") }
         if let challenge { arguments += ["--challenge", challenge] }
         return arguments
@@ -35,6 +44,27 @@ public struct TokenOptions: ParsableArguments {
 
     /// The line to print for `token`.
     public func output(_ token: String) -> String {
-        header ? "Authorization: Bearer \(token)" : token
+        switch header ? .header : format {
+        case .token: token
+        case .header: "Authorization: Bearer \(token)"
+        case .json: #"{"Authorization":"Bearer "# + Self.jsonEscaped(token) + #""}"#
+        }
+    }
+
+    /// A token is visible ASCII (RFC 6750 b64token), but a server may send anything: escape what
+    /// JSON needs escaped.
+    static func jsonEscaped(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 }

@@ -14,6 +14,8 @@ public struct CredentialSummary: Sendable, Encodable {
     public let expiry: Expiry
     public let expiresAt: Int64?
     public let canRefresh: Bool
+    /// An imported record: the token endpoint is discovered from the server URL when first needed.
+    public let discoversEndpoints: Bool
     public let needsLogin: Bool
     public let refreshExpiresAt: Int64?
     private let now: Int64
@@ -24,7 +26,8 @@ public struct CredentialSummary: Sendable, Encodable {
         clientID = record.client?.clientID
         scopes = (record.tokens?.scope ?? "").split(separator: " ").map(String.init)
         expiresAt = record.tokens?.expiresAt
-        canRefresh = record.tokens?.refreshToken != nil && record.endpoints.token != nil
+        canRefresh = record.tokens?.refreshToken != nil
+        discoversEndpoints = record.endpoints.token == nil
         needsLogin = record.needsLogin
         refreshExpiresAt = record.tokens?.refreshExpiresAt
         self.now = now

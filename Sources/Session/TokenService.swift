@@ -61,9 +61,24 @@ public struct TokenService: Sendable {
                 return tokens.accessToken
             }
             if record.needsLogin { throw TokenServiceError.needsLogin(server.canonical, reason: "the server refused the refresh token earlier") }
-            guard let tokens = record.tokens, let refreshToken = tokens.refreshToken, let endpoint = record.endpoints.token,
-                  let client = record.client else {
-                throw TokenServiceError.cannotRefresh(server.canonical, reason: "the token has expired and there is no refresh token or token endpoint")
+            guard let tokens = record.tokens, let refreshToken = tokens.refreshToken, let client = record.client else {
+                throw TokenServiceError.cannotRefresh(server.canonical, reason: "the token has expired and there is no refresh token")
+            }
+            // An imported record has no endpoints: they are discovered now, with every check login
+            // makes, and stored with the refreshed tokens.
+            if record.endpoints.token == nil {
+                do {
+                    try await EndpointDiscovery(logger: logger, httpTimeout: httpTimeout).complete(&record)
+                } catch {
+                    if let expiry = tokens.expiresAt, expiry > now {
+                        logger.warning("the token endpoint could not be discovered (\(error)); handing out the current token, valid for \(expiry - now) s more")
+                        return tokens.accessToken
+                    }
+                    throw TokenServiceError.cannotRefresh(server.canonical, reason: "the token endpoint could not be discovered: \(error)")
+                }
+            }
+            guard let endpoint = record.endpoints.token else {
+                throw TokenServiceError.cannotRefresh(server.canonical, reason: "the authorization server names no token endpoint")
             }
             let credentials = client.credentials
             // The space for the new record is set aside before the server is asked: once it has
@@ -140,7 +155,11 @@ public struct LogoutService: Sendable {
                 return .deletedOnly(reason: "the record could not be read: \(damage)")
             }
             guard let stored = locked.current else { throw TokenServiceError.noCredential(name) }
-            let record = try? CredentialRecord.decode(stored.payload, id: stored.id)
+            var record = try? CredentialRecord.decode(stored.payload, id: stored.id)
+            if revoke, var imported = record, imported.endpoints.token == nil, imported.endpoints.revocation == nil {
+                // An imported record: find its revocation endpoint now (nothing is stored: it goes).
+                if (try? await EndpointDiscovery(logger: logger, httpTimeout: httpTimeout).complete(&imported)) != nil { record = imported }
+            }
             var outcome = Outcome.revokedAndDeleted
             if !revoke {
                 outcome = .deletedOnly(reason: "--local-only")

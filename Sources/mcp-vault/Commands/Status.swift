@@ -97,8 +97,9 @@ extension MCPVault {
                 Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")
                 Console.out("  token      \(summary.expiryText)\(summary.needsLogin ? "; needs login" : "")")
                 Console.out("  refresh    " + (summary.needsLogin ? "refused by the server; run `mcp-vault login \(summary.serverURL)`"
-                    : summary.canRefresh ? "possible" + (summary.refreshExpiresAt.map { ", refresh token expires \(summary.relative($0))" } ?? "")
-                    : "not possible (no refresh token or token endpoint)"))
+                    : summary.canRefresh ? "possible" + (summary.discoversEndpoints ? " (endpoints found on first use)" : "")
+                        + (summary.refreshExpiresAt.map { ", refresh token expires \(summary.relative($0))" } ?? "")
+                    : "not possible (no refresh token)"))
             }
             for entry in unreadable {
                 Console.note("mcp-vault: record \(entry.id) cannot be read: \(entry.error)")

@@ -46,7 +46,7 @@ extension MCPVault {
                     throw CLIError.noValidToken(server: server.canonical, reason: "the server needs a new login")
                 }
                 if let expiry = tokens.expiresAt, expiry - now < options.minimumTTL {
-                    guard tokens.refreshToken != nil, record.endpoints.token != nil else {
+                    guard tokens.refreshToken != nil else {
                         throw CLIError.noValidToken(server: server.canonical, reason: expiry <= now
                             ? "the access token expired \(CredentialSummary.duration(now - expiry)) ago and cannot be refreshed"
                             : "the access token expires within \(options.minimumTTL) s and cannot be refreshed")
