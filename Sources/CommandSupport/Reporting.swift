@@ -71,7 +71,7 @@ public enum ExitStatus: Int32, Sendable {
             switch error {
             case .invalidServerURL: .usage
             case .malformedCredential, .recordTooLarge: .dataError
-            case .noCredential: .noInput
+            case .noCredential, .unknownName: .noInput
             }
         case let error as any ExitStatusProviding: error.exitStatus
         case let error as CLIError:

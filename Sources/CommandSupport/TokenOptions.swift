@@ -6,7 +6,7 @@ import Credentials
 public struct TokenOptions: ParsableArguments {
     public init() {}
 
-    @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
+    @Argument(help: ArgumentHelp("The MCP server's URL, or the name it was given (`login --name`).", valueName: "server"))
     public var serverURL: String
 
     @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN` (the same as --format header).")
@@ -30,7 +30,7 @@ public struct TokenOptions: ParsableArguments {
     public var challenge: String?
 
     public func validate() throws {
-        do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
+        do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
         if !(0...31_536_000).contains(minimumTTL) { throw ValidationError("--min-ttl takes 0 to 31536000 seconds (a year)") }
     }
 

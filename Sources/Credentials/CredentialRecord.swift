@@ -12,6 +12,8 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
     public var schema: Int
     /// The canonical server URL (the record's name in the vault).
     public var serverURL: String
+    /// The name the user knows the server by (`login --name`, or a client config's), if any.
+    public var name: String?
     /// The RFC 8707 resource indicator sent with requests, when it differs from serverURL.
     public var resource: String?
     /// Whether to send `resource` on authorize, token and refresh requests.
@@ -113,7 +115,7 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, serverURL = "server_url", resource, sendResource = "send_resource", issuer, endpoints, client, tokens
+        case schema, serverURL = "server_url", name, resource, sendResource = "send_resource", issuer, endpoints, client, tokens
         case needsLogin = "needs_login", stepUp = "step_up", createdAt = "created_at", updatedAt = "updated_at"
     }
 

@@ -8,6 +8,7 @@ public struct CredentialSummary: Sendable, Encodable {
     }
 
     public let serverURL: String
+    public let name: String?
     public let issuer: String?
     public let clientID: String?
     public let scopes: [String]
@@ -22,6 +23,7 @@ public struct CredentialSummary: Sendable, Encodable {
 
     public init(_ record: CredentialRecord, now: Int64) {
         serverURL = record.serverURL
+        name = record.name
         issuer = record.issuer
         clientID = record.client?.clientID
         scopes = (record.tokens?.scope ?? "").split(separator: " ").map(String.init)
@@ -71,13 +73,14 @@ public struct CredentialSummary: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case serverURL = "server_url", issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
+        case serverURL = "server_url", name, issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
         case canRefresh = "can_refresh", needsLogin = "needs_login", refreshExpiresAt = "refresh_expires_at"
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(serverURL, forKey: .serverURL)
+        try container.encode(name, forKey: .name)
         try container.encode(issuer, forKey: .issuer)
         try container.encode(clientID, forKey: .clientID)
         try container.encode(scopes, forKey: .scopes)

@@ -4,6 +4,7 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
     case malformedCredential(id: String, reason: String)
     case noCredential(server: String)
     case recordTooLarge(field: String, size: Int, limit: Int)
+    case unknownName(String, known: [String])
 
     public var description: String {
         switch self {
@@ -13,6 +14,8 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
             return "record \(id) opened, but its contents are not a credential: \(reason)"
         case .noCredential(let server):
             return "the vault holds no credentials for \(server)"
+        case .unknownName(let name, let known):
+            return "no stored server is named '\(name)'" + (known.isEmpty ? " (no server has a name yet)" : " (names: \(known.joined(separator: ", ")))")
         case .recordTooLarge(let field, let size, let limit):
             return "the credentials would take \(size) bytes, more than the \(limit) a record may hold (\(field) is the largest field); nothing was stored"
         }
@@ -22,6 +25,7 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .invalidServerURL: return nil
         case .malformedCredential: return "remove the record and log in to that server again"
+        case .unknownName: return "give the server's URL, or name it with `mcp-vault login URL --name NAME`"
         case .recordTooLarge: return "the server sent far more than any sign-in needs; ask its operator"
         case .noCredential(let server): return "sign in with `mcp-vault login \(server)` (`mcp-vault status` lists what is stored; `mcp-vault migrate` imports the tokens of older tools)"
         }

@@ -26,8 +26,11 @@ struct Login: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var unlock: UnlockOptions
 
-        @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
+        @Argument(help: ArgumentHelp("The MCP server's URL (or the name of a server signed in to before).", valueName: "server"))
         var serverURL: String
+
+        @Option(help: ArgumentHelp("A name for the server (letters, digits, '.', '_', '-'), usable instead of its URL in every command.", valueName: "name"))
+        var name: String?
 
         @Option(name: .customLong("scope"), help: ArgumentHelp("A scope to request (repeatable). Default: what the server asks for.", valueName: "scope"))
         var scopes: [String] = []
@@ -68,7 +71,7 @@ struct Login: AsyncParsableCommand {
         var paste = false
 
         func validate() throws {
-            do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
+            do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
             if let method = clientAuthMethod, !["none", "client_secret_post", "client_secret_basic"].contains(method) {
                 throw ValidationError("--client-auth-method takes none, client_secret_post or client_secret_basic")
             }
@@ -76,6 +79,9 @@ struct Login: AsyncParsableCommand {
             if let port = callbackPort, !(1...65535).contains(port) { throw ValidationError("--callback-port takes 1 to 65535") }
             if !(1...86_400).contains(timeout) { throw ValidationError("--timeout takes 1 to 86400 seconds") }
             if device && paste { throw ValidationError("Give --device or --paste, not both.") }
+            if let name, !ServerReference.isValidName(name) {
+                throw ValidationError("--name takes 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            }
         }
 
         func run() async throws {
@@ -83,11 +89,14 @@ struct Login: AsyncParsableCommand {
             let vault: Vault
             var request: LoginRequest
             do {
-                server = try ServerURL(serverURL)
                 do {
                     vault = try unlock.access(global).unlock()
                 } catch VaultError.noVault {
                     vault = try VaultCreation.createOnFirstUse(global: global, unlock: unlock)
+                }
+                server = try ServerReference.resolve(serverURL, in: vault)
+                if let name, let holder = try? ServerReference.resolve(name, in: vault), holder != server {
+                    throw CredentialsError.invalidServerURL(name, reason: "the name is already given to \(holder.canonical); choose another")
                 }
                 request = LoginRequest(serverURL: server.canonical)
                 request.scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
@@ -118,7 +127,7 @@ struct Login: AsyncParsableCommand {
             do {
                 let httpTimeout = OAuthCommand.httpTimeout(global)
                 let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(
-                    loginRequest, server: server, vault: vault,
+                    loginRequest, server: server, vault: vault, name: name,
                     present: Authorization.presenter(openBrowser: openBrowser, environment: environment, waitSeconds: waitSeconds),
                     readPasted: Authorization.readPasted)
                 let summary = CredentialSummary(record, now: record.updatedAt)

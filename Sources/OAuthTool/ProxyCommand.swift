@@ -34,7 +34,7 @@ struct ProxyCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var unlock: UnlockOptions
 
-    @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
+    @Argument(help: ArgumentHelp("The MCP server's URL, or its name (which needs the vault unlocked at start).", valueName: "server"))
     var serverURL: String
 
     @Option(help: ArgumentHelp("auto (Streamable HTTP, else HTTP+SSE), streamable-http, or sse (the URL is the SSE endpoint).", valueName: "transport"))
@@ -62,7 +62,7 @@ struct ProxyCommand: AsyncParsableCommand {
     var noResource = false
 
     func validate() throws {
-        do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
+        do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
         guard ProxyOptions.Transport(rawValue: transport) != nil else { throw ValidationError("--transport takes auto, streamable-http or sse") }
         for header in headers {
             guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else { throw ValidationError("--header takes 'Name: value'") }
@@ -75,7 +75,14 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let server = try ServerURL(serverURL)
+        let server: ServerURL
+        do {
+            // A name needs the vault open to be found; a URL does not (the vault may be unlocked later).
+            server = ServerReference.isURL(serverURL) ? try ServerURL(serverURL)
+                : try ServerReference.resolve(serverURL, in: try neverPrompting().unlock())
+        } catch {
+            throw ExitCode(Console.report(error).rawValue)
+        }
         let environment = global.environment
         var options = ProxyOptions(serverURL: server.canonical)
         options.transport = ProxyOptions.Transport(rawValue: transport) ?? .automatic

@@ -23,7 +23,6 @@ struct Token: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let server = try ServerURL(options.serverURL)
             var access = unlock.access(global)
             if let masterKeyDescriptor {
                 var sources = access.sources
@@ -31,6 +30,7 @@ struct Token: AsyncParsableCommand {
                 access = VaultAccess(path: access.path, sources: sources, logger: access.logger)
             }
             let vault = try access.unlock()
+            let server = try ServerReference.resolve(options.serverURL, in: vault)
             let token: String
             if let challenge = options.challenge {
                 token = try await stepUp(server: server, vault: vault, challenge: challenge)
@@ -94,7 +94,7 @@ struct Logout: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var unlock: UnlockOptions
 
-    @Argument(help: ArgumentHelp("The MCP server's URL.", valueName: "server-url"))
+    @Argument(help: ArgumentHelp("The MCP server's URL, or its name.", valueName: "server"))
     var serverURL: String?
 
     @Flag(help: "Log out of every stored server.")
@@ -110,7 +110,7 @@ struct Logout: AsyncParsableCommand {
         guard [serverURL != nil, all, damaged].filter({ $0 }).count == 1 else {
             throw ValidationError("Give a server URL, --all or --damaged.")
         }
-        if let serverURL { do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) } }
+        if let serverURL { do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) } }
     }
 
     func run() async throws {
@@ -119,7 +119,7 @@ struct Logout: AsyncParsableCommand {
             var names: [String] = []
             var unreadable: [(id: String, reason: String)] = []
             if let serverURL {
-                names = [try ServerURL(serverURL).canonical]
+                names = [try ServerReference.resolve(serverURL, in: vault).canonical]
             } else {
                 for (id, result) in try vault.records() {
                     do {

@@ -37,7 +37,7 @@ public struct LoginService: Sendable {
     /// Signs in and seals the result. A step-up passes `beforeAuthorization`, which runs before
     /// each authorization the user is asked for (it counts them across processes, and throws to
     /// stop); any other login ends a step-up count.
-    public func login(_ request: LoginRequest, server: ServerURL, vault: Vault,
+    public func login(_ request: LoginRequest, server: ServerURL, vault: Vault, name: String? = nil,
                       beforeAuthorization: (@Sendable () throws -> Void)? = nil,
                       present: @Sendable (LoginFlow.Prompt) async -> Void,
                       readPasted: @Sendable () async throws -> String = { throw OAuthError.cancelled }) async throws -> CredentialRecord {
@@ -69,7 +69,7 @@ public struct LoginService: Sendable {
                 result = try await flow.run(request, present: present, readPasted: readPasted)
             }
             await http.shutdown()
-            return try store(result, request: request, server: server, vault: vault, isStepUp: beforeAuthorization != nil)
+            return try store(result, request: request, server: server, vault: vault, name: name, isStepUp: beforeAuthorization != nil)
         } catch {
             await http.shutdown()
             throw error
@@ -78,7 +78,7 @@ public struct LoginService: Sendable {
 
     /// Seals a login's result over whatever the record holds now (another process may have
     /// changed it while the user was signing in).
-    private func store(_ result: LoginResult, request: LoginRequest, server: ServerURL, vault: Vault,
+    private func store(_ result: LoginResult, request: LoginRequest, server: ServerURL, vault: Vault, name: String?,
                        isStepUp: Bool) throws -> CredentialRecord {
         let now = Int64(Date().timeIntervalSince1970)
         var stored = CredentialRecord(server: server, now: now)
@@ -100,6 +100,7 @@ public struct LoginService: Sendable {
             if let stepUp = record.stepUp, !isStepUp || Self.covers(record.tokens?.scope, stepUp.scope) {
                 record.stepUp = nil
             }
+            if let name { record.name = name }
             record.sendResource = request.sendResource
             record.needsLogin = false
             record.updatedAt = now

@@ -75,6 +75,7 @@ enum Vectors {
                           expiresAt: 1_800_000_000, refreshExpiresAt: 1_802_592_000),
             now: 1_764_000_000)
         full.stepUp = .init(scope: "mcp:admin mcp:read", attempts: 1, since: 1_764_000_100)
+        full.name = "example"
         full.updatedAt = 1_764_000_200
 
         let imported = CredentialRecord(

@@ -26,7 +26,7 @@ extension MCPVault {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var unlock: UnlockOptions
 
-        @Argument(help: ArgumentHelp("Show only this server.", valueName: "server-url"))
+        @Argument(help: ArgumentHelp("Show only this server (its URL or its name).", valueName: "server"))
         var serverURL: String?
 
         @Flag(help: "Print JSON instead of text.")
@@ -34,7 +34,7 @@ extension MCPVault {
 
         func validate() throws {
             if let serverURL {
-                do { _ = try ServerURL(serverURL) } catch { throw ValidationError(error.description) }
+                do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
             }
         }
 
@@ -58,7 +58,7 @@ extension MCPVault {
                 var summaries: [CredentialSummary] = []
                 var unreadable: [(id: String, error: String)] = []
                 if let serverURL {
-                    let server = try ServerURL(serverURL)
+                    let server = try ServerReference.resolve(serverURL, in: vault)
                     guard let record = try VaultAccess.credential(for: server, in: vault) else {
                         throw CredentialsError.noCredential(server: server.canonical)
                     }
@@ -92,6 +92,7 @@ extension MCPVault {
             for summary in summaries {
                 Console.out("")
                 Console.out(summary.serverURL)
+                if let name = summary.name { Console.out("  name       \(name)") }
                 Console.out("  issuer     \(summary.issuer ?? "-")")
                 Console.out("  client id  \(summary.clientID ?? "-")")
                 Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")

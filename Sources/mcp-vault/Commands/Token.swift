@@ -35,8 +35,8 @@ extension MCPVault {
 
         func run() async throws {
             try reportingErrors {
-                let server = try ServerURL(options.serverURL)
                 let vault = try unlock.access(global).unlock()
+                let server = try ServerReference.resolve(options.serverURL, in: vault)
                 if options.challenge != nil { handOver(vault) }  // step-up needs the network and the browser
                 guard let record = try VaultAccess.credential(for: server, in: vault) else {
                     throw CredentialsError.noCredential(server: server.canonical)

@@ -1,0 +1,40 @@
+import Vault
+
+/// What a user types to name a stored server: its URL, or the name it was given
+/// (`login --name linear`), as in every MCP client's configuration.
+public enum ServerReference {
+    /// A name: letters, digits, `.`, `_` and `-`, at most 64, starting with a letter or digit.
+    public static func isValidName(_ text: String) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        guard (1...64).contains(scalars.count), isAlphanumeric(scalars[0]) else { return false }
+        return scalars.allSatisfy { isAlphanumeric($0) || $0 == "." || $0 == "_" || $0 == "-" }
+    }
+
+    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
+
+    /// Whether `text` is meant as a URL (it has a scheme) rather than a name.
+    public static func isURL(_ text: String) -> Bool { text.contains("://") }
+
+    /// Checks the syntax only (no vault needed): a usable URL or a valid name.
+    public static func validate(_ text: String) throws(CredentialsError) {
+        if isURL(text) {
+            _ = try ServerURL(text)
+        } else if !isValidName(text) {
+            throw .invalidServerURL(text, reason: "it is neither a URL (https://…) nor a server name (letters, digits, '.', '_', '-')")
+        }
+    }
+
+    /// The server `text` names: the URL itself, or the stored record of that name.
+    public static func resolve(_ text: String, in vault: Vault) throws -> ServerURL {
+        if isURL(text) { return try ServerURL(text) }
+        var names: [String] = []
+        for (id, result) in try vault.records() {
+            guard let record = try? CredentialRecord.decode(try result.get().payload, id: id), let name = record.name else { continue }
+            if name == text { return try ServerURL(record.serverURL) }
+            names.append(name)
+        }
+        throw CredentialsError.unknownName(text, known: names.sorted())
+    }
+}
