@@ -116,6 +116,12 @@ public struct Diagnosis: Sendable {
             add("legacy tokens", .warning, "\(legacy.count) plaintext token file(s), for example \(legacy[0])",
                 "run `mcp-vault migrate` to seal them in the vault and remove the plaintext")
         }
+        let mcpRemote = files.mcpRemoteTokenFiles()
+        if !mcpRemote.isEmpty {
+            add("mcp-remote tokens", .warning,
+                "\(mcpRemote.count) plaintext token file(s) of mcp-remote, for example \(mcpRemote[0]); `migrate` does not import these yet",
+                "sign in with `mcp-vault login URL`, point the client at `mcp-vault proxy URL` instead of mcp-remote, then delete \(files.mcpRemoteDirectory)")
+        }
         return Diagnosis(checks: checks, vaultUsable: usable)
     }
 }

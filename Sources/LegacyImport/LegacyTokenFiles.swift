@@ -5,6 +5,9 @@ public struct LegacyTokenFiles: Sendable {
     public let configDirectory: String
     /// `${XDG_DATA_HOME:-~/.local/share}/opencode`.
     public let dataDirectory: String
+    /// mcp-remote's `$MCP_REMOTE_CONFIG_DIR`, else `~/.mcp-auth`: one `mcp-remote-<version>`
+    /// folder per version, with `<md5 of the server URL>_tokens.json` files.
+    public let mcpRemoteDirectory: String
 
     public init(environment: [String: String]) {
         let home = environment["HOME"] ?? ""
@@ -16,6 +19,7 @@ public struct LegacyTokenFiles: Sendable {
         }
         let data = environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? home + "/.local/share"
         dataDirectory = data + "/opencode"
+        mcpRemoteDirectory = environment["MCP_REMOTE_CONFIG_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.mcp-auth"
     }
 
     /// Every directory where these files live, whether or not they exist now: where a killed
@@ -46,5 +50,16 @@ extension LegacyTokenFiles {
             found.append(file)
         }
         return found
+    }
+
+    /// mcp-remote's plaintext token files (`migrate` does not import them yet).
+    public func mcpRemoteTokenFiles() -> [String] {
+        let manager = FileManager.default
+        guard let versions = try? manager.contentsOfDirectory(atPath: mcpRemoteDirectory) else { return [] }
+        return versions.filter { $0.hasPrefix("mcp-remote-") }.sorted().flatMap { version in
+            let folder = mcpRemoteDirectory + "/" + version
+            return ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix("_tokens.json") }.sorted()
+                .map { folder + "/" + $0 }
+        }
     }
 }

@@ -52,3 +52,19 @@ struct ImportedRecordTests {
         #expect(object == ["Authorization": "Bearer " + token], "\(result.stdout)")
     }
 }
+
+@Suite("doctor and other tools' plaintext")
+struct PlaintextStoreTests {
+    /// mcp-remote's token files are plaintext that migrate does not import yet: doctor says so.
+    @Test func doctorListsMcpRemoteTokenFiles() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let folder = fixture.home.path + "/.mcp-auth/mcp-remote-0.1.37"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try #"{"access_token":"plaintext","token_type":"Bearer"}"#.write(toFile: folder + "/0123abcd_tokens.json", atomically: true, encoding: .utf8)
+        let doctor = try fixture.mcpVault(["doctor"])
+        #expect(doctor.stdout.contains("mcp-remote tokens") && doctor.stdout.contains(folder + "/0123abcd_tokens.json")
+                && doctor.stdout.contains("`migrate` does not import these yet"), "\(doctor)")
+        #expect(!doctor.output.contains("plaintext\""), "the token itself is never shown")
+    }
+}
