@@ -132,6 +132,9 @@ public final class MCPProxy: Sendable {
             case 401 where rejected == nil:
                 rejected = token  // another process may have refreshed; else refresh once
                 try await drain(response)
+            case 401:
+                try await drain(response)
+                throw ProxyRefusal("\(serverURL) refused the token even after a refresh (HTTP 401); run `mcp-vault login \(options.serverURL)`")
             case 404 where sessionID != nil && message.method != "initialize" && !renewedSession:
                 // The server forgot the session: start a new one with the client's own initialize.
                 try await drain(response)
@@ -157,11 +160,14 @@ public final class MCPProxy: Sendable {
                 throw ProxyRefusal("\(serverURL) answered HTTP \(status)" + Self.summary(of: body))
             }
         }
-        throw ProxyRefusal("\(serverURL) refused the token even after a refresh (HTTP 401); run `mcp-vault login \(options.serverURL)`")
+        throw ProxyRefusal("\(serverURL) kept refusing the request")
     }
 
+    /// The start of a server's error body, on one line, without control characters.
     static func summary(of body: ByteBuffer) -> String {
-        let text = String(buffer: body).prefix(200).filter { !$0.isNewline }
+        let text = String(buffer: body).prefix(200).filter { character in
+            !character.isNewline && !character.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }
+        }
         return text.isEmpty ? "" : ": \(text)"
     }
 
