@@ -29,6 +29,9 @@ public struct MigrationLine: Sendable {
     public let outcome: Outcome
     /// Set when the token was sealed but its plaintext could not be removed.
     public var cleanupFailure: String?
+    /// What the user will have to do about the imported credential (an expired token with no
+    /// refresh token needs a login).
+    public var advice: String?
 }
 
 /// Imports legacy tokens into the vault: seal, read back and compare, and only then remove the
@@ -162,9 +165,13 @@ public struct LegacyMigration: Sendable {
                 outcome = .replaced(server.canonical, forced: !later)
                 return .write(merged.encoded())
             }
+            // An expired token that cannot be refreshed is still imported (its client may serve the
+            // next login), and said to need one.
+            let expired = token.refreshToken == nil && (intended.tokens?.expiresAt).map { $0 <= now } == true
+            let advice = expired ? "expired, and it holds no refresh token: it needs `mcp-vault login \(server.canonical)`" : nil
             if options.dryRun {
                 _ = try decide(try vault.read(server.canonical))
-                return MigrationLine(origin: item.origin, outcome: outcome)
+                return MigrationLine(origin: item.origin, outcome: outcome, advice: advice)
             }
             try vault.update(server.canonical, durable: false, decide)
             if case .keptVault = outcome { return MigrationLine(origin: item.origin, outcome: outcome) }
@@ -173,7 +180,7 @@ public struct LegacyMigration: Sendable {
                   sealed.client == intended.client, sealed.serverURL == intended.serverURL else {
                 return MigrationLine(origin: item.origin, outcome: .failed("the sealed copy read back differs; the plaintext was kept"))
             }
-            return MigrationLine(origin: item.origin, outcome: outcome)
+            return MigrationLine(origin: item.origin, outcome: outcome, advice: advice)
         } catch {
             return MigrationLine(origin: item.origin, outcome: .failed("cannot seal it: \(error)"))
         }

@@ -424,3 +424,16 @@ struct MigrationLeftoverTests {
         #expect(try legacy.token("https://s7.example.com/mcp").stdout == "token-7\n")
     }
 }
+
+@Suite("Migration: what the user must do next")
+struct MigrationAdviceTests {
+    @Test func anExpiredTokenWithoutRefreshTokenIsSaidToNeedALogin() throws {
+        let legacy = try LegacyFixture()
+        try legacy.writePerServer(url: "https://stale.example.com/mcp", json: #"{"accessToken": "stale", "expiresAt": 1000}"#)
+        try legacy.writePerServer(url: "https://fresh.example.com/mcp", json: #"{"accessToken": "fresh", "refreshToken": "r", "expiresAt": 1000}"#)
+        let result = try legacy.migrate()
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("expired, and it holds no refresh token: it needs `mcp-vault login https://stale.example.com/mcp`"), "\(result)")
+        #expect(!result.stdout.contains("login https://fresh.example.com/mcp"), "a refresh token can renew it")
+    }
+}

@@ -141,6 +141,7 @@ extension MCPVault {
                 if let failure = line.cleanupFailure {
                     Console.out(String(repeating: " ", count: 16) + "sealed, but its plaintext was not removed: \(failure)")
                 }
+                if let advice = line.advice { Console.out(String(repeating: " ", count: 16) + advice) }
             }
             for note in report.notes { Console.note("note: \(note)") }
             let order = dryRun ? ["would import", "would replace", "would finish", "would keep", "skipped", "failed"]
