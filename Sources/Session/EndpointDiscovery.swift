@@ -20,9 +20,6 @@ struct EndpointDiscovery {
             await http.shutdown()
             throw error
         }
-        record.issuer = discovered.server.issuer
-        record.endpoints = .init(authorization: discovered.server.authorizationEndpoint, token: discovered.server.tokenEndpoint,
-                                 revocation: discovered.server.revocationEndpoint)
-        if discovered.resource != record.serverURL { record.resource = discovered.resource }
+        record.adopt(discovered)
     }
 }

@@ -84,11 +84,7 @@ public struct LoginService: Sendable {
         var stored = CredentialRecord(server: server, now: now)
         try vault.update(server.canonical, replacingDamaged: true) { current in
             var record = current.flatMap { try? CredentialRecord.decode($0.payload, id: $0.id) } ?? CredentialRecord(server: server, now: now)
-            let discovered = result.discovery
-            record.resource = discovered.resource == server.canonical ? nil : discovered.resource
-            record.issuer = discovered.server.issuer
-            record.endpoints = .init(authorization: discovered.server.authorizationEndpoint, token: discovered.server.tokenEndpoint,
-                                     revocation: discovered.server.revocationEndpoint)
+            record.adopt(result.discovery)
             record.client = .init(clientID: result.client.clientID, clientSecret: result.client.clientSecret,
                                   source: result.client.source, authMethod: result.client.authMethod, redirectURI: result.client.redirectURI)
             let tokens = result.tokens

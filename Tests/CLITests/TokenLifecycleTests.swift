@@ -39,10 +39,6 @@ private struct SignedIn {
         let stored = try fixture.tool(["put", url], input: String(decoding: record.encoded(), as: UTF8.self))
         try #require(stored.status == 0, "\(stored)")
     }
-
-    func post(_ path: String) async throws {
-        _ = try await runAsync("/usr/bin/curl", ["-s", "-X", "POST", server.origin + path], environment: [:])
-    }
 }
 
 @Suite("Token lifecycle")
@@ -86,7 +82,7 @@ struct TokenLifecycleTests {
     @Test func aRefusedRefreshTokenMarksTheRecordForLogin() async throws {
         let session = try await SignedIn(try await TestAuthorizationServer())
         defer { session.lock() }
-        try await session.post("/test/revoke-grants")
+        try await session.server.post("/test/revoke-grants")
         let result = try await session.token(["--min-ttl", "100000"])
         #expect(result.status == 3, "\(result)")
         #expect(result.stderr.contains("invalid_grant") && result.stderr.contains("mcp-vault login \(session.url)"), "\(result)")

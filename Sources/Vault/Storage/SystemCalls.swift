@@ -407,17 +407,7 @@ extension SystemCalls {
         // A file with other hard links (a backup made with cp -al, say) is only unlinked: zeroing
         // it would destroy the other copies.
         if before.st_nlink == 1 {
-            let size = Int(before.st_size)
-            let zeros = [UInt8](repeating: 0, count: min(size, 64 * 1024))
-            var written = 0
-            while written < size {
-                let count = try zeros.withUnsafeBytes { buffer in
-                    try retrying("write", path) {
-                        Int32(truncatingIfNeeded: write(descriptor.raw, buffer.baseAddress!, min(buffer.count, size - written)))
-                    }
-                }
-                written += Int(count)
-            }
+            try writeZeros(descriptor, count: Int(before.st_size), path: path)
             if unlinkNow { try retrying("fsync", path) { fsync(descriptor.raw) } }
         }
         if unlinkNow { try retrying("unlink", path) { Glibc.unlink(path) } }

@@ -262,12 +262,7 @@ public final class VaultDirectory: Sendable {
     /// `withRecordLock` for async work (a refresh over the network): the lock is held until `body`
     /// returns. Waiting for the lock blocks the calling thread.
     func withRecordLock<R>(_ id: String, _ body: () async throws -> R) async throws -> R {
-        let name = Self.lockName(forRecord: id)
-        let lock = try Self.mapSystemErrors(path: path + "/" + Self.locksName + "/" + name) {
-            try SystemCalls.lock(name, in: locks, exclusive: true, wait: true)
-        }
-        defer { withExtendedLifetime(lock) {} }
-        return try await body()
+        try await withLock(Self.lockName(forRecord: id), body)
     }
 
     /// Records share 256 lock files by the first byte of their id: a lock file per record would
@@ -287,12 +282,7 @@ public final class VaultDirectory: Sendable {
     /// returns. Waiting for the lock blocks the calling thread.
     public func withExclusiveLock<R>(named name: String, _ body: () async throws -> R) async throws -> R {
         precondition(name.allSatisfy { $0.isLetter || $0 == "-" }, "lock names are plain words")
-        let file = name + ".lock"
-        let lock = try Self.mapSystemErrors(path: path + "/" + Self.locksName + "/" + file) {
-            try SystemCalls.lock(file, in: locks, exclusive: true, wait: true)
-        }
-        defer { withExtendedLifetime(lock) {} }
-        return try await body()
+        return try await withLock(name + ".lock", body)
     }
 
     /// Runs `body` holding the exclusive lock of the header (slot changes, creation).
@@ -305,6 +295,16 @@ public final class VaultDirectory: Sendable {
             try SystemCalls.lock(name, in: locks, exclusive: true, wait: true)
         }
         return try withExtendedLifetime(lock) { try body() }
+    }
+
+    /// `withLock` for async work: the lock is held until `body` returns. Waiting for the lock
+    /// blocks the calling thread.
+    private func withLock<R>(_ name: String, _ body: () async throws -> R) async throws -> R {
+        let lock = try Self.mapSystemErrors(path: path + "/" + Self.locksName + "/" + name) {
+            try SystemCalls.lock(name, in: locks, exclusive: true, wait: true)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        return try await body()
     }
 
     /// Removes temporary files that a killed writer left behind. A temporary file is removed only
