@@ -111,7 +111,10 @@ public struct LoginFlow: Sendable {
         if let bound = try? await LoopbackReceiver.bind(port: wantedPort, logger: logger) {
             receiver = bound
         } else if request.callbackPort == nil && wantedPort != 0 {
-            receiver = try await LoopbackReceiver.bind(port: 0, logger: logger)  // the old port is taken: register anew
+            // A dynamic registration names its port; when another program holds it now, a new
+            // registration on a free port is the only way on.
+            logger.info("port \(wantedPort), which the kept client registration names, is in use; registering a new client")
+            receiver = try await LoopbackReceiver.bind(port: 0, logger: logger)
         } else {
             throw OAuthError.callbackPortBusy(wantedPort)
         }

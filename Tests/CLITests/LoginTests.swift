@@ -99,10 +99,18 @@ struct LoginTests {
         let login = try Login()
         #expect(try await login.run(server.mcpURL).status == 0)
         let first = try login.status(server.mcpURL).stdout
-        #expect(try await login.run(server.mcpURL).status == 0)
+        let again = try await login.run(server.mcpURL, ["--verbose"])
+        #expect(again.status == 0, "\(again)")
         let second = try login.status(server.mcpURL).stdout
         let clientLine = { (text: String) in text.split(separator: "\n").first { $0.contains("client id") } }
-        #expect(clientLine(first) != nil && clientLine(first) == clientLine(second), "\(first)\n\(second)")
+        #expect(clientLine(first) != nil)
+        // The registration names its callback port; on a busy machine another program may hold
+        // that port by the second login, and then (only then) a new registration is right.
+        if !again.stderr.contains("which the kept client registration names, is in use") {
+            #expect(clientLine(first) == clientLine(second), "\(first)\n\(second)")
+        } else {
+            #expect(clientLine(first) != clientLine(second))
+        }
     }
 
     @Test func noDynamicRegistrationAndNoClientIDIsAClearError() async throws {
