@@ -118,9 +118,13 @@ public struct Diagnosis: Sendable {
         }
         let mcpRemote = files.mcpRemoteTokenFiles()
         if !mcpRemote.isEmpty {
-            add("mcp-remote tokens", .warning,
-                "\(mcpRemote.count) plaintext token file(s) of mcp-remote, for example \(mcpRemote[0]); `migrate` does not import these yet",
-                "sign in with `mcp-vault login URL`, point the client at `mcp-vault proxy URL` instead of mcp-remote, then delete \(files.mcpRemoteDirectory)")
+            add("mcp-remote tokens", .warning, "\(mcpRemote.count) plaintext token file(s) of mcp-remote, for example \(mcpRemote[0])",
+                "run `mcp-vault migrate` to seal them (a file whose server no client configuration names needs --assign HASH=URL), then `mcp-vault setup CLIENT` so the client stops running mcp-remote")
+        }
+        // Stores of other clients that mcp-vault knows but does not import: their format is the
+        // client's own, and the client rewrites them.
+        for store in files.otherClientStores() {
+            add(store.name, .warning, "\(store.path) holds MCP OAuth tokens in plaintext; mcp-vault does not import it: \(store.why)", store.advice)
         }
         return Diagnosis(checks: checks, vaultUsable: usable)
     }

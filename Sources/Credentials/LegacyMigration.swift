@@ -85,15 +85,25 @@ public struct LegacyMigration: Sendable {
         for index in report.lines.indices where report.lines[index].removesPlaintext {
             let fingerprint = scan.items[index].fingerprint
             switch report.lines[index].origin {
-            case .perServerFile(let path, _):
+            case .perServerFile(let path, _), .mcpRemote(let path, _):
                 filesToRemove.append((path, fingerprint))
                 lineOfFile[path] = index
             case .entry(let path, let key):
                 entriesToRemove[path, default: [:]][key] = fingerprint
             }
         }
-        for (path, reason) in LegacyCleanup.removeFiles(filesToRemove) {
+        let refused = LegacyCleanup.removeFiles(filesToRemove)
+        for (path, reason) in refused {
             if let index = lineOfFile[path] { report.lines[index].cleanupFailure = reason }
+        }
+        // mcp-remote's registration, code verifier and lock file go with the tokens they belong to.
+        let companions = report.lines.compactMap { line -> [String]? in
+            guard case .mcpRemote(let path, let hash) = line.origin, line.removesPlaintext, refused[path] == nil else { return nil }
+            let folder = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            return MCPRemoteStore.companionSuffixes.map { folder + "/" + hash + $0 }.filter(PlainFiles.exists)
+        }.flatMap { $0 }
+        for (path, failure) in PlainFiles.shredAll(companions) {
+            report.notes.append("\(path) could not be removed: \(failure)")
         }
         for (path, fingerprints) in entriesToRemove.sorted(by: { $0.key < $1.key }) {
             let lines = report.lines.indices.filter { report.lines[$0].origin.path == path && report.lines[$0].removesPlaintext }
@@ -191,7 +201,7 @@ public struct LegacyMigration: Sendable {
     func record(for token: LegacyToken, server: ServerURL) -> CredentialRecord {
         let client = token.clientID.map {
             CredentialRecord.ClientRegistration(clientID: $0, clientSecret: token.clientSecret, source: "imported",
-                                                authMethod: token.clientSecret == nil ? "none" : "client_secret_post")
+                                                authMethod: token.clientAuthMethod ?? (token.clientSecret == nil ? "none" : "client_secret_post"))
         }
         let tokens = CredentialRecord.Tokens(accessToken: token.accessToken, refreshToken: token.refreshToken,
                                              scope: token.scope, expiresAt: token.expiresAt)

@@ -21,28 +21,34 @@ public enum LegacyScanner {
     static let fileLimit = 1 << 20
     static let indexLimit = 16 << 20
 
-    /// The default locations: the per-server directory, the single file, opencode's auth file.
-    public static func scan(_ files: LegacyTokenFiles, assignments: [String: String]) -> LegacyScan {
+    /// The default locations: the per-server directory, the single file, opencode's auth file,
+    /// mcp-remote's store. `mcpRemoteURLs` maps the hashes mcp-remote names its files by to the
+    /// server URLs they stand for (see `MCPRemoteStore.hashes`).
+    public static func scan(_ files: LegacyTokenFiles, assignments: [String: String], mcpRemoteURLs: [String: String] = [:]) -> LegacyScan {
         var scan = LegacyScan()
         if PlainFiles.exists(files.perServerDirectory) { scanPerServerDirectory(files.perServerDirectory, assignments, into: &scan) }
         for file in [files.singleFile, files.opencodeAuthFile] where PlainFiles.exists(file) {
             scanEntriesFile(file, assignments, into: &scan)
         }
+        MCPRemoteStore.scan(files.mcpRemoteDirectory, urlsByHash: mcpRemoteURLs, assignments: assignments, into: &scan)
         // A killed run may have left a file half removed where no file is left to scan (the
         // single file renamed aside for shredding, say): those directories are looked at too.
         scan.directories += files.directories.filter(PlainFiles.exists)
         return scan
     }
 
-    /// `--from PATH`: a per-server directory, or a file of entries.
-    public static func scan(from path: String, assignments: [String: String]) -> LegacyScan {
+    /// `--from PATH`: a per-server directory, mcp-remote's store (a folder holding
+    /// `mcp-remote-<version>` folders), or a file of entries.
+    public static func scan(from path: String, assignments: [String: String], mcpRemoteURLs: [String: String] = [:]) -> LegacyScan {
         var scan = LegacyScan()
         var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             scan.items.append(LegacyItem(origin: .entry(path: path, key: "*"), token: .failure(.unreadable("it does not exist"))))
             return scan
         }
-        if isDirectory {
+        if isDirectory, ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).contains(where: { $0.hasPrefix("mcp-remote-") }) {
+            MCPRemoteStore.scan(path, urlsByHash: mcpRemoteURLs, assignments: assignments, into: &scan)
+        } else if isDirectory {
             scanPerServerDirectory(path, assignments, into: &scan)
         } else {
             scanEntriesFile(path, assignments, into: &scan)

@@ -7,6 +7,8 @@ public struct LegacyToken: Sendable, Equatable {
     public var scope: String?
     public var clientID: String?
     public var clientSecret: String?
+    /// How the client authenticates at the token endpoint, when the file says.
+    public var clientAuthMethod: String?
     /// The server URL when the file or its key says it.
     public var serverURL: String?
 }
@@ -17,24 +19,26 @@ public enum LegacyOrigin: Sendable, Equatable, CustomStringConvertible {
     case perServerFile(path: String, hash: String)
     /// One entry of a file holding several (`mcp-oauth.json`, opencode's `mcp-auth.json`).
     case entry(path: String, key: String)
+    /// mcp-remote's `<hash>_tokens.json`, with the files beside it that share its hash.
+    case mcpRemote(path: String, hash: String)
 
     public var path: String {
         switch self {
-        case .perServerFile(let path, _), .entry(let path, _): path
+        case .perServerFile(let path, _), .entry(let path, _), .mcpRemote(let path, _): path
         }
     }
 
     /// The name `--assign NAME=URL` uses for it: the hash, or the entry's key.
     public var assignmentName: String {
         switch self {
-        case .perServerFile(_, let hash): hash
+        case .perServerFile(_, let hash), .mcpRemote(_, let hash): hash
         case .entry(_, let key): key
         }
     }
 
     public var description: String {
         switch self {
-        case .perServerFile(let path, _): path
+        case .perServerFile(let path, _), .mcpRemote(let path, _): path
         case .entry(let path, let key): "\(path) [\(key)]"
         }
     }
@@ -57,6 +61,8 @@ public enum LegacyImportError: Error, Sendable, Equatable, CustomStringConvertib
     case noTokens
     case hashMismatch(expected: String)
     case noServerURL(name: String, inIndexedDirectory: Bool)
+    /// An mcp-remote file whose hash matches no URL in the client configurations or the vault.
+    case unmatchedHash(String)
     case invalidServerURL(String)
     case symbolicLinkDirectory(String)
 
@@ -72,6 +78,8 @@ public enum LegacyImportError: Error, Sendable, Equatable, CustomStringConvertib
         case .noServerURL(let name, let indexed):
             (indexed ? "no server URL (not in index.json, none inside)" : "no server URL (the key is not a URL, and there is no serverUrl inside)")
                 + "; import it with --assign \(name)=SERVER-URL"
+        case .unmatchedHash(let hash):
+            "its name is the MD5 of a server URL that no client configuration or vault record holds; import it with --assign \(hash)=SERVER-URL"
         case .invalidServerURL(let reason): reason
         case .symbolicLinkDirectory(let path): "\(path) is a symbolic link; mcp-vault does not follow it (migrate the real directory with --from)"
         }
@@ -80,7 +88,7 @@ public enum LegacyImportError: Error, Sendable, Equatable, CustomStringConvertib
     /// Whether this is a problem with the data (failed) rather than a file left for later (skipped).
     public var isFailure: Bool {
         switch self {
-        case .noServerURL, .noTokens: false
+        case .noServerURL, .noTokens, .unmatchedHash: false
         default: true
         }
     }

@@ -1,3 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Vault
+
 /// Where older tools left plaintext OAuth tokens, so that `doctor` and `status` can point at
 /// them and `migrate` can import them.
 public struct LegacyTokenFiles: Sendable {
@@ -8,9 +15,11 @@ public struct LegacyTokenFiles: Sendable {
     /// mcp-remote's `$MCP_REMOTE_CONFIG_DIR`, else `~/.mcp-auth`: one `mcp-remote-<version>`
     /// folder per version, with `<md5 of the server URL>_tokens.json` files.
     public let mcpRemoteDirectory: String
+    let home: String
 
     public init(environment: [String: String]) {
         let home = environment["HOME"] ?? ""
+        self.home = home
         if let explicit = environment["OPENCODE_CONFIG_DIR"], !explicit.isEmpty {
             configDirectory = explicit
         } else {
@@ -24,18 +33,15 @@ public struct LegacyTokenFiles: Sendable {
 
     /// Every directory where these files live, whether or not they exist now: where a killed
     /// migrate may have left files half removed.
-    public var directories: [String] { [perServerDirectory, configDirectory, dataDirectory] }
+    public var directories: [String] {
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: mcpRemoteDirectory)) ?? []).filter { $0.hasPrefix("mcp-remote-") }
+        return [perServerDirectory, configDirectory, dataDirectory] + versions.sorted().map { mcpRemoteDirectory + "/" + $0 }
+    }
 
     public var perServerDirectory: String { configDirectory + "/mcp-oauth" }
     public var singleFile: String { configDirectory + "/mcp-oauth.json" }
     public var opencodeAuthFile: String { dataDirectory + "/mcp-auth.json" }
 }
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 extension LegacyTokenFiles {
     /// The plaintext token files that exist now (per-server JSON files, the single file, opencode's
@@ -52,7 +58,7 @@ extension LegacyTokenFiles {
         return found
     }
 
-    /// mcp-remote's plaintext token files (`migrate` does not import them yet).
+    /// mcp-remote's plaintext token files.
     public func mcpRemoteTokenFiles() -> [String] {
         let manager = FileManager.default
         guard let versions = try? manager.contentsOfDirectory(atPath: mcpRemoteDirectory) else { return [] }
@@ -61,5 +67,31 @@ extension LegacyTokenFiles {
             return ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix("_tokens.json") }.sorted()
                 .map { folder + "/" + $0 }
         }
+    }
+
+    /// A plaintext token store of another client that `migrate` does not import.
+    public struct OtherStore: Sendable {
+        public let name: String
+        public let path: String
+        public let why: String
+        public let advice: String
+    }
+
+    /// Other clients' plaintext token stores that exist now.
+    public func otherClientStores() -> [OtherStore] {
+        var stores: [OtherStore] = []
+        let gemini = home + "/.gemini/mcp-oauth-tokens.json"
+        if PlainFiles.exists(gemini) {
+            stores.append(OtherStore(name: "Gemini CLI tokens", path: gemini,
+                                     why: "Gemini CLI keeps it up to date itself while it signs in to servers",
+                                     advice: "after `mcp-vault setup gemini`, remove the servers' sign-ins with `/mcp auth` in Gemini CLI or delete the file"))
+        }
+        let claude = home + "/.claude/.credentials.json"
+        if PlainFiles.exists(claude) {
+            stores.append(OtherStore(name: "Claude Code credentials", path: claude,
+                                     why: "it also holds Claude Code's own sign-in, which mcp-vault must not touch",
+                                     advice: "after `mcp-vault setup claude-code`, sign out of those servers with /mcp in Claude Code"))
+        }
+        return stores
     }
 }

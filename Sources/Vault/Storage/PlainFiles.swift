@@ -39,6 +39,12 @@ public enum PlainFiles {
         }
     }
 
+    /// A regular file's permission bits and modification time (seconds), without following links.
+    public static func attributes(_ path: String) -> (permissions: UInt32, modified: Int64)? {
+        guard let status = try? SystemCalls.linkStatus(path), status.isRegularFile else { return nil }
+        return (status.permissions, status.modified)
+    }
+
     /// Whether something (a file, a link, anything) is at `path`, without following links.
     public static func exists(_ path: String) -> Bool {
         (try? SystemCalls.linkStatus(path)) != nil
@@ -137,9 +143,9 @@ public enum PlainFiles {
     /// Replaces a file atomically with `bytes` (mode 0600). With `wipingOld`, the old file's
     /// blocks are overwritten with zeros once the new file is in place (for plaintext that held
     /// tokens).
-    public static func replace(_ path: String, with bytes: [UInt8], wipingOld: Bool = false) throws(Failure) {
+    public static func replace(_ path: String, with bytes: [UInt8], wipingOld: Bool = false, permissions: UInt32 = 0o600) throws(Failure) {
         do {
-            try SystemCalls.replace(path: path, bytes: bytes, wipingOld: wipingOld)
+            try SystemCalls.replace(path: path, bytes: bytes, wipingOld: wipingOld, permissions: permissions)
         } catch let error as SystemCallError {
             throw .system(error)
         } catch {

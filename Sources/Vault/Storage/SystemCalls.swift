@@ -35,6 +35,8 @@ struct FileStatus: Sendable {
     let owner: UInt32
     let permissions: UInt32  // the low 12 bits of st_mode
     let size: Int
+    /// Seconds since the epoch.
+    let modified: Int64
 }
 
 enum SystemCalls {
@@ -52,7 +54,7 @@ enum SystemCalls {
         let type = raw.st_mode & S_IFMT
         return FileStatus(
             isDirectory: type == S_IFDIR, isRegularFile: type == S_IFREG, isSymbolicLink: type == S_IFLNK,
-            owner: raw.st_uid, permissions: raw.st_mode & 0o7777, size: Int(raw.st_size))
+            owner: raw.st_uid, permissions: raw.st_mode & 0o7777, size: Int(raw.st_size), modified: Int64(raw.st_mtim.tv_sec))
     }
 
     static var effectiveUserID: UInt32 { geteuid() }
@@ -425,11 +427,11 @@ extension SystemCalls {
         try retrying("unlink", path) { Glibc.unlink(path) }
     }
 
-    /// Replaces the file at `path` atomically (temporary file, fsync, rename, directory fsync), mode 0600.
-    /// Replaces the file at `path` atomically; with `wipingOld`, the old file's bytes are
+    /// Replaces the file at `path` atomically (temporary file, fsync, rename, directory fsync),
+    /// with `permissions` (0600 unless given). With `wipingOld`, the old file's bytes are
     /// overwritten with zeros once the new one is in place (through a descriptor opened before the
     /// rename), so that what was removed from it does not stay in its freed blocks.
-    static func replace(path: String, bytes: [UInt8], wipingOld: Bool = false) throws {
+    static func replace(path: String, bytes: [UInt8], wipingOld: Bool = false, permissions: UInt32 = 0o600) throws {
         let (directoryPath, name) = split(path)
         let directory = try openDirectory(directoryPath)
         var old: (descriptor: FileDescriptor, size: Int)?
@@ -440,8 +442,17 @@ extension SystemCalls {
                 old = (descriptor, Int(status.st_size))
             }
         }
-        try replaceAtomically(name, in: directory, temporaryName: "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + replaceSuffix,
-                              bytes: bytes)
+        let temporaryName = "." + name + "." + Encoding.hex(Sodium.randomBytes(6)) + replaceSuffix
+        let temporary = try createTemporary(temporaryName, in: directory, reserving: 0)
+        if permissions != 0o600 {
+            do {
+                try retrying("fchmod", temporaryName) { fchmod(temporary.raw, mode_t(permissions & 0o777)) }
+            } catch {
+                discardTemporary(temporaryName, in: directory)
+                throw error
+            }
+        }
+        try commitTemporary(temporary, temporaryName, as: name, in: directory, bytes: bytes)
         if let old {
             try writeZeros(old.descriptor, count: old.size, path: path)
             try retrying("fsync", path) { fsync(old.descriptor.raw) }

@@ -1,0 +1,145 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Vault
+
+/// mcp-remote's plaintext store: `$MCP_REMOTE_CONFIG_DIR` (else `~/.mcp-auth`), one
+/// `mcp-remote-<version>` folder per version, and in it per server `<hash>_tokens.json` (the
+/// token response as the server sent it), `<hash>_client_info.json` (the registration),
+/// `<hash>_code_verifier.txt` and `<hash>_lock.json`. The hash is the MD5 of the server URL as
+/// written in the client's configuration (see `hashes`), so a file is matched to its server by
+/// hashing the URLs that configurations and the vault know.
+public enum MCPRemoteStore {
+    /// The files that share a hash with `<hash>_tokens.json` and go with it.
+    public static let companionSuffixes = ["_client_info.json", "_code_verifier.txt", "_lock.json"]
+
+    /// The names mcp-remote may have given the files of a server started as
+    /// `mcp-remote URL [--authorize-resource R] [--header 'Name: value']…`: MD5 of the URL, or of
+    /// `URL|R|{"Name":"value"}` (headers as compact JSON, keys sorted) when it ran with those. A
+    /// header's value is tried as written and with its leading spaces removed, as mcp-remote
+    /// versions differ there.
+    public static func hashes(serverURL: String, authorizeResource: String? = nil, headers: [(name: String, value: String)] = []) -> Set<String> {
+        var variants: Set<String> = []
+        for trimming in [false, true] {
+            var parts = [serverURL]
+            if let authorizeResource, !authorizeResource.isEmpty { parts.append(authorizeResource) }
+            if !headers.isEmpty {
+                var merged: [String: String] = [:]
+                for header in headers { merged[header.name] = trimming ? String(header.value.drop { $0 == " " }) : header.value }
+                let members = merged.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+                    .map { javaScriptString($0) + ":" + javaScriptString(merged[$0]!) }
+                parts.append("{" + members.joined(separator: ",") + "}")
+            }
+            variants.insert(MD5.hex(parts.joined(separator: "|")))
+        }
+        return variants
+    }
+
+    /// A string as JavaScript's JSON.stringify writes it (also how client configurations are written).
+    public static func javaScriptString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Every `<hash>_tokens.json` under the version folders of `directory`.
+    static func scan(_ directory: String, urlsByHash: [String: String], assignments: [String: String], into scan: inout LegacyScan) {
+        guard PlainFiles.exists(directory) else { return }
+        if PlainFiles.isSymbolicLink(directory) {
+            scan.items.append(LegacyItem(origin: .entry(path: directory, key: "*"), token: .failure(.symbolicLinkDirectory(directory))))
+            return
+        }
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("mcp-remote-") }.sorted()
+        for version in versions {
+            let folder = directory + "/" + version
+            guard !PlainFiles.isSymbolicLink(folder) else {
+                scan.items.append(LegacyItem(origin: .entry(path: folder, key: "*"), token: .failure(.symbolicLinkDirectory(folder))))
+                continue
+            }
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            scan.directories.append(folder)
+            for name in names.filter({ $0.hasSuffix("_tokens.json") && !$0.hasPrefix(".") }).sorted() {
+                let path = folder + "/" + name
+                let hash = String(name.dropLast("_tokens.json".count))
+                var fingerprint: String?
+                scan.items.append(LegacyItem(origin: .mcpRemote(path: path, hash: hash), token: Result { () throws(LegacyImportError) -> LegacyToken in
+                    let bytes = try read(path)
+                    fingerprint = PlainFiles.fingerprint(bytes)
+                    let clientPath = folder + "/" + hash + "_client_info.json"
+                    let client = PlainFiles.exists(clientPath) ? try read(clientPath) : nil
+                    let written = PlainFiles.attributes(path)?.modified ?? 0
+                    var token = try self.token(tokens: Data(bytes), clientInfo: client.map { Data($0) }, written: written)
+                    token.serverURL = assignments[hash] ?? urlsByHash[hash.lowercased()]
+                    guard token.serverURL != nil else { throw .unmatchedHash(hash) }
+                    return token
+                }, fingerprint: fingerprint))
+            }
+        }
+    }
+
+    private struct Tokens: Decodable {
+        var access_token: String?
+        var refresh_token: String?
+        var expires_in: Double?
+        var scope: String?
+    }
+
+    private struct Client: Decodable {
+        var client_id: String?
+        var client_secret: String?
+        var token_endpoint_auth_method: String?
+    }
+
+    /// The token response mcp-remote kept, with the registration beside it. The response holds
+    /// `expires_in` only, so the expiry is counted from when the file was written.
+    static func token(tokens: Data, clientInfo: Data?, written: Int64) throws(LegacyImportError) -> LegacyToken {
+        guard !tokens.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) else { throw .empty }
+        let raw: Tokens
+        do {
+            raw = try JSONDecoder().decode(Tokens.self, from: tokens)
+        } catch DecodingError.typeMismatch(_, let context) {
+            throw .malformedJSON("\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type")
+        } catch {
+            throw .malformedJSON("not a JSON object")
+        }
+        guard let access = raw.access_token, !access.isEmpty else { throw .noAccessToken }
+        var client: Client?
+        if let clientInfo {
+            do { client = try JSONDecoder().decode(Client.self, from: clientInfo) } catch {
+                throw .malformedJSON("the client_info.json beside it is not a registration")
+            }
+        }
+        let expiresAt = try raw.expires_in.map { seconds throws(LegacyImportError) -> Int64 in
+            guard seconds.isFinite, seconds >= 0, seconds < 1e10 else { throw .malformedJSON("expires_in \(seconds) is not a duration") }
+            return written + Int64(seconds)
+        }
+        let secret = client?.client_secret.flatMap { $0.isEmpty ? nil : $0 }
+        return LegacyToken(accessToken: access, refreshToken: raw.refresh_token.flatMap { $0.isEmpty ? nil : $0 }, expiresAt: expiresAt,
+                           scope: raw.scope, clientID: client?.client_id, clientSecret: secret,
+                           clientAuthMethod: client?.token_endpoint_auth_method ?? (secret == nil ? "none" : nil), serverURL: nil)
+    }
+
+    private static func read(_ path: String) throws(LegacyImportError) -> [UInt8] {
+        do {
+            return try PlainFiles.read(path, limit: LegacyScanner.fileLimit)
+        } catch {
+            throw .unreadable(error.description)
+        }
+    }
+}
