@@ -47,6 +47,9 @@ let package = Package(
         ),
         // Reads the plaintext token files of older tools and imports them into the vault.
         .target(name: "LegacyImport", dependencies: ["Vault"]),
+        // MCP clients' configuration files: where they are, which servers they reach, and the
+        // in-place rewrite that points them at mcp-vault (`setup`).
+        .target(name: "ClientConfig", dependencies: ["Vault", "LegacyImport"]),
         // The OAuth flow engine: HTTP, JSON, the RFCs. Knows nothing of storage or terminals.
         .target(
             name: "OAuth",
@@ -102,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "mcp-vault",
             dependencies: [
-                "CommandSupport", "Credentials", "Vault", "LegacyImport",
+                "CommandSupport", "Credentials", "Vault", "LegacyImport", "ClientConfig", "Processes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -119,7 +122,7 @@ let package = Package(
         // Test support: a helper executable that drives the vault from many processes, and shared test code.
         .executableTarget(name: "vault-test-tool", dependencies: ["Credentials", "Vault"], path: "Sources/VaultTestTool"),
         .target(name: "TestSupport", dependencies: ["Vault", "AuthorizationServer"]),  // AuthorizationServer: its options only
-        .testTarget(name: "VaultTests", dependencies: ["Vault", "Credentials", "ServerAddress", "TestSupport"]),
+        .testTarget(name: "VaultTests", dependencies: ["Vault", "Credentials", "ServerAddress", "TestSupport", "ClientConfig", "LegacyImport"]),
         .testTarget(
             name: "CLITests",
             dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "mcp-vault-oauth", "vault-test-tool",

@@ -38,3 +38,37 @@ public enum ServerReference {
         throw CredentialsError.unknownName(text, known: names.sorted())
     }
 }
+
+extension ServerReference {
+    /// What giving a stored server a name (one found in a client's configuration) came to.
+    public enum Naming: Sendable, Equatable {
+        case named
+        /// The record already has this name.
+        case unchanged
+        /// The record has another name, which stays.
+        case keptOther(String)
+        /// Another server has the name.
+        case taken(by: String)
+        case invalid
+        case noRecord
+    }
+
+    /// Names `server`'s record `name` unless it has a name already or another server has this one.
+    public static func assignName(_ name: String, to server: ServerURL, in vault: Vault) throws -> Naming {
+        guard isValidName(name) else { return .invalid }
+        if let holder = try? resolve(name, in: vault) { return holder == server ? .unchanged : .taken(by: holder.canonical) }
+        var outcome = Naming.noRecord
+        try vault.update(server.canonical) { current in
+            guard let current else { return .keep }
+            var record = try CredentialRecord.decode(current.payload, id: current.id)
+            if let existing = record.name {
+                outcome = existing == name ? .unchanged : .keptOther(existing)
+                return .keep
+            }
+            record.name = name
+            outcome = .named
+            return .write(try record.encodedForStorage())
+        }
+        return outcome
+    }
+}

@@ -23,6 +23,15 @@ public enum Subprocess {
         _ = try spawn(command, environment: environment, searchPath: true, output: -2, passing: -1, newSession: false)
     }
 
+    /// Runs a program (not looked up in PATH) with our standard output and error, standard input
+    /// /dev/null, and waits for it. Returns its exit status (128 + the signal when one killed it).
+    public static func run(_ command: [String], environment: [String: String]? = nil) throws(Failure) -> Int32 {
+        let pid = try spawn(command, environment: environment, searchPath: false, output: -1, passing: -1, newSession: false)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     /// A child in a session of its own, so that neither the caller's death nor its terminal's
     /// signals (Ctrl-C, hang-up) reach it; its standard output is a pipe to the caller, its
     /// standard error the caller's; `passing` becomes its descriptor 3.

@@ -20,7 +20,7 @@ struct MCPVault: AsyncParsableCommand {
               mcp-vault doctor
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Login.self, Logout.self, Status.self, Token.self, Proxy.self, Migrate.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
+        subcommands: [Init.self, Login.self, Logout.self, Status.self, Token.self, Proxy.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 
     static func main() async {

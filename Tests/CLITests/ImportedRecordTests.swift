@@ -41,6 +41,53 @@ struct ImportedRecordTests {
         #expect(logout.status == 0 && logout.stdout.contains("tokens revoked at the server"), "\(logout)")
     }
 
+    /// mcp-remote's pair of files, matched to its server through Claude Desktop's configuration:
+    /// the expiry counted from the file's time, the registration from client_info.json.
+    @Test func anMCPRemoteTokenIsRefreshedAndRevokedThroughDiscovery() async throws {
+        let server = try await TestAuthorizationServer()
+        let donor = try ServerSession(server)
+        #expect(try await donor.login().status == 0)
+        let signedIn = try donor.record()
+        let tokens = try #require(signedIn.tokens)
+        let client = try #require(signedIn.client)
+
+        let session = try ServerSession(server)
+        let home = session.fixture.home.path
+        let folder = home + "/.mcp-auth/mcp-remote-0.1.29"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: home + "/.config/Claude", withIntermediateDirectories: true)
+        try #"{"mcpServers": {"demo": {"command": "npx", "args": ["-y", "mcp-remote", "\#(session.url)"]}}}"#
+            .write(toFile: home + "/.config/Claude/claude_desktop_config.json", atomically: true, encoding: .utf8)
+        let hash = try #require(try MD5Sum.hex(session.url))
+        let tokensFile = folder + "/\(hash)_tokens.json"
+        try #"{"access_token": "\#(tokens.accessToken)", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "\#(tokens.refreshToken ?? "")"}"#
+            .write(toFile: tokensFile, atomically: true, encoding: .utf8)
+        try #"{"client_id": "\#(client.clientID)", "token_endpoint_auth_method": "\#(client.authMethod)"\#(client.clientSecret.map { #", "client_secret": ""# + $0 + "\"" } ?? "")}"#
+            .write(toFile: folder + "/\(hash)_client_info.json", atomically: true, encoding: .utf8)
+        // Written two hours ago with an hour to live: expired an hour ago.
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: tokensFile)
+
+        let migrate = try session.fixture.mcpVault(["migrate", "--passphrase-file", session.fixture.passphraseFile])
+        #expect(migrate.status == 0 && migrate.stdout.contains("imported        \(session.url)"), "\(migrate)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
+        let imported = try session.record()
+        #expect(imported.name == "demo" && imported.client?.clientID == client.clientID, "\(imported)")
+        #expect((imported.tokens?.expiresAt).map { $0 < Int64(Date().timeIntervalSince1970) } == true, "expired, from the file's time")
+
+        let refreshed = try await session.token()
+        #expect(refreshed.status == 0, "\(refreshed)")
+        #expect(try await server.accepts(refreshed.stdout.trimmingCharacters(in: .newlines)))
+        #expect(try session.record().endpoints.token == server.origin + "/token")
+        #expect(try await server.stats()["refresh_requests"] == 1)
+        let again = try await session.token()
+        #expect(again.stdout == refreshed.stdout, "the refreshed token is stored and served")
+
+        let logout = try await runAsync(Binaries.mcpVault, ["logout", "demo", "--passphrase-file", session.fixture.passphraseFile],
+                                        environment: session.environment)
+        #expect(logout.status == 0 && logout.stdout.contains("tokens revoked at the server"), "\(logout)")
+        #expect(try await !server.accepts(refreshed.stdout.trimmingCharacters(in: .newlines)))
+    }
+
     /// `token --format json` is the headers-helper contract of Claude Code and Codex.
     @Test func tokenFormatJSONIsAnObjectOfStrings() async throws {
         let session = try ServerSession(try await TestAuthorizationServer())
@@ -55,16 +102,29 @@ struct ImportedRecordTests {
 
 @Suite("doctor and other tools' plaintext")
 struct PlaintextStoreTests {
-    /// mcp-remote's token files are plaintext that migrate does not import yet: doctor says so.
-    @Test func doctorListsMcpRemoteTokenFiles() throws {
+    /// mcp-remote's token files are plaintext that migrate imports; other clients' stores it
+    /// does not import are listed with why.
+    @Test func doctorListsEveryPlaintextStoreItKnows() throws {
         let fixture = try VaultFixture()
         try fixture.createPassphraseVault()
         let folder = fixture.home.path + "/.mcp-auth/mcp-remote-0.1.37"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try #"{"access_token":"plaintext","token_type":"Bearer"}"#.write(toFile: folder + "/0123abcd_tokens.json", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: fixture.home.path + "/.gemini", withIntermediateDirectories: true)
+        try #"[{"serverName":"linear","token":{"accessToken":"gemini-plaintext"}}]"#.write(toFile: fixture.home.path + "/.gemini/mcp-oauth-tokens.json",
+                                                                                            atomically: true, encoding: .utf8)
         let doctor = try fixture.mcpVault(["doctor"])
         #expect(doctor.stdout.contains("mcp-remote tokens") && doctor.stdout.contains(folder + "/0123abcd_tokens.json")
-                && doctor.stdout.contains("`migrate` does not import these yet"), "\(doctor)")
-        #expect(!doctor.output.contains("plaintext\""), "the token itself is never shown")
+                && doctor.stdout.contains("run `mcp-vault migrate` to seal them"), "\(doctor)")
+        #expect(doctor.stdout.contains(fixture.home.path + "/.gemini/mcp-oauth-tokens.json holds MCP OAuth tokens in plaintext; mcp-vault does not import it"),
+                "\(doctor)")
+        #expect(!doctor.output.contains("plaintext\"") && !doctor.output.contains("gemini-plaintext"), "the tokens themselves are never shown")
+    }
+}
+
+/// MD5 by coreutils' md5sum: an implementation no one here wrote, to name mcp-remote's files.
+enum MD5Sum {
+    static func hex(_ text: String) throws -> String? {
+        try run("/usr/bin/md5sum", [], environment: [:], input: text).stdout.split(separator: " ").first.map(String.init)
     }
 }

@@ -175,6 +175,57 @@ struct MigrationTests {
         #expect(try legacy.snapshot() == afterFirst)
     }
 
+    @Test func everyMCPRemoteSampleHasItsExpectedOutcome() throws {
+        let legacy = try LegacyFixture()
+        let sampleDirectory = samples + "/mcp-remote/samples"
+        let home = legacy.fixture.home.path
+        for item in [".mcp-auth", ".config/Claude"] {
+            try FileManager.default.createDirectory(atPath: home + "/" + item.split(separator: "/").dropLast().joined(separator: "/"),
+                                                    withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: sampleDirectory + "/home/" + item, toPath: home + "/" + item)
+        }
+        let folder = home + "/.mcp-auth/mcp-remote-0.1.29"
+        let started = Int64(Date().timeIntervalSince1970)
+        let before = try legacy.snapshot()
+        let result = try legacy.migrate()
+        #expect(result.status == 65, "the cut-short sample must fail: \(result)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        for name in try FileManager.default.contentsOfDirectory(atPath: sampleDirectory) where name.hasSuffix(".expect") {
+            let hash = String(name.dropLast(".expect".count))
+            let expectation = try #require(try Expectation.parse(sampleDirectory + "/" + name).first)
+            let tokensFile = folder + "/\(hash)_tokens.json"
+            let line = try #require(lines.first { $0.contains("\(hash)_tokens.json") }, "no line for \(hash): \(result)")
+            #expect(line.hasPrefix(expectation.outcome), "\(hash): expected \(expectation.outcome), got \(line)")
+            if expectation.outcome == "imported", let url = expectation.url {
+                let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sampleDirectory + "/home/.mcp-auth/mcp-remote-0.1.29/\(hash)_tokens.json"))) as! [String: Any]
+                let printed = try legacy.token(url)
+                #expect(printed.stdout == (object["access_token"] as! String) + "\n", "\(url): \(printed)")
+                // Every file of that hash is gone: tokens, registration, verifier, lock.
+                let left = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(hash) }
+                #expect(left.isEmpty, "\(left)")
+            } else {
+                #expect(FileManager.default.contents(atPath: tokensFile) == before[String(tokensFile.dropFirst(home.count + 1))], "\(tokensFile) must stay as it was")
+            }
+            if expectation.outcome == "skipped" { #expect(line.contains("--assign \(hash)="), "\(line)") }
+        }
+        // What the record holds: the estimated expiry, the registration with its method, the name.
+        let status = try legacy.fixture.mcpVault(["status", "--json"] + legacy.pass)
+        let records = try #require((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["records"] as? [[String: Any]])
+        let example = try #require(records.first { $0["server_url"] as? String == "https://mcp.example.com/mcp" }, "\(status)")
+        let expiresAt = try #require(example["expires_at"] as? Int)
+        #expect((started - 120...Int64(Date().timeIntervalSince1970) + 3600).contains(Int64(expiresAt)), "\(example)")
+        #expect(example["client_id"] as? String == "remote-client-a" && example["name"] as? String == "example", "\(example)")
+        let tenant = try #require(records.first { $0["server_url"] as? String == "https://headers.example.com/mcp" })
+        #expect(tenant["client_id"] as? String == "remote-client-b" && tenant["name"] as? String == "tenant", "\(tenant)")
+        // The assignment imports the file no configuration explains.
+        let unknown = "6529631a71f571581bf70af3ed94878a"
+        let assigned = try legacy.migrate(["--assign", "\(unknown)=https://unknown.example.com/mcp"])
+        #expect(assigned.stdout.contains("imported        https://unknown.example.com/mcp"), "\(assigned)")
+        #expect(try legacy.token("https://unknown.example.com/mcp").stdout == "remote-access-c\n")
+        // Claude Desktop still runs mcp-remote: migrate says so, with the command that changes it.
+        #expect(result.stdout.contains("Claude Desktop: example, tenant, broken, legacy-sse; run `mcp-vault setup claude-desktop`"), "\(result)")
+    }
+
     @Test func aDryRunChangesNothingAndSaysWhatWouldHappen() throws {
         for withVault in [true, false] {
             let legacy = try LegacyFixture(vault: withVault)

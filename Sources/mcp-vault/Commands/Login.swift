@@ -41,11 +41,19 @@ enum OAuthProgram {
         exit(ExitStatus.unavailable.rawValue)
     }
 
-    /// The directory this executable was started from.
-    private static func directory() -> String {
+    /// mcp-vault-oauth's path.
+    static var path: String { directory() + "/" + name }
+
+    /// This executable's path.
+    static var ownPath: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let path = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        return length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    }
+
+    /// The directory this executable was started from.
+    private static func directory() -> String {
+        let path = ownPath
         return path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
     }
 }

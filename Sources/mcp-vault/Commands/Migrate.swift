@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClientConfig
 import CommandSupport
 import Credentials
 import LegacyImport
@@ -16,7 +17,10 @@ extension MCPVault {
             discussion: """
                 Reads $OPENCODE_CONFIG_DIR/mcp-oauth/ (else ${XDG_CONFIG_HOME:-~/.config}/opencode/mcp-oauth/), \
                 the older single file …/opencode/mcp-oauth.json, and opencode's own \
-                ${XDG_DATA_HOME:-~/.local/share}/opencode/mcp-auth.json. Each token is sealed, read \
+                ${XDG_DATA_HOME:-~/.local/share}/opencode/mcp-auth.json, and mcp-remote's \
+                $MCP_REMOTE_CONFIG_DIR (else ~/.mcp-auth)/mcp-remote-*/HASH_tokens.json, whose names are \
+                matched to the server URLs in the MCP clients' configurations (see `mcp-vault setup`) \
+                and in the vault. Each token is sealed, read \
                 back and compared, and only then is its plaintext overwritten and removed. Malformed, \
                 unreadable and linked files are never changed. A second run imports nothing; a run \
                 that was killed is finished by the next. Creates the vault (as `init` would) when there is none.
@@ -43,7 +47,7 @@ extension MCPVault {
         @Flag(help: "When a server is already in the vault, take the imported token even if it expires sooner.")
         var overwrite = false
 
-        @Option(help: ArgumentHelp("Name the server of a file that has no index entry and no URL inside: HASH=URL (or KEY=URL for an entry). Repeatable.",
+        @Option(help: ArgumentHelp("Name the server of a file that has no index entry and no URL inside, or of an mcp-remote file no configuration explains: HASH=URL (or KEY=URL for an entry). Repeatable.",
                                    valueName: "name=url"))
         var assign: [String] = []
 
@@ -71,8 +75,10 @@ extension MCPVault {
         func run() async throws {
             try reportingErrors {
                 let files = LegacyTokenFiles(environment: global.environment)
-                let scan = from.map { LegacyScanner.scan(from: $0, assignments: assignments) }
-                    ?? LegacyScanner.scan(files, assignments: assignments)
+                let survey = ClientSurvey(environment: global.environment, projectDirectory: FileManager.default.currentDirectoryPath)
+                var mcpRemoteURLs = survey.mcpRemoteURLs(extraURLs: [])
+                let scan = from.map { LegacyScanner.scan(from: $0, assignments: assignments, mcpRemoteURLs: mcpRemoteURLs) }
+                    ?? LegacyScanner.scan(files, assignments: assignments, mcpRemoteURLs: mcpRemoteURLs)
                 guard !scan.items.isEmpty else {
                     if !dryRun && !keepPlaintext {
                         // An interrupted run may have removed every file but not yet their index entries.
@@ -82,29 +88,50 @@ extension MCPVault {
                         for index in scan.indexes where index.readable { try? LegacyCleanup.pruneIndex(in: index.directory) }
                     }
                     for note in scan.notes { Console.note("note: \(note)") }
-                    Console.out("No legacy token files found (looked in \(from ?? "\(files.perServerDirectory), \(files.singleFile) and \(files.opencodeAuthFile)")).")
+                    Console.out("No legacy token files found (looked in \(from ?? "\(files.perServerDirectory), \(files.singleFile), \(files.opencodeAuthFile) and \(files.mcpRemoteDirectory)")).")
+                    adviseSetup(survey)
                     return
                 }
 
                 guard let vault = try openOrCreateVault() else {
-                    try migrate(scan, vault: nil)
+                    try migrate(scan, vault: nil, survey: survey)
                     return
                 }
                 // One migration at a time: two would race to remove the same plaintext. What
                 // another run did meanwhile is seen by scanning again under the lock.
+                // mcp-remote's files are matched by hashing URLs: the vault's own servers count too.
+                mcpRemoteURLs.merge(survey.mcpRemoteURLs(extraURLs: storedURLs(vault)), uniquingKeysWith: { configured, _ in configured })
                 try vault.directory.withExclusiveLock(named: "migrate") {
-                    let current = from.map { LegacyScanner.scan(from: $0, assignments: assignments) }
-                        ?? LegacyScanner.scan(files, assignments: assignments)
+                    let current = from.map { LegacyScanner.scan(from: $0, assignments: assignments, mcpRemoteURLs: mcpRemoteURLs) }
+                        ?? LegacyScanner.scan(files, assignments: assignments, mcpRemoteURLs: mcpRemoteURLs)
                     guard !current.items.isEmpty else {
                         Console.out("Nothing left to migrate: another mcp-vault migrate imported these files meanwhile.")
                         return
                     }
-                    try migrate(current, vault: vault)
+                    try migrate(current, vault: vault, survey: survey)
                 }
             }
         }
 
-        private func migrate(_ scan: LegacyScan, vault: Vault?) throws {
+        /// The server URLs the vault's records hold.
+        private func storedURLs(_ vault: Vault) -> [String] {
+            ((try? vault.records()) ?? []).compactMap { id, result in
+                (try? result.get()).flatMap { try? CredentialRecord.decode($0.payload, id: id).serverURL }
+            }
+        }
+
+        /// Names the clients whose configurations still reach servers by themselves.
+        private func adviseSetup(_ survey: ClientSurvey) {
+            let pending = survey.clientsReachingServersDirectly
+            guard !pending.isEmpty else { return }
+            Console.out("")
+            Console.out("These clients still reach their servers by themselves (and may sign in again and keep tokens in plaintext):")
+            for (client, names) in pending {
+                Console.out("  \(client.displayName): \(names.joined(separator: ", ")); run `mcp-vault setup \(client.rawValue)`")
+            }
+        }
+
+        private func migrate(_ scan: LegacyScan, vault: Vault?, survey: ClientSurvey) throws {
                 var options = MigrationOptions()
                 options.dryRun = dryRun
                 options.keepPlaintext = keepPlaintext
@@ -116,7 +143,24 @@ extension MCPVault {
                 }
                 if showProgress { Console.progress(nil) }
                 print(report)
+                if let vault, !dryRun { nameImported(report, in: vault, survey: survey) }
+                adviseSetup(survey)
                 if report.failures > 0 { throw CLIError.migrationIncomplete(failed: report.failures) }
+        }
+
+        /// Gives each imported server the name the client configurations know it by.
+        private func nameImported(_ report: LegacyMigration.Report, in vault: Vault, survey: ClientSurvey) {
+            for line in report.lines {
+                let url: String
+                switch line.outcome {
+                case .imported(let imported), .replaced(let imported, _), .alreadyInVault(let imported): url = imported
+                default: continue
+                }
+                guard let server = try? ServerURL(url), let name = survey.name(of: server) else { continue }
+                if case .named = try? ServerReference.assignName(name, to: server, in: vault) {
+                    Console.out("\(server.canonical) is now called \(name) in the vault, as in the client configurations.")
+                }
+            }
         }
 
         private func openOrCreateVault() throws -> Vault? {

@@ -1,0 +1,149 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import LegacyImport
+import Vault
+
+/// The change `setup` makes to one file: each chosen entry's value replaced in place, every
+/// other byte kept.
+public struct ConfigChange: Sendable {
+    public let file: ConfigFile
+    public let newBytes: [UInt8]
+    public var rewritten: [ServerEntry] = []
+    /// Entries left alone, with why and the text to paste instead.
+    public var refused: [(entry: ServerEntry, reason: String, snippet: String)] = []
+    public var diff: String = ""
+
+    public var changesFile: Bool { newBytes != file.document.bytes }
+}
+
+public enum ConfigRewrite {
+    /// Rewrites `entries` (remote entries of `file`) to get their token from `command`
+    /// (mcp-vault): a local entry running `command proxy URL`, or, for Claude Code's HTTP entries,
+    /// a headers helper running `command token URL --format json`.
+    public static func change(_ file: ConfigFile, entries: [ServerEntry], command: String) -> ConfigChange {
+        var edits: [(span: Range<Int>, text: String)] = []
+        var rewritten: [ServerEntry] = []
+        var refused: [(ServerEntry, String, String)] = []
+        for entry in entries {
+            guard case .remote(let remote) = entry.kind else { continue }
+            let members: [(String, String)]
+            do {
+                members = try replacementMembers(entry, remote, file: file, command: command)
+            } catch {
+                refused.append((entry, error.reason, snippet(entry, members: error.members)))
+                continue
+            }
+            if file.document.hasComment(in: entry.member.value.span) {
+                refused.append((entry, "it has comments inside, which a rewrite would lose", snippet(entry, members: members)))
+                continue
+            }
+            edits.append((entry.member.value.span, render(members, for: entry, in: file.document)))
+            rewritten.append(entry)
+        }
+        var bytes = file.document.bytes
+        for edit in edits.sorted(by: { $0.span.lowerBound > $1.span.lowerBound }) {
+            bytes.replaceSubrange(edit.span, with: Array(edit.text.utf8))
+        }
+        var change = ConfigChange(file: file, newBytes: bytes, rewritten: rewritten)
+        change.refused = refused
+        change.diff = UnifiedDiff.make(old: file.document.bytes, edits: edits, path: file.path)
+        return change
+    }
+
+    struct Refusal: Error {
+        let reason: String
+        let members: [(String, String)]
+    }
+
+    /// The arguments after `proxy`.
+    static func proxyArguments(_ remote: RemoteServer) -> [String] {
+        var arguments = ["proxy", remote.url]
+        if remote.sse { arguments += ["--transport", "sse"] }
+        for header in remote.headers { arguments += ["--header", "\(header.name): \(header.value)"] }
+        for tool in remote.ignoredTools { arguments += ["--ignore-tool", tool] }
+        return arguments
+    }
+
+    /// The entry's new members, as (key, JSON text): the ones that reach mcp-vault first, then
+    /// every member of the old entry that is not about the transport, as it was written.
+    static func replacementMembers(_ entry: ServerEntry, _ remote: RemoteServer, file: ConfigFile, command: String) throws(Refusal) -> [(String, String)] {
+        let old = entry.member.value.node.members ?? []
+        let client = entry.location.client
+        func kept(dropping keys: Set<String>) -> [(String, String)] {
+            old.filter { !keys.contains($0.key) }.map { ($0.key, file.document.text($0.value.span)) }
+        }
+        let arguments = proxyArguments(remote)
+        let hadType = old.contains { $0.key == "type" }
+        switch client {
+        case .opencode:
+            return [("type", json("local")), ("command", json([command] + arguments))] + kept(dropping: client.transportKeys)
+        case .vscode:
+            return [("type", json("stdio")), ("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
+        case .claudeCode where remote.mcpRemote == nil:
+            // Claude Code asks a headers helper for the headers of each connection: the URL stays.
+            var members: [(String, String)] = []
+            let helper = [command, "token", remote.url, "--format", "json"].map(ShellWords.quote).joined(separator: " ")
+            if let existing = entry.member.value.node["headersHelper"]?.node.string, ServerEntry.vaultTokenURL(existing) == nil {
+                throw Refusal(reason: "it has a headers helper of its own (\(helper)); mcp-vault does not replace it", members: [])
+            }
+            for member in old where member.key != "headersHelper" {
+                if member.key == "headers" {
+                    let others = (member.value.node.members ?? []).filter { $0.key.lowercased() != "authorization" }
+                    if !others.isEmpty { members.append(("headers", "{" + others.map { json($0.key) + ": " + file.document.text($0.value.span) }.joined(separator: ", ") + "}")) }
+                } else {
+                    members.append((member.key, file.document.text(member.value.span)))
+                }
+            }
+            return members + [("headersHelper", json(helper))]
+        case .claudeCode:
+            return (hadType ? [("type", json("stdio"))] : []) + [("command", json(command)), ("args", json(arguments))]
+                + kept(dropping: client.transportKeys)
+        case .claudeDesktop, .cursor, .gemini, .zed:
+            return [("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
+        }
+    }
+
+    static func json(_ text: String) -> String { MCPRemoteStore.javaScriptString(text) }
+    static func json(_ items: [String]) -> String { "[" + items.map(json).joined(separator: ", ") + "]" }
+
+    /// The value text for `members`, laid out as the entry was: on one line if it was, else one
+    /// member per line at the indentation its members had.
+    static func render(_ members: [(String, String)], for entry: ServerEntry, in document: JSONCDocument) -> String {
+        let span = entry.member.value.span
+        let oneLine = !document.bytes[span].contains(0x0A)
+        if oneLine {
+            return "{ " + members.map { json($0.0) + ": " + $0.1 }.joined(separator: ", ") + " }"
+        }
+        let outer = document.indentation(ofLineAt: entry.member.span.lowerBound)
+        let inner = (entry.member.value.node.members?.first).map { document.indentation(ofLineAt: $0.span.lowerBound) }
+            .flatMap { $0.count > outer.count ? $0 : nil } ?? outer + (outer.hasPrefix("\t") ? "\t" : "  ")
+        return "{\n" + members.map { inner + json($0.0) + ": " + $0.1 }.joined(separator: ",\n") + "\n" + outer + "}"
+    }
+
+    /// `"name": {…}`, to paste by hand.
+    static func snippet(_ entry: ServerEntry, members: [(String, String)]) -> String {
+        guard !members.isEmpty else { return "" }
+        return json(entry.name) + ": {\n" + members.map { "  " + json($0.0) + ": " + $0.1 }.joined(separator: ",\n") + "\n}"
+    }
+
+    /// Writes the change: a backup of the old file beside it (mode 0600: it may hold a token in a
+    /// header), then the new bytes atomically with the old file's permissions. Refuses when the
+    /// file changed since it was read.
+    public static func write(_ change: ConfigChange) throws -> String {
+        let current = try PlainFiles.read(change.file.realPath, limit: ConfigFile.sizeLimit)
+        guard current == change.file.document.bytes else {
+            throw WriteError(description: "\(change.file.path) changed while setup ran (the client may have written it); nothing was written, run setup again")
+        }
+        let backup = change.file.realPath + ".before-mcp-vault"
+        try PlainFiles.replace(backup, with: current)
+        try PlainFiles.replace(change.file.realPath, with: change.newBytes, permissions: change.file.permissions)
+        return backup
+    }
+
+    public struct WriteError: Error, CustomStringConvertible {
+        public let description: String
+    }
+}

@@ -1,0 +1,174 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What one server entry of a client's configuration is.
+public struct ServerEntry: Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// Reaches a remote server by itself (a URL entry) or through mcp-remote.
+        case remote(RemoteServer)
+        /// Already gets its token from mcp-vault.
+        case vault(url: String)
+        /// A local server, or anything else that is none of mcp-vault's business.
+        case other
+    }
+
+    public let location: MCPClient.Location
+    public let name: String
+    public let member: JSONNode.Member
+    public let kind: Kind
+}
+
+/// A remote server as an entry describes it.
+public struct RemoteServer: Sendable, Equatable {
+    public var url: String
+    /// The entry names an HTTP+SSE endpoint (the 2024-11-05 transport).
+    public var sse = false
+    /// Headers other than Authorization, which go on as `proxy --header`.
+    public var headers: [Header] = []
+    /// The entry holds a static Authorization header (a token in plaintext).
+    public var hasAuthorizationHeader = false
+    public var ignoredTools: [String] = []
+    /// Set when the entry runs mcp-remote: what its file names hash (`MCPRemoteStore.hashes`).
+    public var mcpRemote: MCPRemoteArguments?
+
+    public struct Header: Sendable, Equatable {
+        public let name: String
+        public let value: String
+    }
+
+    public struct MCPRemoteArguments: Sendable, Equatable {
+        public var authorizeResource: String?
+        public var headers: [Header] = []
+    }
+}
+
+extension ServerEntry {
+    /// Classifies one entry of `location`'s servers object.
+    static func classify(_ member: JSONNode.Member, in location: MCPClient.Location) -> Kind {
+        let entry = member.value.node
+        guard entry.members != nil else { return .other }
+        let commandLine: [String]? = {
+            if let array = entry["command"]?.node.strings { return array + (entry["args"]?.node.strings ?? []) }
+            if let command = entry["command"]?.node.string { return [command] + (entry["args"]?.node.strings ?? []) }
+            return nil
+        }()
+        if let commandLine {
+            if let url = vaultProxyURL(commandLine) { return .vault(url: url) }
+            if let remote = mcpRemote(commandLine) { return .remote(remote) }
+            return .other
+        }
+        if let helper = entry["headersHelper"]?.node.string, let url = vaultTokenURL(helper) { return .vault(url: url) }
+        let type = entry["type"]?.node.string
+        if location.client == .opencode && type != "remote" { return .other }
+        let http = entry["httpUrl"]?.node.string
+        guard let url = http ?? entry["url"]?.node.string, url.contains("://") else { return .other }
+        var remote = RemoteServer(url: url)
+        remote.sse = type == "sse" || (location.client == .gemini && http == nil)
+        for header in entry["headers"]?.node.members ?? [] {
+            guard let value = header.value.node.string else { continue }
+            if header.key.lowercased() == "authorization" {
+                remote.hasAuthorizationHeader = true
+            } else {
+                remote.headers.append(.init(name: header.key, value: value))
+            }
+        }
+        return .remote(remote)
+    }
+
+    /// The server URL of `mcp-vault proxy URL …`.
+    static func vaultProxyURL(_ commandLine: [String]) -> String? {
+        guard let first = commandLine.first, first == "mcp-vault" || first.hasSuffix("/mcp-vault"),
+              commandLine.count >= 3, commandLine[1] == "proxy" else { return nil }
+        return commandLine.dropFirst(2).first { !$0.hasPrefix("-") }
+    }
+
+    /// The server of a headers helper `mcp-vault token URL --format json`.
+    static func vaultTokenURL(_ helper: String) -> String? {
+        let words = ShellWords.split(helper)
+        guard let first = words.first, first == "mcp-vault" || first.hasSuffix("/mcp-vault"), words.count >= 3, words[1] == "token" else { return nil }
+        return words.dropFirst(2).first { !$0.hasPrefix("-") }
+    }
+
+    /// `npx -y mcp-remote URL [port] [--header 'Name: value'] [--authorize-resource R] [--transport sse-only] …`
+    static func mcpRemote(_ commandLine: [String]) -> RemoteServer? {
+        guard let start = commandLine.firstIndex(where: { word in
+            let base = word.split(separator: "/").last.map(String.init) ?? word
+            return base == "mcp-remote" || base.hasPrefix("mcp-remote@")
+        }) else { return nil }
+        let arguments = Array(commandLine[(start + 1)...])
+        guard let url = arguments.first(where: { $0.contains("://") }) else { return nil }
+        var remote = RemoteServer(url: url)
+        var hashing = RemoteServer.MCPRemoteArguments()
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let next = index + 1 < arguments.count ? arguments[index + 1] : nil
+            switch argument {
+            case "--header":
+                if let next, let colon = next.firstIndex(of: ":") {
+                    let header = RemoteServer.Header(name: String(next[..<colon]), value: String(next[next.index(after: colon)...]))
+                    hashing.headers.append(header)
+                    if header.name.lowercased() == "authorization" {
+                        remote.hasAuthorizationHeader = true
+                    } else {
+                        remote.headers.append(.init(name: header.name, value: String(header.value.drop { $0 == " " })))
+                    }
+                }
+                index += 1
+            case "--authorize-resource":
+                hashing.authorizeResource = next
+                index += 1
+            case "--transport":
+                remote.sse = next == "sse-only"
+                index += 1
+            case "--ignore-tool":
+                if let next { remote.ignoredTools.append(next) }
+                index += 1
+            default:
+                break
+            }
+            index += 1
+        }
+        remote.mcpRemote = hashing
+        return remote
+    }
+}
+
+/// Splits a shell command line into words (single and double quotes, backslashes), enough to
+/// read back the headers helper `setup` writes.
+enum ShellWords {
+    static func split(_ line: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var inWord = false
+        var quote: Character?
+        var escaped = false
+        for character in line {
+            if escaped { current.append(character); escaped = false; continue }
+            if let open = quote {
+                if character == open { quote = nil } else if character == "\\" && open == "\"" { escaped = true } else { current.append(character) }
+                continue
+            }
+            switch character {
+            case "'", "\"": quote = character; inWord = true
+            case "\\": escaped = true; inWord = true
+            case " ", "\t", "\n":
+                if inWord { words.append(current); current = ""; inWord = false }
+            default: current.append(character); inWord = true
+            }
+        }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    /// `word` quoted for a POSIX shell when it needs it.
+    static func quote(_ word: String) -> String {
+        let safe = word.unicodeScalars.allSatisfy { scalar in
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || "-_./:=@%+,".unicodeScalars.contains(scalar)
+        }
+        return safe && !word.isEmpty ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,252 @@
+import ArgumentParser
+import ClientConfig
+import CommandSupport
+import Credentials
+import Processes
+import Vault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension MCPClient: ExpressibleByArgument {}
+
+extension MCPVault {
+    struct Setup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Point an MCP client's remote servers at mcp-vault, so that the client keeps no token.",
+            discussion: """
+                Finds the client's configuration files (global, and the project's in the current \
+                directory or --project), and rewrites each remote server entry whose server the vault \
+                holds: to a local entry that runs `mcp-vault proxy URL`, or for Claude Code's HTTP \
+                entries, to a headers helper that runs `mcp-vault token URL --format json`. Entries \
+                that run mcp-remote are rewritten the same way. Names and every other setting stay; \
+                a static Authorization header goes. The old file is kept beside the new one as \
+                FILE.before-mcp-vault (mode 0600). An entry with comments inside, or a file that is \
+                not JSON, is left alone and the entry to paste is printed. A second run changes nothing.
+
+                Clients: \(MCPClient.allCases.map(\.rawValue).joined(separator: ", ")). Without one, \
+                lists the clients found and the remote servers each reaches.
+
+                Examples:
+                  mcp-vault setup
+                  mcp-vault setup cursor --dry-run
+                  mcp-vault setup claude-desktop
+                  mcp-vault setup opencode --login --project ~/src/app
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var unlock: UnlockOptions
+
+        @Argument(help: ArgumentHelp("The client: \(MCPClient.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "client"))
+        var client: MCPClient?
+
+        @Option(help: ArgumentHelp("The project whose configuration files are read too (default: the current directory).", valueName: "dir"))
+        var project: String?
+
+        @Flag(help: "Print the change as a diff and write nothing.")
+        var dryRun = false
+
+        @Flag(help: "Sign in first (`mcp-vault login URL --name NAME`) to each remote server the vault does not hold yet.")
+        var login = false
+
+        @Option(help: ArgumentHelp("The mcp-vault command the client runs (default: `mcp-vault` when that is this program on PATH, else this program's full path).",
+                                   valueName: "path"))
+        var command: String?
+
+        private var projectDirectory: String {
+            let directory = project ?? FileManager.default.currentDirectoryPath
+            return directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
+        }
+
+        func run() async throws {
+            try reportingErrors {
+                guard let client else {
+                    let vault = try? unlock.access(global).unlock()
+                    for line in ClientSurvey(environment: global.environment, projectDirectory: projectDirectory).describe(vault: vault) {
+                        Console.out(line)
+                    }
+                    return
+                }
+                try setUp(client)
+            }
+        }
+
+        private func setUp(_ client: MCPClient) throws {
+            let environment = global.environment
+            let results = ConfigFile.files(of: client, environment: environment, projectDirectory: projectDirectory)
+            guard !results.isEmpty else {
+                var places: [String] = []
+                for location in client.locations(environment: environment, projectDirectory: projectDirectory) where !places.contains(location.path) {
+                    places.append(location.path)
+                }
+                throw SetupError.noConfiguration(client, looked: places)
+            }
+            var vault = try openVault()
+            let command = self.command ?? Self.defaultCommand(environment: environment)
+            var problems = 0
+            var written = 0
+            var remoteSeen = false
+            var vaultSeen = false
+            for result in results {
+                let file: ConfigFile
+                switch result {
+                case .failure(let error):
+                    Console.out("\(error)")
+                    problems += 1
+                    continue
+                case .success(let read):
+                    file = read
+                }
+                Console.out(file.path + ":")
+                for problem in file.problems {
+                    Console.out("  \(problem)")
+                    problems += 1
+                }
+                var chosen: [ServerEntry] = []
+                for entry in file.entries {
+                    switch entry.kind {
+                    case .other:
+                        continue
+                    case .vault(let url):
+                        vaultSeen = true
+                        Console.out("  \(entry.name): already gets its token from mcp-vault (\(url))")
+                    case .remote(let remote):
+                        remoteSeen = true
+                        guard let server = try? ServerURL(remote.url) else {
+                            Console.out("  \(entry.name): \(remote.url) is not a server URL mcp-vault can use; left alone")
+                            problems += 1
+                            continue
+                        }
+                        var held = try vault.map { try $0.read(server.canonical) != nil } ?? false
+                        if !held && login && !dryRun {
+                            held = signIn(server, name: entry.name, vault: vault)
+                            if vault == nil { vault = try openVault() }
+                        }
+                        if held {
+                            chosen.append(entry)
+                        } else {
+                            Console.out("  \(entry.name): \(server.canonical) is not in the vault; left alone (sign in with "
+                                        + "`mcp-vault login \(server.canonical)\(ServerReference.isValidName(entry.name) ? " --name \(entry.name)" : "")`, "
+                                        + "or run setup again with --login)")
+                        }
+                    }
+                }
+                guard !chosen.isEmpty else { continue }
+                let change = ConfigRewrite.change(file, entries: chosen, command: command)
+                for refusal in change.refused {
+                    problems += 1
+                    Console.out("  \(refusal.entry.name): left alone: \(refusal.reason)")
+                    if !refusal.snippet.isEmpty {
+                        Console.out("  Put this in its place by hand:")
+                        Console.out(refusal.snippet.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
+                    }
+                }
+                guard change.changesFile else { continue }
+                for entry in change.rewritten {
+                    Console.out("  \(entry.name): \(dryRun ? "would get" : "gets") its token from mcp-vault")
+                }
+                if dryRun {
+                    Console.out(String(change.diff.dropLast()))
+                    continue
+                }
+                let backup = try ConfigRewrite.write(change)
+                written += 1
+                Console.out("  written; the old file is kept as \(backup)")
+                let withStaticToken = change.rewritten.filter { if case .remote(let remote) = $0.kind { remote.hasAuthorizationHeader } else { false } }
+                if !withStaticToken.isEmpty {
+                    Console.out("  note: the old file holds the static token of \(withStaticToken.map(\.name).joined(separator: ", ")); remove \(backup) once the client works")
+                }
+                if let vault { name(change.rewritten, in: vault) }
+            }
+            if written > 0 {
+                Console.out("Restart \(client.displayName) (or reload its MCP servers) to use the new entries.")
+            } else if !dryRun && problems == 0 {
+                Console.out(remoteSeen ? "Nothing was changed."
+                            : vaultSeen ? "Nothing to change: every remote server of \(client.displayName) gets its token from mcp-vault."
+                            : "\(client.displayName) reaches no remote MCP server in these files; nothing to change.")
+            } else if dryRun {
+                Console.out("Nothing was changed (dry run).")
+            }
+            if problems > 0 { throw SetupError.incomplete(problems) }
+        }
+
+        /// Gives each rewritten server the entry's name in the vault, unless it has one.
+        private func name(_ entries: [ServerEntry], in vault: Vault) {
+            for entry in entries {
+                guard case .remote(let remote) = entry.kind, let server = try? ServerURL(remote.url) else { continue }
+                switch try? ServerReference.assignName(entry.name, to: server, in: vault) {
+                case .named: Console.out("  \(entry.name) is now the name of \(server.canonical) in the vault")
+                case .taken(let holder): Console.out("  note: the vault already gives the name \(entry.name) to \(holder)")
+                default: break
+                }
+            }
+        }
+
+        /// The vault, or nil when there is none yet.
+        private func openVault() throws -> Vault? {
+            do {
+                return try unlock.access(global).unlock()
+            } catch VaultError.noVault {
+                return nil
+            }
+        }
+
+        /// Runs `mcp-vault login URL --name NAME`; whether it signed in.
+        private func signIn(_ server: ServerURL, name: String, vault: Vault?) -> Bool {
+            var arguments = [OAuthProgram.path, "login", server.canonical]
+            let free = vault.map { (try? ServerReference.resolve(name, in: $0)) == nil } ?? true
+            if ServerReference.isValidName(name) && free { arguments += ["--name", name] }
+            if let directory = global.vaultDirectory { arguments += ["--vault-dir", directory] }
+            if let file = unlock.passphraseFile { arguments += ["--passphrase-file", file] }
+            Console.out("  \(name): signing in to \(server.canonical)…")
+            do {
+                return try Subprocess.run(arguments) == 0
+            } catch {
+                Console.note("mcp-vault: error: \(error)")
+                return false
+            }
+        }
+
+        /// `mcp-vault` when the PATH finds this very program under that name, else its full path
+        /// (a client started from a desktop menu may not have ~/.local/bin on its PATH).
+        static func defaultCommand(environment: [String: String]) -> String {
+            let own = URL(fileURLWithPath: OAuthProgram.ownPath).resolvingSymlinksInPath().path
+            for directory in (environment["PATH"] ?? "").split(separator: ":") {
+                let candidate = URL(fileURLWithPath: String(directory) + "/mcp-vault").resolvingSymlinksInPath().path
+                if candidate == own { return "mcp-vault" }
+                if FileManager.default.isExecutableFile(atPath: candidate) { break }
+            }
+            return own
+        }
+    }
+}
+
+enum SetupError: Error, CustomStringConvertible, ExitStatusProviding {
+    case noConfiguration(MCPClient, looked: [String])
+    case incomplete(Int)
+
+    var description: String {
+        switch self {
+        case .noConfiguration(let client, let looked):
+            "no configuration of \(client.displayName) was found (looked for \(looked.joined(separator: ", ")))"
+        case .incomplete(let count):
+            "\(count) entr\(count == 1 ? "y was" : "ies were") left alone (see the lines above)"
+        }
+    }
+
+    var exitStatus: ExitStatus {
+        switch self {
+        case .noConfiguration: .noInput
+        case .incomplete: .failure
+        }
+    }
+
+    var hint: String? {
+        switch self {
+        case .noConfiguration(let client, _): "add a server to \(client.displayName) first, or pass --project DIR for a project's configuration"
+        case .incomplete: nil
+        }
+    }
+}
