@@ -73,7 +73,14 @@ public enum ConfigRewrite {
         let old = entry.member.value.node.members ?? []
         let client = entry.location.client
         func kept(dropping keys: Set<String>) -> [(String, String)] {
-            old.filter { !keys.contains($0.key) }.map { ($0.key, file.document.text($0.value.span)) }
+            old.filter { !keys.contains($0.key) }.map { member in
+                // The variables a static Authorization header came from hold the token: they go too.
+                if member.key == "env" || member.key == "environment", !remote.authorizationVariables.isEmpty, let variables = member.value.node.members {
+                    let others = variables.filter { !remote.authorizationVariables.contains($0.key) }
+                    return (member.key, "{" + others.map { json($0.key) + ": " + file.document.text($0.value.span) }.joined(separator: ", ") + "}")
+                }
+                return (member.key, file.document.text(member.value.span))
+            }
         }
         let arguments = proxyArguments(remote)
         let hadType = old.contains { $0.key == "type" }
@@ -87,7 +94,7 @@ public enum ConfigRewrite {
             var members: [(String, String)] = []
             let helper = [command, "token", remote.url, "--format", "json"].map(ShellWords.quote).joined(separator: " ")
             if let existing = entry.member.value.node["headersHelper"]?.node.string, ServerEntry.vaultTokenURL(existing) == nil {
-                throw Refusal(reason: "it has a headers helper of its own (\(helper)); mcp-vault does not replace it", members: [])
+                throw Refusal(reason: "it has a headers helper of its own (\(existing)); mcp-vault does not replace it", members: [])
             }
             for member in old where member.key != "headersHelper" {
                 if member.key == "headers" {
@@ -137,8 +144,9 @@ public enum ConfigRewrite {
         guard current == change.file.document.bytes else {
             throw WriteError(description: "\(change.file.path) changed while setup ran (the client may have written it); nothing was written, run setup again")
         }
+        // The backup is the file as it was before mcp-vault first changed it: a later run keeps it.
         let backup = change.file.realPath + ".before-mcp-vault"
-        try PlainFiles.replace(backup, with: current)
+        if !PlainFiles.exists(backup) { try PlainFiles.replace(backup, with: current) }
         try PlainFiles.replace(change.file.realPath, with: change.newBytes, permissions: change.file.permissions)
         return backup
     }

@@ -30,6 +30,9 @@ public struct RemoteServer: Sendable, Equatable {
     public var headers: [Header] = []
     /// The entry holds a static Authorization header (a token in plaintext).
     public var hasAuthorizationHeader = false
+    /// Environment variables the Authorization header takes its value from (`${AUTH_HEADER}`),
+    /// which hold the token and so go with it.
+    public var authorizationVariables: [String] = []
     public var ignoredTools: [String] = []
     /// Set when the entry runs mcp-remote: what its file names hash (`MCPRemoteStore.hashes`).
     public var mcpRemote: MCPRemoteArguments?
@@ -66,7 +69,8 @@ extension ServerEntry {
         let http = entry["httpUrl"]?.node.string
         guard let url = http ?? entry["url"]?.node.string, url.contains("://") else { return .other }
         var remote = RemoteServer(url: url)
-        remote.sse = type == "sse" || (location.client == .gemini && http == nil)
+        // Gemini CLI's `url` without a type is tried as Streamable HTTP then SSE, as the proxy's auto does.
+        remote.sse = type == "sse"
         for header in entry["headers"]?.node.members ?? [] {
             guard let value = header.value.node.string else { continue }
             if header.key.lowercased() == "authorization" {
@@ -92,6 +96,13 @@ extension ServerEntry {
         return words.dropFirst(2).first { !$0.hasPrefix("-") }
     }
 
+    /// The names of `${NAME}` references in `text`.
+    static func variables(in text: String) -> [String] {
+        text.split(separator: "${", omittingEmptySubsequences: false).dropFirst().compactMap { piece in
+            piece.firstIndex(of: "}").map { String(piece[..<$0]) }
+        }
+    }
+
     /// `npx -y mcp-remote URL [port] [--header 'Name: value'] [--authorize-resource R] [--transport sse-only] …`
     static func mcpRemote(_ commandLine: [String]) -> RemoteServer? {
         guard let start = commandLine.firstIndex(where: { word in
@@ -113,6 +124,7 @@ extension ServerEntry {
                     hashing.headers.append(header)
                     if header.name.lowercased() == "authorization" {
                         remote.hasAuthorizationHeader = true
+                        remote.authorizationVariables += variables(in: header.value)
                     } else {
                         remote.headers.append(.init(name: header.name, value: String(header.value.drop { $0 == " " })))
                     }

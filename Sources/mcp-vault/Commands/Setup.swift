@@ -57,7 +57,9 @@ extension MCPVault {
 
         private var projectDirectory: String {
             let directory = project ?? FileManager.default.currentDirectoryPath
-            return directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
+            let absolute = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
+            // Claude Code keys its per-project servers by the plain path of the directory.
+            return URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
         }
 
         func run() async throws {
@@ -119,7 +121,7 @@ extension MCPVault {
                             problems += 1
                             continue
                         }
-                        var held = try vault.map { try $0.read(server.canonical) != nil } ?? false
+                        var held = vault.map { (try? $0.read(server.canonical)) != nil } ?? false
                         if !held && login && !dryRun {
                             held = signIn(server, name: entry.name, vault: vault)
                             if vault == nil { vault = try openVault() }
@@ -148,12 +150,12 @@ extension MCPVault {
                     Console.out("  \(entry.name): \(dryRun ? "would get" : "gets") its token from mcp-vault")
                 }
                 if dryRun {
-                    Console.out(String(change.diff.dropLast()))
+                    Console.out(change.diff.split(separator: "\n").map { Self.hidingTokens(String($0)) }.joined(separator: "\n"))
                     continue
                 }
                 let backup = try ConfigRewrite.write(change)
                 written += 1
-                Console.out("  written; the old file is kept as \(backup)")
+                Console.out("  written; the file as it was before mcp-vault changed it is kept as \(backup)")
                 let withStaticToken = change.rewritten.filter { if case .remote(let remote) = $0.kind { remote.hasAuthorizationHeader } else { false } }
                 if !withStaticToken.isEmpty {
                     Console.out("  note: the old file holds the static token of \(withStaticToken.map(\.name).joined(separator: ", ")); remove \(backup) once the client works")
@@ -170,6 +172,24 @@ extension MCPVault {
                 Console.out("Nothing was changed (dry run).")
             }
             if problems > 0 { throw SetupError.incomplete(problems) }
+        }
+
+        /// A diff line with the value of an Authorization header or a bearer token hidden: the
+        /// old entries may hold a static token, which is never printed.
+        static func hidingTokens(_ line: String) -> String {
+            let characters = Array(line)
+            let lowered = Array(line.lowercased())
+            guard lowered.count == characters.count else {
+                return lowered.firstRange(of: Array("bearer")) != nil || lowered.firstRange(of: Array("authorization")) != nil ? String(line.prefix(1)) + "  [a line with a token, hidden]" : line
+            }
+            if let bearer = lowered.firstRange(of: Array("bearer ")) {
+                let end = characters[bearer.upperBound...].firstIndex { $0 == "\"" || $0 == "'" } ?? characters.endIndex
+                return String(characters[..<bearer.upperBound]) + "[hidden]" + String(characters[end...])
+            }
+            if let header = lowered.firstRange(of: Array("authorization")), let colon = characters[header.upperBound...].firstIndex(of: ":") {
+                return String(characters[...colon]) + " \"[hidden]\"" + (line.hasSuffix(",") ? "," : "")
+            }
+            return line
         }
 
         /// Gives each rewritten server the entry's name in the vault, unless it has one.
