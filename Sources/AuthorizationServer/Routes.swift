@@ -357,13 +357,14 @@ struct Routes: Sendable {
         case .headerOnly: await base.value + "/resource-metadata/mcp"
         case .everywhere: await base.value + "/.well-known/oauth-protected-resource/mcp"
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              await state.validate(String(header.dropFirst(7))) != nil else {
+        let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        let granted: String? = if let presented { await state.validate(presented) } else { nil }
+        guard granted != nil || options.mcpWithoutAuthorization else {
             let challenge = "Bearer " + (metadataURL.map { "resource_metadata=\"\($0)\", " } ?? "") + "scope=\"mcp:read\""
             return Response(status: .unauthorized, headers: [.wwwAuthenticate: challenge, .contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"unauthorized\"}")))
         }
-        let scope = await state.validate(String(header.dropFirst(7))) ?? ""
+        let scope = granted ?? ""
         let body = try await request.body.collect(upTo: 1 << 20)
         let message = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
         // The "admin" tool needs options.requiredScope (and, when set, everything needs

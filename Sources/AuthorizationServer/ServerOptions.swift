@@ -71,6 +71,8 @@ public struct ServerOptions: Sendable, Codable {
     public var refreshDelay: Double = 0
     /// How the token endpoint misbehaves (the hostile-server tests); nil: it does not.
     public var hostileTokenEndpoint: HostileAnswer?
+    /// The MCP endpoint serves without a token (a server that needs no sign-in).
+    public var mcpWithoutAuthorization = false
 
     /// Token endpoint answers that no client should trust or wait for.
     public enum HostileAnswer: String, Sendable, Codable, CaseIterable {

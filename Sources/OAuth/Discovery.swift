@@ -12,6 +12,11 @@ public struct DiscoveryResult: Sendable {
     public var challengedScope: String?
     /// True when the 2025-03-26 fallback (origin as issuer, default endpoints) was used.
     public var usedLegacyFallback: Bool
+    /// True when no metadata was found at all and the endpoints are the 2025-03-26 defaults
+    /// (/authorize, /token, /register at the origin), for a server that answered 401.
+    public var usedDefaultEndpoints = false
+    /// The metadata URLs that were tried, for messages.
+    public var lookedAt: [String] = []
 }
 
 /// RFC 9728 and RFC 8414 / OpenID Connect discovery in the order the MCP specification gives.
@@ -80,11 +85,25 @@ public struct Discovery: Sendable {
             return DiscoveryResult(resource: serverURL, resourceMetadata: nil, server: metadata, challengedScope: challenge?.scope,
                                    usedLegacyFallback: true)
         }
+        let lookedAt = candidates + [origin + "/.well-known/oauth-authorization-server", origin + "/.well-known/openid-configuration"]
+        // No metadata anywhere: say what the URL is rather than guess at endpoints.
+        if (200...299).contains(probe.status) && Self.isJSONRPCAnswer(probe) { throw .noLoginNeeded(serverURL) }
+        guard probe.status == 401 else { throw .noOAuthMetadata(serverURL, status: probe.status, lookedAt: lookedAt) }
         let defaults = AuthorizationServerMetadata(
             issuer: origin, authorizationEndpoint: origin + "/authorize", tokenEndpoint: origin + "/token",
             registrationEndpoint: origin + "/register")
         return DiscoveryResult(resource: serverURL, resourceMetadata: nil, server: defaults, challengedScope: challenge?.scope,
-                               usedLegacyFallback: true)
+                               usedLegacyFallback: true, usedDefaultEndpoints: true, lookedAt: lookedAt)
+    }
+
+    /// Whether an answer to the initialize probe is MCP: a JSON-RPC message, as JSON or in an SSE stream.
+    static func isJSONRPCAnswer(_ response: HTTPTransport.Response) -> Bool {
+        let type = (response.header("Content-Type") ?? "").lowercased()
+        let text = String(decoding: response.body.prefix(4096), as: UTF8.self)
+        if type.hasPrefix("text/event-stream") { return text.contains("\"jsonrpc\"") }
+        guard type.hasPrefix("application/json"),
+              let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else { return false }
+        return object["jsonrpc"] as? String == "2.0" && (object["result"] != nil || object["error"] != nil)
     }
 
     /// RFC 8414 and OpenID Connect discovery, with path insertion for issuers that have a path.

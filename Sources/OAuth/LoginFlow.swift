@@ -94,6 +94,10 @@ public struct LoginFlow: Sendable {
         if let methods = server.codeChallengeMethodsSupported {
             guard methods.contains("S256") else { throw OAuthError.pkceUnsupported }
         } else if !request.allowUnadvertisedPKCE {
+            // With no metadata at all there is nothing that "does not advertise" PKCE: say so.
+            if discovery.usedDefaultEndpoints {
+                throw OAuthError.noOAuthMetadata(request.serverURL, status: 401, lookedAt: discovery.lookedAt)
+            }
             throw OAuthError.pkceNotAdvertised
         }
         guard let authorizationEndpoint = server.authorizationEndpoint, let tokenEndpoint = server.tokenEndpoint else {

@@ -16,6 +16,10 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case resourceMismatch(expected: String, found: String)
     case issuerMismatch(expected: String, found: String)
     case noAuthorizationServer(String)
+    /// The URL answered the MCP initialize request without asking for authorization.
+    case noLoginNeeded(String)
+    /// No OAuth metadata at any of the places looked at; `status` is what initialize got.
+    case noOAuthMetadata(String, status: Int, lookedAt: [String])
     case pkceUnsupported
     case pkceNotAdvertised
     case noRegistration(String)
@@ -50,6 +54,12 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .issuerMismatch(let expected, let found):
             return "the authorization server metadata names issuer \(found), not \(expected)"
         case .noAuthorizationServer(let url): return "no authorization server metadata was found for \(url)"
+        case .noLoginNeeded(let url): return "\(url) answers initialize without authorization: no login needed (MCP clients can use it as it is)"
+        case .noOAuthMetadata(let url, let status, let lookedAt):
+            let what = status == 401
+                ? "\(url) asks for authorization (HTTP 401) but publishes no OAuth metadata"
+                : "\(url) answered initialize with HTTP \(status), so it may not be an MCP server, and no OAuth metadata was found"
+            return what + " (looked at \(lookedAt.joined(separator: ", ")))"
         case .pkceUnsupported: return "the authorization server does not support PKCE with S256"
         case .pkceNotAdvertised:
             return "the authorization server does not say that it supports PKCE (code_challenge_methods_supported is missing)"

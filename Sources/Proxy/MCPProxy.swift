@@ -140,7 +140,7 @@ public final class MCPProxy: Sendable {
                 try await drain(response)
                 renewedSession = true
                 try await renewSession(replacing: sessionID)
-            case 400, 404, 405 where message.method == "initialize" && options.transport == .automatic:
+            case let refused where [400, 404, 405].contains(refused) && message.method == "initialize" && options.transport == .automatic:
                 try await drain(response)
                 logger.info("the server refused Streamable HTTP (HTTP \(status)); using HTTP+SSE (2024-11-05)")
                 try await startLegacy(url: serverURL)

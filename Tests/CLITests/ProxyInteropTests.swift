@@ -49,6 +49,20 @@ struct ProxyInteropTests {
         #expect(result.status == 0, "\(result)")
     }
 
+    /// `--transport streamable-http` forbids the fallback: an SSE-only server's refusal of the
+    /// initialize POST reaches the client as an error (the case list once let 400 and 404 through
+    /// whatever the transport).
+    @Test func streamableHTTPOnlyDoesNotFallBack() async throws {
+        let server = try await PythonSDKServer(arguments: ["--transport", "sse", "--sse-path", "/mcp"])
+        let fixture = try await signedIn(server, resource: server.mcpURL)
+        defer { _ = try? fixture.mcpVault(["lock"]) }
+        let proxy = try ProxyProcess(server.mcpURL, ["--transport", "streamable-http"], fixture: fixture)
+        let answer = proxy.initialize()
+        let error = answer?["error"] as? [String: Any]
+        #expect((error?["message"] as? String)?.contains("answered HTTP 4") == true, "\(String(describing: answer))\n\(proxy.stderr)")
+        #expect(!proxy.stderr.contains("using HTTP+SSE"), "\(proxy.stderr)")
+    }
+
     /// The server dies mid-call: the pending request gets an error, not a hang.
     @Test func aServerKilledMidCallAnswersThePendingRequest() async throws {
         let server = try await PythonSDKServer()

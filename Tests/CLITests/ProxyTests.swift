@@ -57,6 +57,20 @@ struct ProxyVaultTests {
         #expect(proxy.request(3, "ping")?["result"] != nil)
     }
 
+    /// A 404 for initialize under `--transport streamable-http` is an error, not a fallback to
+    /// HTTP+SSE (once, 400 and 404 fell back whatever the transport).
+    @Test func a404UnderStreamableHTTPOnlyIsNotAFallback() async throws {
+        let server = try await TestAuthorizationServer()
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let url = server.origin + "/no-such-endpoint"
+        try storeCredential(fixture, url: url, token: "a-token-for-nothing")
+        let proxy = try ProxyProcess(url, ["--transport", "streamable-http", "--verbose", "--passphrase-file", fixture.passphraseFile], fixture: fixture)
+        let message = try #require(ProxyProcess.errorMessage(proxy.initialize()), "\(proxy.stderr)")
+        #expect(message.contains("answered HTTP 404"), "\(message)")
+        #expect(!proxy.stderr.contains("using HTTP+SSE"), "\(proxy.stderr)")
+    }
+
     /// A locked vault: an immediate error naming unlock; after `mcp-vault unlock`, it serves.
     @Test func aLockedVaultIsNamedAndAnUnlockElsewhereIsPickedUp() async throws {
         let signed = try await UnlockedSession(try await TestAuthorizationServer())
