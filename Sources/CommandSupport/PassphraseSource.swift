@@ -1,4 +1,8 @@
 import ArgumentParser
+import Credentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Vault
 
 /// Where one passphrase comes from: a file, a descriptor, an opt-in environment variable or the
@@ -67,6 +71,7 @@ public enum CommandLineProgram {
     public static func run<Root: AsyncParsableCommand>(_ root: Root.Type) async {
         ProcessHardening.apply()
         EnvironmentSecrets.capture()
+        rejectUnknownCommand(Root.self)
         do {
             var command = try Root.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -77,5 +82,19 @@ public enum CommandLineProgram {
         } catch {
             Root.exit(withError: error)
         }
+    }
+
+    /// `mcp-vault tokn URL` and `mcp-vault help tokn`: name the nearest command rather than
+    /// complain of unexpected arguments or print the top-level help.
+    static func rejectUnknownCommand<Root: ParsableCommand>(_ root: Root.Type) {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        let commands = root.configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
+        let known = Set(root.configuration.subcommands.map { $0._commandName } + ["help"])
+        if arguments.first == "help" { arguments.removeFirst() }
+        guard let typed = arguments.first, !typed.hasPrefix("-"), !known.contains(typed) else { return }
+        let suggestion = Nearest.match(typed, among: commands).map { "; did you mean '\($0)'?" } ?? ""
+        Console.note("mcp-vault: error: '\(typed)' is not an mcp-vault command\(suggestion)")
+        Console.note("mcp-vault: hint: `mcp-vault --help` lists the commands: \(commands.joined(separator: ", "))")
+        exit(ExitStatus.usage.rawValue)
     }
 }

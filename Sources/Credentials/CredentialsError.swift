@@ -2,7 +2,7 @@
 public enum CredentialsError: Error, Sendable, CustomStringConvertible {
     case invalidServerURL(String, reason: String)
     case malformedCredential(id: String, reason: String)
-    case noCredential(server: String)
+    case noCredential(server: String, closest: String? = nil)
     case recordTooLarge(field: String, size: Int, limit: Int)
     case unknownName(String, known: [String])
 
@@ -12,9 +12,10 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
             return "'\(text)' is not a usable server URL: \(reason)"
         case .malformedCredential(let id, let reason):
             return "record \(id) opened, but its contents are not a credential: \(reason)"
-        case .noCredential(let server):
+        case .noCredential(let server, _):
             return "the vault holds no credentials for \(server)"
         case .unknownName(let name, let known):
+            if let closest = Nearest.match(name, among: known) { return "no stored server is named '\(name)'; did you mean '\(closest)'?" }
             return "no stored server is named '\(name)'" + (known.isEmpty ? " (no server has a name yet)" : " (names: \(known.joined(separator: ", ")))")
         case .recordTooLarge(let field, let size, let limit):
             return "the credentials would take \(size) bytes, more than the \(limit) a record may hold (\(field) is the largest field); nothing was stored"
@@ -27,7 +28,8 @@ public enum CredentialsError: Error, Sendable, CustomStringConvertible {
         case .malformedCredential: return "remove the record and log in to that server again"
         case .unknownName: return "give the server's URL, or name it with `mcp-vault login URL --name NAME`"
         case .recordTooLarge: return "the server sent far more than any sign-in needs; ask its operator"
-        case .noCredential(let server): return "sign in with `mcp-vault login \(server)` (`mcp-vault status` lists what is stored; `mcp-vault migrate` imports the tokens of older tools)"
+        case .noCredential(_, let closest?): return "did you mean \(closest)? (`mcp-vault status` lists what is stored)"
+        case .noCredential(let server, nil): return "sign in with `mcp-vault login \(server)` (`mcp-vault status` lists what is stored; `mcp-vault migrate` imports the tokens of older tools)"
         }
     }
 }

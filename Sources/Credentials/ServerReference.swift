@@ -26,6 +26,19 @@ public enum ServerReference {
         }
     }
 
+    /// The stored server URL or name closest to `text`, for a "did you mean" when nothing is
+    /// stored under `text` itself.
+    public static func closest(to text: String, in vault: Vault) -> String? {
+        var candidates: [String] = []
+        for (id, result) in (try? vault.records()) ?? [] {
+            guard let record = try? CredentialRecord.decode(try result.get().payload, id: id) else { continue }
+            candidates.append(record.serverURL)
+            if let name = record.name { candidates.append(name) }
+        }
+        let typed = (try? ServerURL(text).canonical) ?? text
+        return Nearest.match(typed, among: candidates.filter { isURL($0) == isURL(typed) })
+    }
+
     /// The server `text` names: the URL itself, or the stored record of that name.
     public static func resolve(_ text: String, in vault: Vault) throws -> ServerURL {
         if isURL(text) { return try ServerURL(text) }

@@ -174,7 +174,7 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
         do {
             let vault = try unlocked()
             guard let record = try VaultAccess.credential(for: server, in: vault) else {
-                throw CredentialsError.noCredential(server: server.canonical)
+                throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: server.canonical, in: vault))
             }
             if let tokens = record.tokens, tokens.accessToken != rejected, TokenService.isFresh(record, minimumTTL: minimumTTL, now: now) {
                 lock.withLock { cached = (tokens.accessToken, tokens.expiresAt) }

@@ -119,7 +119,11 @@ struct Logout: AsyncParsableCommand {
             var names: [String] = []
             var unreadable: [(id: String, reason: String)] = []
             if let serverURL {
-                names = [try ServerReference.resolve(serverURL, in: vault).canonical]
+                let server = try ServerReference.resolve(serverURL, in: vault)
+                guard try vault.read(server.canonical) != nil else {
+                    throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: serverURL, in: vault))
+                }
+                names = [server.canonical]
             } else {
                 for (id, result) in try vault.records() {
                     do {

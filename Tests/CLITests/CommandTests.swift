@@ -5,7 +5,7 @@ import TestSupport
 
 /// Stores a credential for `url` through the test tool (payload on stdin, never argv).
 func storeCredential(_ fixture: VaultFixture, url: String, token: String = "an-access-token", expiresIn: Int64? = 3600,
-                     scope: String = "read write", refreshable: Bool = true) throws {
+                     scope: String = "read write", refreshable: Bool = true, name: String? = nil) throws {
     let now = Int64(Date().timeIntervalSince1970)
     let server = try ServerURL(url)
     let record = CredentialRecord(
@@ -15,8 +15,10 @@ func storeCredential(_ fixture: VaultFixture, url: String, token: String = "an-a
         tokens: .init(accessToken: token, refreshToken: refreshable ? token + "-refresh" : nil, scope: scope,
                       expiresAt: expiresIn.map { now + $0 }),
         now: now)
+    var named = record
+    named.name = name
     let stored = try fixture.tool(["put", server.canonical], environment: ["MCP_VAULT_PASSPHRASE": VaultFixture.passphrase],
-                                  input: String(decoding: record.encoded(), as: UTF8.self))
+                                  input: String(decoding: named.encoded(), as: UTF8.self))
     try #require(stored.status == 0, "\(stored)")
 }
 

@@ -61,3 +61,45 @@ struct LoginTargetMessageTests {
         #expect(result.status == 4 && result.stderr.contains("--allow-unadvertised-pkce"), "\(result)")
     }
 }
+
+/// A typo gets the nearest thing that exists, never a suggestion to sign in to the typo.
+@Suite("Messages: typos")
+struct TypoMessageTests {
+    private func fixture() throws -> VaultFixture {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        try storeCredential(fixture, url: "https://mcp.linear.app/mcp", token: "linear-token", name: "linear")
+        return fixture
+    }
+
+    @Test func aMistypedServerURLSuggestsTheStoredOne() throws {
+        let fixture = try fixture()
+        for command in [["token"], ["status"]] {
+            let result = try fixture.mcpVault(command + ["https://mcp.linear.app/mpc", "--passphrase-file", fixture.passphraseFile])
+            #expect(result.status == 66, "\(result)")
+            #expect(result.stderr.contains("did you mean https://mcp.linear.app/mcp?"), "\(result)")
+            #expect(!result.stderr.contains("mcp-vault login https://mcp.linear.app/mpc"), "\(result)")
+        }
+    }
+
+    @Test func aMistypedNameSuggestsTheStoredOne() throws {
+        let fixture = try fixture()
+        let result = try fixture.mcpVault(["token", "lineer", "--passphrase-file", fixture.passphraseFile])
+        #expect(result.status == 66 && result.stderr.contains("no stored server is named 'lineer'; did you mean 'linear'?"), "\(result)")
+    }
+
+    @Test func somethingFarFromAnythingStoredStillSuggestsALogin() throws {
+        let fixture = try fixture()
+        let result = try fixture.mcpVault(["token", "https://mcp.example.org/mcp", "--passphrase-file", fixture.passphraseFile])
+        #expect(result.status == 66 && result.stderr.contains("mcp-vault login https://mcp.example.org/mcp"), "\(result)")
+        #expect(!result.stderr.contains("did you mean"), "\(result)")
+    }
+
+    @Test(arguments: [["tokn", "https://mcp.linear.app/mcp"], ["help", "tokn"]])
+    func aMistypedCommandNamesTheNearestOne(_ arguments: [String]) throws {
+        let result = try VaultFixture().mcpVault(arguments)
+        #expect(result.status == 64, "\(result)")
+        #expect(result.stderr.contains("mcp-vault: error: 'tokn' is not an mcp-vault command; did you mean 'token'?"), "\(result)")
+        #expect(result.stdout.isEmpty, "no help text on a typo: \(result)")
+    }
+}

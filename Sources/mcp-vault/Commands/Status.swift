@@ -60,7 +60,7 @@ extension MCPVault {
                 if let serverURL {
                     let server = try ServerReference.resolve(serverURL, in: vault)
                     guard let record = try VaultAccess.credential(for: server, in: vault) else {
-                        throw CredentialsError.noCredential(server: server.canonical)
+                        throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: serverURL, in: vault))
                     }
                     summaries.append(CredentialSummary(record, now: now))
                 } else {

@@ -39,7 +39,7 @@ extension MCPVault {
                 let server = try ServerReference.resolve(options.serverURL, in: vault)
                 if options.challenge != nil { handOver(vault) }  // step-up needs the network and the browser
                 guard let record = try VaultAccess.credential(for: server, in: vault) else {
-                    throw CredentialsError.noCredential(server: server.canonical)
+                    throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: options.serverURL, in: vault))
                 }
                 let now = Int64(Date().timeIntervalSince1970)
                 guard let tokens = record.tokens, !record.needsLogin else {
