@@ -25,9 +25,25 @@ public enum NetworkFailure {
         default:
             let text = String(describing: error)
             if text.contains("UnknownHost") || text.contains("unknownHost") { return "no such host; check the spelling and your DNS" }
-            if String(reflecting: type(of: error)).contains("NIOSSL") { return "the TLS handshake failed (\(text)); check the server's certificate" }
+            if String(reflecting: type(of: error)).contains("NIOSSL") { return "the TLS handshake failed: " + tlsReason(text) }
             return "the connection failed (\(text))"
         }
+    }
+
+    /// The reason inside a TLS library error, in words.
+    static func tlsReason(_ text: String) -> String {
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate") {
+            return "the server's certificate is not trusted (self-signed, expired, or from a CA this machine does not trust)"
+        }
+        if text.contains("failedToValidateHostname") || text.contains("hostname") {
+            return "the server's certificate is for another host name"
+        }
+        if text.contains("WRONG_VERSION_NUMBER") || text.contains("PACKET_LENGTH_TOO_LONG") || text.contains("HTTP_REQUEST") {
+            return "the server does not speak TLS on that port (is it plain http?)"
+        }
+        if text.contains("uncleanShutdown") { return "the server closed the connection during the handshake" }
+        let detail = text.split(whereSeparator: { ":()[],".contains($0) }).last { $0.allSatisfy { $0.isUppercase || $0 == "_" } && $0.count > 3 }
+        return detail.map { "the TLS library says \($0)" } ?? "the server's TLS could not be negotiated"
     }
 
     static func describe(errno code: Int32) -> String {

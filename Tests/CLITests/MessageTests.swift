@@ -103,3 +103,68 @@ struct TypoMessageTests {
         #expect(result.stdout.isEmpty, "no help text on a typo: \(result)")
     }
 }
+
+/// Every network failure is one sentence: what was contacted, what happened, what to check.
+@Suite("Messages: network failures")
+struct NetworkMessageTests {
+    private func login(_ url: String) async throws -> ProcessResult {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        return try await runAsync(Binaries.mcpVault, ["login", url, "--passphrase-file", fixture.passphraseFile, "--timeout", "10"],
+                                  environment: fixture.environment.merging(["BROWSER": "/bin/false", "MCP_VAULT_HTTP_TIMEOUT": "10"]) { $1 })
+    }
+
+    /// A server (Python's, with TLS) on 127.0.0.1; `certificate` makes it speak TLS.
+    private func webServer(tls: Bool, in directory: String) throws -> (ChildProcess, String) {
+        var setup = ""
+        if tls {
+            let made = try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/key.pem",
+                                                    "-out", directory + "/cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
+                                                    "-addext", "subjectAltName=IP:127.0.0.1"], environment: [:])
+            try #require(made.status == 0, "\(made)")
+            setup = "import ssl; c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain('\(directory)/cert.pem', '\(directory)/key.pem'); s.socket = c.wrap_socket(s.socket, server_side=True); "
+        }
+        let script = "import http.server; s = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler); \(setup)print(s.server_port, flush=True); s.serve_forever()"
+        let web = try ChildProcess("/usr/bin/python3", ["-c", script], environment: ["PATH": "/usr/bin:/bin"], output: .pipe)
+        let port = try #require(web.readLine(timeout: 20))
+        return (web, port)
+    }
+
+    @Test func anUntrustedCertificateIsNamed() async throws {
+        let directory = try TemporaryDirectory(prefix: "tls")
+        let (web, port) = try webServer(tls: true, in: directory.path)
+        defer { web.stop() }
+        let result = try await login("https://127.0.0.1:\(port)/mcp")
+        #expect(result.status == 69, "\(result)")
+        #expect(result.stderr.contains("cannot reach https://127.0.0.1:\(port)/mcp: the TLS handshake failed: the server's certificate is not trusted"),
+                "\(result)")
+        #expect(!result.stderr.contains("NIOSSL") && !result.stderr.contains("BoringSSL"), "\(result)")
+    }
+
+    @Test func plainHTTPOnATLSURLIsNamed() async throws {
+        let directory = try TemporaryDirectory(prefix: "tls")
+        let (web, port) = try webServer(tls: false, in: directory.path)
+        defer { web.stop() }
+        let result = try await login("https://127.0.0.1:\(port)/mcp")
+        #expect(result.status == 69, "\(result)")
+        #expect(result.stderr.contains("the server does not speak TLS on that port (is it plain http?)"), "\(result)")
+    }
+
+    @Test func anUnknownHostIsNamed() async throws {
+        let result = try await login("https://no-such-host.invalid/mcp")
+        #expect(result.status == 69, "\(result)")
+        #expect(result.stderr.contains("cannot reach https://no-such-host.invalid/mcp: no such host"), "\(result)")
+        #expect(!result.stderr.contains("SocketAddressError") && !result.stderr.contains("NIO"), "\(result)")
+    }
+
+    @Test func aLoginThatTimesOutNamesTheOtherWaysToSignIn() async throws {
+        let server = try await TestAuthorizationServer()
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let result = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile, "--timeout", "2"],
+                                        environment: fixture.environment.merging(["BROWSER": "/bin/true"]) { $1 })
+        #expect(result.status == 75, "\(result)")
+        #expect(result.stderr.contains("no authorization response arrived within 2 s") && result.stderr.contains("--device")
+                && result.stderr.contains("--paste"), "\(result)")
+    }
+}
