@@ -80,6 +80,15 @@ public enum CommandLineProgram {
                 try command.run()
             }
         } catch {
+            // Usage errors in the same form as every other error: `mcp-vault: error: …`.
+            if Root.exitCode(for: error) == .validationFailure {
+                let message = Root.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+                Console.note("mcp-vault: error: " + message.replacingPrefix("Error: ", with: ""))
+                let command = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") }
+                    .flatMap { name in Root.configuration.subcommands.contains { $0._commandName == name } ? name : nil }
+                Console.note("mcp-vault: hint: `mcp-vault \(command.map { $0 + " " } ?? "")--help` shows the usage")
+                exit(ExitStatus.usage.rawValue)
+            }
             Root.exit(withError: error)
         }
     }
@@ -96,5 +105,11 @@ public enum CommandLineProgram {
         Console.note("mcp-vault: error: '\(typed)' is not an mcp-vault command\(suggestion)")
         Console.note("mcp-vault: hint: `mcp-vault --help` lists the commands: \(commands.joined(separator: ", "))")
         exit(ExitStatus.usage.rawValue)
+    }
+}
+
+extension String {
+    fileprivate func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
     }
 }

@@ -22,6 +22,7 @@ public enum CLIError: Error, CustomStringConvertible {
     case migrationIncomplete(failed: Int)
     case noValidToken(server: String, reason: String)
     case outputFailed(reason: String)
+    case noNewPassphrase(reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +33,7 @@ public enum CLIError: Error, CustomStringConvertible {
         case .migrationIncomplete(let failed): "\(failed) legacy token(s) were not migrated, or were sealed but their plaintext could not be removed (see the lines above)"
         case .noValidToken(let server, let reason): "no valid token for \(server): \(reason)"
         case .outputFailed(let reason): "the token could not be written to standard output (\(reason)); it was not delivered"
+        case .noNewPassphrase(let reason): "the new vault needs a passphrase, and there is none: \(reason)"
         }
     }
 
@@ -39,6 +41,7 @@ public enum CLIError: Error, CustomStringConvertible {
         switch self {
         case .keyringRequired(let error): error.hint
         case .noValidToken(let server, _): "run `mcp-vault login \(server)`"
+        case .noNewPassphrase: "run the command in a terminal, or give the new passphrase with --passphrase-file FILE, --passphrase-fd N or MCP_VAULT_PASSPHRASE"
         default: nil
         }
     }
@@ -83,6 +86,7 @@ public enum ExitStatus: Int32, Sendable {
             case .migrationIncomplete: .dataError
             case .noValidToken: .noValidToken
             case .outputFailed: .ioError
+            case .noNewPassphrase: .usage
             }
         default: .failure
         }

@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Credentials
 import Vault
 
@@ -24,6 +29,9 @@ public struct UnlockOptions: ParsableArguments {
         if let descriptor = passphraseDescriptor, descriptor < 0 {
             throw ValidationError("--passphrase-fd takes a file descriptor number, 0 or more.")
         }
+        if let passphraseFile, !FileManager.default.fileExists(atPath: passphraseFile) {
+            throw ValidationError("--passphrase-file \(passphraseFile): no such file")
+        }
     }
 
     /// The passphrase: from the file, the descriptor, MCP_VAULT_PASSPHRASE, or a terminal prompt.
@@ -32,13 +40,22 @@ public struct UnlockOptions: ParsableArguments {
                          environment: EnvironmentSecrets.passphrase, environmentName: EnvironmentSecrets.passphraseVariable)
     }
 
-    public func access(_ global: GlobalOptions, keyring: Bool = true) -> VaultAccess {
+    /// `sessionCache` false makes the keyring or the passphrase prove themselves (`unlock`).
+    public func access(_ global: GlobalOptions, keyring: Bool = true, sessionCache: Bool = true) -> VaultAccess {
         let source = passphraseSource
         let path = global.vaultPath
-        let sources = UnlockSources(
-            sessionCache: true,
+        var sources = UnlockSources(
+            sessionCache: sessionCache,
             keyring: noKeyring || !keyring ? nil : global.keyring,
             passphrase: { try source.read(prompt: "Passphrase for the vault at \(path): ") })
+        if !source.isGiven && PassphraseInput.canPrompt {
+            // Typed at a terminal: two more tries after a wrong one.
+            sources.passphraseAttempts = 3
+            sources.wrongPassphrase = { left in Console.note("Wrong passphrase; \(left) more tr\(left == 1 ? "y" : "ies").") }
+        }
+        if Console.isTerminal(2) {
+            sources.deriving = { started in Console.progress(started ? "Unlocking the vault (deriving the passphrase key)…" : nil) }
+        }
         return VaultAccess(path: path, sources: sources, logger: global.logger)
     }
 }

@@ -26,7 +26,12 @@ public enum VaultCreation {
         var passphrase: SecureBytes?
         if wantsPassphrase || keyring == nil || source.isGiven {
             if let keyringNote { Console.note(keyringNote + "; the vault gets a passphrase slot") }
-            passphrase = try source.readNew(prompt: "New vault passphrase: ")
+            do {
+                passphrase = try source.readNew(prompt: "New vault passphrase: ")
+            } catch VaultError.passphraseUnavailable(let reason) {
+                // There is no vault yet, so nothing to unlock: say how to give the new passphrase.
+                throw CLIError.noNewPassphrase(reason: reason)
+            }
             Console.note("Deriving the passphrase key (Argon2id, \(cost.rawValue) cost)…")
         }
         return try Vault.create(in: directory, keyring: keyring, passphrase: passphrase, cost: cost)

@@ -120,7 +120,12 @@ struct Logout: AsyncParsableCommand {
             var unreadable: [(id: String, reason: String)] = []
             if let serverURL {
                 let server = try ServerReference.resolve(serverURL, in: vault)
-                guard try vault.read(server.canonical) != nil else {
+                // A record that cannot be read is there too: logout removes it.
+                let present = switch Result(catching: { try vault.read(server.canonical) }) {
+                case .success(let record): record != nil
+                case .failure: true
+                }
+                guard present else {
                     throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: serverURL, in: vault))
                 }
                 names = [server.canonical]

@@ -13,6 +13,12 @@ public struct UnlockSources: Sendable {
     public var passphrase: (@Sendable () throws -> SecureBytes)?
     /// A descriptor from which the mcp-vault that exec'd this program passes the master key.
     public var handedOverKey: Int32?
+    /// How many passphrases to try (3 when they are typed at a terminal).
+    public var passphraseAttempts = 1
+    /// Told the number of tries left after a wrong passphrase.
+    public var wrongPassphrase: (@Sendable (Int) -> Void)?
+    /// Told when a key derivation starts (true) and ends (false), to show a line while it runs.
+    public var deriving: (@Sendable (Bool) -> Void)?
 
     public init(sessionCache: Bool = true, keyring: SecretServiceKeyring? = SecretServiceKeyring(),
                 passphrase: (@Sendable () throws -> SecureBytes)? = nil) {
@@ -84,21 +90,30 @@ public enum VaultUnlocker {
                 attempts.append(UnlockAttempt(method: .passphrase, reason: "no passphrase source"))
                 throw VaultError.locked(attempts: attempts)
             }
-            let passphrase: SecureBytes
-            do {
-                passphrase = try source()
-            } catch VaultError.passphraseUnavailable(let reason) {
-                attempts.append(UnlockAttempt(method: .passphrase, reason: reason))
-                throw VaultError.locked(attempts: attempts)
-            }
             guard let kdf = slot.kdf else { throw VaultError.malformedHeader(path: directory.headerPath, reason: "passphrase slot without kdf") }
-            logger.debug("deriving the passphrase key (Argon2id, \(kdf.memLimit / (1024 * 1024)) MiB, \(kdf.opsLimit) passes)")
-            let kek = try kdf.deriveKey(from: passphrase)
-            guard slot.matches(kek) else { throw VaultError.wrongPassphrase }
-            guard let key = slot.unwrap(with: kek, vaultID: header.vaultID) else {
-                throw VaultError.headerAuthenticationFailed(reason: "the passphrase slot's wrapped key was modified")
+            let tries = max(1, sources.passphraseAttempts)
+            for attempt in 1...tries {
+                let passphrase: SecureBytes
+                do {
+                    passphrase = try source()
+                } catch VaultError.passphraseUnavailable(let reason) {
+                    attempts.append(UnlockAttempt(method: .passphrase, reason: reason))
+                    throw VaultError.locked(attempts: attempts)
+                }
+                logger.debug("deriving the passphrase key (Argon2id, \(kdf.memLimit / (1024 * 1024)) MiB, \(kdf.opsLimit) passes)")
+                sources.deriving?(true)
+                let derived = Result { try kdf.deriveKey(from: passphrase) }
+                sources.deriving?(false)
+                let kek = try derived.get()
+                guard slot.matches(kek) else {
+                    if attempt < tries { sources.wrongPassphrase?(tries - attempt); continue }
+                    throw VaultError.wrongPassphrase
+                }
+                guard let key = slot.unwrap(with: kek, vaultID: header.vaultID) else {
+                    throw VaultError.headerAuthenticationFailed(reason: "the passphrase slot's wrapped key was modified")
+                }
+                return try opened(directory, header, key, .passphrase, logger)
             }
-            return try opened(directory, header, key, .passphrase, logger)
         }
 
         // With the keyring as the only slot, its own failure is the answer (and has its own remedy).

@@ -156,7 +156,7 @@ struct CommandTests {
     @Test func initWithoutAnyWayToGetAPassphraseFailsAtOnce() throws {
         let fixture = try VaultFixture()
         let result = try fixture.mcpVault(["init", "--no-keyring"])
-        #expect(result.status == 77, "\(result)")
+        #expect(result.status == 64, "\(result)")
         #expect(result.stderr.contains("standard input is not a terminal"))
         #expect(!FileManager.default.fileExists(atPath: fixture.vaultPath + "/vault.json"))
     }

@@ -74,7 +74,7 @@ struct TypoMessageTests {
 
     @Test func aMistypedServerURLSuggestsTheStoredOne() throws {
         let fixture = try fixture()
-        for command in [["token"], ["status"]] {
+        for command in [["token"], ["status"], ["logout"]] {
             let result = try fixture.mcpVault(command + ["https://mcp.linear.app/mpc", "--passphrase-file", fixture.passphraseFile])
             #expect(result.status == 66, "\(result)")
             #expect(result.stderr.contains("did you mean https://mcp.linear.app/mcp?"), "\(result)")
@@ -166,5 +166,64 @@ struct NetworkMessageTests {
         #expect(result.status == 75, "\(result)")
         #expect(result.stderr.contains("no authorization response arrived within 2 s") && result.stderr.contains("--device")
                 && result.stderr.contains("--paste"), "\(result)")
+    }
+}
+
+/// Passphrases: typed at a terminal (through Tests/Tools/terminal.py, a pseudo-terminal), given
+/// by file, or missing.
+@Suite("Messages: passphrases")
+struct PassphraseMessageTests {
+    /// Runs mcp-vault on a terminal, typing `answers` at its passphrase prompts.
+    private func onTerminal(_ fixture: VaultFixture, _ arguments: [String], answers: [String]) throws -> ProcessResult {
+        try run("/usr/bin/python3", [Binaries.repositoryRoot + "/Tests/Tools/terminal.py", "--answers-from-env", "ANSWERS", "--", Binaries.mcpVault] + arguments,
+                environment: fixture.environment.merging(["ANSWERS": answers.joined(separator: "\n")]) { $1 })
+    }
+
+    @Test func aWrongPassphraseAtATerminalGetsTwoMoreTries() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let result = try onTerminal(fixture, ["status"], answers: ["not it", VaultFixture.passphrase])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("Wrong passphrase; 2 more tries."), "\(result)")
+        #expect(result.stdout.contains("Unlocking the vault (deriving the passphrase key)"), "a line while the derivation runs: \(result)")
+        let three = try onTerminal(fixture, ["status"], answers: ["one", "two", "three"])
+        #expect(three.status == 77 && three.stdout.contains("Wrong passphrase; 1 more try.") && three.stdout.contains("wrong passphrase"), "\(three)")
+    }
+
+    @Test func aWrongPassphraseFromAFileGetsNoRetry() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        try "not it\n".write(toFile: fixture.home.file("wrong"), atomically: true, encoding: .utf8)
+        let result = try fixture.mcpVault(["status", "--passphrase-file", fixture.home.file("wrong")])
+        #expect(result.status == 77 && !result.stderr.contains("more tr"), "\(result)")
+    }
+
+    @Test func aMissingPassphraseFileIsNamedAsSuch() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let result = try fixture.mcpVault(["status", "--passphrase-file", fixture.home.file("no-such-file")])
+        #expect(result.status == 64, "\(result)")
+        #expect(result.stderr.contains("mcp-vault: error: --passphrase-file \(fixture.home.file("no-such-file")): no such file"), "\(result)")
+        #expect(!result.stderr.contains("locked"), "\(result)")
+    }
+
+    @Test func initWithoutATerminalSaysHowToGiveTheNewPassphrase() throws {
+        let fixture = try VaultFixture()
+        let result = try fixture.mcpVault(["init", "--no-keyring"])
+        #expect(result.status == 64, "\(result)")
+        #expect(result.stderr.contains("the new vault needs a passphrase") && result.stderr.contains("--passphrase-file FILE"), "\(result)")
+        #expect(!result.stderr.contains("mcp-vault unlock"), "there is no vault to unlock: \(result)")
+    }
+
+    /// `unlock` renews the cache only on a proven passphrase (or keyring), never from the cache.
+    @Test func unlockRenewsOnlyAfterTheSecretIsProvenAgain() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        #expect(try fixture.mcpVault(["unlock", "--for", "1m", "--passphrase-file", fixture.passphraseFile]).status == 0)
+        defer { _ = try? fixture.mcpVault(["lock"]) }
+        #expect(try fixture.mcpVault(["status"]).status == 0, "the cache serves other commands")
+        let renewed = try fixture.mcpVault(["unlock", "--for", "24h"])
+        #expect(renewed.status == 77, "\(renewed)")
+        #expect(try fixture.mcpVault(["unlock", "--for", "24h", "--passphrase-file", fixture.passphraseFile]).status == 0)
     }
 }

@@ -26,7 +26,9 @@ extension MCPVault {
 
         func run() async throws {
             try reportingErrors {
-                let vault = try unlock.access(global).unlock()
+                // Renewing takes the keyring or the passphrase again, never the cache itself:
+                // otherwise `unlock --for 24h` could be repeated for ever on one passphrase.
+                let vault = try unlock.access(global, sessionCache: false).unlock()
                 try SessionKeyCache.store(vault, seconds: duration.seconds)
                 Console.out("Unlocked the vault at \(vault.directory.path) for \(duration) (using the \(vault.unlockedBy.displayName)).")
             }
