@@ -129,6 +129,13 @@ public enum Console {
 
     public static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) == 1 }
 
+    /// A question on stderr, without a newline, for an answer on stdin.
+    public static func prompt(_ text: String) {
+        fflush(nil)
+        var line = printable(text)
+        line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+    }
+
     /// A progress line on stderr that the next one overwrites; nil clears it.
     public static func progress(_ text: String?) {
         fflush(nil)

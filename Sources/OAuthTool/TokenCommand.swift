@@ -87,7 +87,7 @@ struct Logout: AsyncParsableCommand {
 
             Examples:
               mcp-vault logout https://mcp.example.com/mcp
-              mcp-vault logout --all --local-only
+              mcp-vault logout --all --local-only --yes
               mcp-vault logout --damaged
             """)
 
@@ -106,9 +106,15 @@ struct Logout: AsyncParsableCommand {
     @Flag(name: .customLong("local-only"), help: "Delete without revoking at the server.")
     var localOnly = false
 
+    @Flag(name: [.customShort("y"), .customLong("yes")], help: "With --all: do not ask for confirmation (needed without a terminal).")
+    var yes = false
+
     func validate() throws {
         guard [serverURL != nil, all, damaged].filter({ $0 }).count == 1 else {
             throw ValidationError("Give a server URL, --all or --damaged.")
+        }
+        if all && !yes && !(Console.isTerminal(0) && Console.isTerminal(2)) {
+            throw ValidationError("--all logs out of every stored server; without a terminal to confirm on, add --yes")
         }
         if let serverURL { do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) } }
     }
@@ -137,6 +143,15 @@ struct Logout: AsyncParsableCommand {
                     } catch {
                         unreadable.append((id, "\(error)"))
                     }
+                }
+            }
+            names.sort()
+            if all && !yes && !names.isEmpty {
+                Console.note("This logs out of \(names.count) server\(names.count == 1 ? "" : "s"): \(names.joined(separator: ", ")).")
+                Console.prompt("Log out of all of them? [y/N] ")
+                guard let answer = readLine(), ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                    Console.out("Nothing was changed.")
+                    throw ExitCode(ExitStatus.failure.rawValue)
                 }
             }
             let service = LogoutService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))

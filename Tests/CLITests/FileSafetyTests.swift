@@ -110,7 +110,7 @@ struct FileSafetyTests {
 
         #expect(try await session.login().status == 0)
         try damage()
-        let all = try await runAsync(Binaries.mcpVault, ["logout", "--all", "--local-only", "--passphrase-file", session.fixture.passphraseFile],
+        let all = try await runAsync(Binaries.mcpVault, ["logout", "--all", "--local-only", "--yes", "--passphrase-file", session.fixture.passphraseFile],
                                      environment: session.environment)
         #expect(all.status == 0 && all.stdout.contains("which could not be read"), "\(all)")
         #expect(try session.fixture.recordFiles().isEmpty)

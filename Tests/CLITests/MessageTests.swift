@@ -227,3 +227,36 @@ struct PassphraseMessageTests {
         #expect(try fixture.mcpVault(["unlock", "--for", "24h", "--passphrase-file", fixture.passphraseFile]).status == 0)
     }
 }
+
+@Suite("Messages: logout --all")
+struct LogoutAllMessageTests {
+    private func fixture() throws -> VaultFixture {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        try storeCredential(fixture, url: "https://a.example.com/mcp")
+        try storeCredential(fixture, url: "https://b.example.com/mcp")
+        return fixture
+    }
+
+    @Test func withoutATerminalItNeedsYes() throws {
+        let fixture = try fixture()
+        let refused = try fixture.mcpVault(["logout", "--all", "--local-only", "--passphrase-file", fixture.passphraseFile])
+        #expect(refused.status == 64 && refused.stderr.contains("add --yes"), "\(refused)")
+        #expect(try fixture.recordFiles().count == 2, "nothing was deleted")
+        let done = try fixture.mcpVault(["logout", "--all", "--local-only", "--yes", "--passphrase-file", fixture.passphraseFile])
+        #expect(done.status == 0 && done.stdout.contains("Logged out of https://a.example.com/mcp"), "\(done)")
+        #expect(try fixture.recordFiles().isEmpty)
+    }
+
+    @Test(arguments: [("n", false), ("y", true)])
+    func atATerminalItAsksFirst(answer: String, goesAhead: Bool) throws {
+        let fixture = try fixture()
+        let result = try run("/usr/bin/python3", [Binaries.repositoryRoot + "/Tests/Tools/terminal.py", "--answers-from-env", "ANSWERS", "--",
+                                                  Binaries.mcpVault, "logout", "--all", "--local-only", "--passphrase-file", fixture.passphraseFile],
+                             environment: fixture.environment.merging(["ANSWERS": answer]) { $1 })
+        #expect(result.stdout.contains("This logs out of 2 servers: https://a.example.com/mcp, https://b.example.com/mcp."), "\(result)")
+        #expect(result.stdout.contains("Log out of all of them? [y/N]"))
+        #expect(result.status == (goesAhead ? 0 : 1), "\(result)")
+        #expect(try fixture.recordFiles().count == (goesAhead ? 0 : 2))
+    }
+}

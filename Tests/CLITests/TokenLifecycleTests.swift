@@ -127,7 +127,7 @@ struct TokenLifecycleTests {
     @Test func logoutLocalOnlyLeavesTheServerAlone() async throws {
         let session = try await SignedIn(try await TestAuthorizationServer())
         defer { session.lock() }
-        let result = try await runAsync(Binaries.mcpVault, ["logout", "--all", "--local-only"], environment: session.fixture.environment)
+        let result = try await runAsync(Binaries.mcpVault, ["logout", "--all", "--local-only", "--yes"], environment: session.fixture.environment)
         #expect(result.status == 0, "\(result)")
         #expect(try await session.server.stats()["revocations"] == 0)
         #expect(try session.fixture.tool(["get", session.url]).status != 0)

@@ -2,7 +2,7 @@
 
 Usage: terminal.py [--answers-from-env VAR] -- COMMAND ARG...
 
-Each time the output shows "assphrase" followed by ": ", the next line of $VAR (removed from the
+Each time the output shows a passphrase prompt or a "[y/N] " question, the next line of $VAR (removed from the
 environment the command gets) is typed. Prints everything the command wrote to the terminal,
 then exits with the command's status. Gives up after 60 s.
 """
@@ -37,7 +37,7 @@ def main() -> int:
             if not chunk:
                 break
             output += chunk
-        prompts = output.count(b"assphrase for") + output.count(b"assphrase: ")
+        prompts = output.count(b"assphrase for") + output.count(b"assphrase: ") + output.count(b"[y/N] ")
         if prompts > answered and answered < len(answers):
             os.write(fd, answers[answered].encode() + b"\n")
             answered += 1
