@@ -77,6 +77,7 @@ public enum ExitStatus: Int32, Sendable {
             case .noCredential, .unknownName: .noInput
             }
         case let error as any ExitStatusProviding: error.exitStatus
+        case is ValidationError: .usage
         case let error as CLIError:
             switch error {
             case .passphrasesDiffer: .usage

@@ -29,16 +29,27 @@ public struct TokenOptions: ParsableArguments {
         valueName: "value"))
     public var challenge: String?
 
+    @Flag(name: .customLong("no-browser"), help: "With --challenge: only print the authorization URL.")
+    public var noBrowser = false
+
+    @Option(help: ArgumentHelp("With --challenge: seconds to wait for the authorization (10 to 3600).", valueName: "seconds"))
+    public var timeout: Int64 = 300
+
     public func validate() throws {
         do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
         if !(0...31_536_000).contains(minimumTTL) { throw ValidationError("--min-ttl takes 0 to 31536000 seconds (a year)") }
+        if !(10...3600).contains(timeout) { throw ValidationError("--timeout takes 10 to 3600 seconds") }
+        if let challenge, !challenge.lowercased().contains("bearer") || !challenge.contains("scope") {
+            throw ValidationError("--challenge takes the WWW-Authenticate value of a 403 insufficient_scope answer (Bearer error=\"insufficient_scope\", scope=\"…\")")
+        }
     }
 
     /// These options as arguments again, to hand on to mcp-vault-oauth.
     public var arguments: [String] {
         var arguments = [serverURL, "--min-ttl", String(minimumTTL), "--format", format.rawValue]
         if header { arguments.append("--header") }
-        if let challenge { arguments += ["--challenge", challenge] }
+        if let challenge { arguments += ["--challenge", challenge, "--timeout", String(timeout)] }
+        if noBrowser { arguments.append("--no-browser") }
         return arguments
     }
 

@@ -22,6 +22,9 @@ public struct LoginRequest: Sendable {
     /// Whether a browser can be shown here (a display, or $BROWSER); `.automatic` uses the device
     /// flow when it cannot and the server offers it.
     public var canOpenBrowser = true
+    /// Nobody at a terminal (a client runs mcp-vault): the device flow when the server offers
+    /// it, else an immediate error rather than a wait for a browser nobody sees.
+    public var unattended = false
 
     public enum Mode: Sendable, Equatable {
         case automatic
@@ -87,6 +90,7 @@ public struct LoginFlow: Sendable {
         let discovery = try await Discovery(http: http, logger: logger).discover(request.serverURL)
         let useDevice = request.mode == .device
             || (request.mode == .automatic && !request.canOpenBrowser && discovery.server.deviceAuthorizationEndpoint != nil)
+        if request.unattended && !useDevice { throw OAuthError.needsSomeone(server: request.serverURL, scope: request.scopes.joined(separator: " ")) }
         if useDevice {
             return try await DeviceFlow(http: http, logger: logger).run(request, discovery: discovery, present: present)
         }
@@ -242,6 +246,16 @@ public struct LoginFlow: Sendable {
     static func reusableClient(_ request: LoginRequest, issuer: String) -> ClientCredentials? {
         guard let previous = request.previousRegistration, Discovery.sameIssuer(previous.issuer, issuer) else { return nil }
         return previous.client
+    }
+
+    /// Throws at once when an unattended authorization could not be done (no device flow), so
+    /// that nothing is counted or shown for it.
+    public func checkUnattended(_ request: LoginRequest) async throws {
+        guard request.unattended, request.mode != .device else { return }
+        let discovery = try await Discovery(http: http, logger: logger).discover(request.serverURL)
+        if discovery.server.deviceAuthorizationEndpoint == nil {
+            throw OAuthError.needsSomeone(server: request.serverURL, scope: request.scopes.joined(separator: " "))
+        }
     }
 
     /// `--scope` flags, else the 401's scope, else the resource's scopes_supported, else none;

@@ -33,6 +33,8 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     case insufficientScope(wanted: String?)
     case pasteNeedsAddress
     case deviceCodeExpired
+    /// An authorization needs someone at a browser, and nobody is at a terminal.
+    case needsSomeone(server: String, scope: String)
 
     public var description: String {
         switch self {
@@ -76,6 +78,8 @@ public enum OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case .pasteNeedsAddress:
             return "paste the whole address the browser ended on (it carries the state that proves the answer is for this login)"
         case .deviceCodeExpired: return "the device code expired before the sign-in was approved"
+        case .needsSomeone(let server, _):
+            return "authorizing more scope for \(server) needs someone at a browser, and there is no terminal here (the server offers no device flow)"
         case .insufficientScope(let wanted):
             return "the MCP server wants more scope" + (wanted.map { " (\($0))" } ?? "") + " than the authorization server granted"
         }

@@ -154,6 +154,7 @@ extension OAuthError: ExitStatusProviding {
     public var hint: String? {
         switch self {
         case .callbackPortBusy: "leave out --callback-port to use any free port"
+        case .needsSomeone(let server, let scope): "run `mcp-vault login \(server) --scope '\(scope)'` in a terminal"
         case .timedOutWaitingForBrowser:
             "without a browser on this machine, sign in with --device (on any device, when the server offers it) or --paste (in any browser, then paste the address it ends on); --timeout gives more time"
         case .pkceNotAdvertised: "if you trust this server, retry with --allow-unadvertised-pkce"

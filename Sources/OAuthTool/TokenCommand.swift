@@ -18,8 +18,6 @@ struct Token: AsyncParsableCommand {
     @Option(name: .customLong("master-key-fd"), help: .hidden)
     var masterKeyDescriptor: Int32?
 
-    @Flag(name: .customLong("no-browser"), help: "With --challenge: only print the authorization URL.")
-    var noBrowser = false
 
     func run() async throws {
         do {
@@ -54,11 +52,20 @@ extension Token {
         guard let challenge = BearerChallenge(text), let wanted = challenge.scope else {
             throw ValidationError("--challenge takes the WWW-Authenticate value of a 403 insufficient_scope answer (Bearer error=\"insufficient_scope\", scope=\"…\")")
         }
-        let request = LoginRequest(serverURL: server.canonical)
+        var request = LoginRequest(serverURL: server.canonical)
+        request.timeoutSeconds = Int(options.timeout)
+        let environment = global.environment
+        let browser = environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil
+        if !browser && !Console.isTerminal(0) && !Console.isTerminal(2) {
+            // Run by a client, with no browser to show and nobody at a terminal: a device code
+            // the client can show, or an error now rather than a wait for nothing.
+            request.unattended = true
+            request.canOpenBrowser = false
+        }
         defer { Browser.removeRedirectFiles() }
         return try await StepUpService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global)).stepUp(
             server: server, vault: vault, wanted: wanted, request: request,
-            present: Authorization.presenter(openBrowser: !noBrowser, environment: global.environment, waitSeconds: request.timeoutSeconds))
+            present: Authorization.presenter(openBrowser: !options.noBrowser, environment: global.environment, waitSeconds: request.timeoutSeconds))
     }
 }
 

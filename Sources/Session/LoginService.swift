@@ -56,6 +56,7 @@ public struct LoginService: Sendable {
         let http = HTTPTransport(timeoutSeconds: httpTimeout)
         do {
             let flow = LoginFlow(http: http, logger: logger)
+            try await flow.checkUnattended(request)
             try beforeAuthorization?()
             var result = try await flow.run(request, present: present, readPasted: readPasted)
             // Step-up: a 403 insufficient_scope on the check asks again with the union of scopes.

@@ -260,3 +260,51 @@ struct LogoutAllMessageTests {
         #expect(try fixture.recordFiles().count == (goesAhead ? 0 : 2))
     }
 }
+
+/// `token --challenge` run by a client with no browser and no terminal: the device flow, or an
+/// error at once (never a wait for a browser nobody sees).
+@Suite("Messages: step-up without a terminal")
+struct UnattendedStepUpTests {
+    private let challenge = #"Bearer error="insufficient_scope", scope="mcp:admin""#
+
+    private func signedIn(_ configure: @escaping @Sendable (inout ServerOptions) -> Void = { _ in }) async throws -> ServerSession {
+        let session = try ServerSession(try await TestAuthorizationServer(configure))
+        try #require(try await session.login().status == 0)
+        return session
+    }
+
+    /// No BROWSER, no display, stdin and stderr not terminals.
+    private func unattended(_ session: ServerSession, _ extra: [String]) async throws -> ProcessResult {
+        var environment = session.fixture.environment
+        environment["BROWSER"] = nil
+        return try await runAsync(Binaries.mcpVault, ["token", session.url, "--passphrase-file", session.fixture.passphraseFile] + extra,
+                                  environment: environment)
+    }
+
+    @Test func withoutADeviceFlowItFailsAtOnceWithTheCommandToRun() async throws {
+        let session = try await signedIn { $0.deviceFlow = false }
+        let started = Date()
+        let result = try await unattended(session, ["--challenge", challenge])
+        #expect(result.status == 4, "\(result)")
+        #expect(result.stderr.contains("needs someone at a browser, and there is no terminal here"), "\(result)")
+        #expect(result.stderr.contains("run `mcp-vault login \(session.url) --scope '"), "\(result)")
+        #expect(Date().timeIntervalSince(started) < 60, "no wait for a browser")
+        #expect(try session.record().stepUp == nil, "nothing was counted against the step-up limit")
+    }
+
+    @Test func withADeviceFlowItUsesIt() async throws {
+        let session = try await signedIn()
+        let result = try await unattended(session, ["--challenge", challenge])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("enter the code"), "the device code is shown: \(result)")
+        #expect(try session.record().tokens?.scope?.contains("mcp:admin") == true)
+    }
+
+    @Test(arguments: [["--challenge", "garbage"], ["--challenge", #"Bearer error="insufficient_scope", scope="x""#, "--timeout", "5"]])
+    func badChallengeArgumentsAreUsageErrors(_ extra: [String]) async throws {
+        let session = try await signedIn()
+        let result = try await unattended(session, extra)
+        #expect(result.status == 64, "\(result)")
+        #expect(result.stderr.hasPrefix("mcp-vault: error: --"), "\(result)")
+    }
+}
