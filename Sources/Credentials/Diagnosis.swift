@@ -9,18 +9,32 @@ public struct DiagnosticCheck: Sendable {
     public let outcome: Outcome
     public let detail: String
     public let remedy: String?
+
+    public init(subject: String, outcome: Outcome, detail: String, remedy: String?) {
+        self.subject = subject
+        self.outcome = outcome
+        self.detail = detail
+        self.remedy = remedy
+    }
 }
 
 /// Checks everything the vault depends on, each independently, and says whether the vault can be used.
 public struct Diagnosis: Sendable {
-    public let checks: [DiagnosticCheck]
+    public var checks: [DiagnosticCheck]
     public let vaultUsable: Bool
+    /// False when the vault can be read but no record can be written (read-only or full).
+    public var vaultWritable = true
 
     public static func run(access: VaultAccess, keyring: SecretServiceKeyring, environment: [String: String]) -> Diagnosis {
         var checks: [DiagnosticCheck] = []
         func add(_ subject: String, _ outcome: DiagnosticCheck.Outcome, _ detail: String, _ remedy: String? = nil) {
             checks.append(DiagnosticCheck(subject: subject, outcome: outcome, detail: detail, remedy: remedy))
         }
+
+        // A vault with no keyring slot does not need the keyring: its absence is no warning.
+        let keyringUnused = (try? access.openDirectory().readHeader()).map { $0.slot(of: .secretService) == nil } ?? false
+        let keyringProblem: DiagnosticCheck.Outcome = keyringUnused ? .info : .warning
+        let unusedNote = keyringUnused ? " (not needed: this vault has no keyring slot)" : ""
 
         // The desktop keyring.
         let busAddress = environment["DBUS_SESSION_BUS_ADDRESS"] ?? ""
@@ -30,8 +44,8 @@ public struct Diagnosis: Sendable {
         } else if environment["XDG_RUNTIME_DIR"] != nil && PlainFiles.exists(runtimeBus) {
             add("D-Bus session", .ok, "using \(runtimeBus)")
         } else {
-            add("D-Bus session", .warning, "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus",
-                "outside a desktop session the keyring is unavailable; use the passphrase slot")
+            add("D-Bus session", keyringProblem, "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus" + unusedNote,
+                keyringUnused ? nil : "outside a desktop session the keyring is unavailable; use the passphrase slot")
         }
         var keyringWorks = false
         do {
@@ -39,7 +53,7 @@ public struct Diagnosis: Sendable {
             keyringWorks = true
             add("Secret Service", .ok, "reachable; the default keyring is unlocked and persistent")
         } catch {
-            add("Secret Service", .warning, error.description, error.hint)
+            add("Secret Service", keyringProblem, error.description + unusedNote, keyringUnused ? nil : error.hint)
         }
 
         // The kernel keyring for `mcp-vault unlock`.
@@ -52,6 +66,7 @@ public struct Diagnosis: Sendable {
 
         // The vault itself.
         var usable = false
+        var writable = true
         vault: do {
             let directory: VaultDirectory
             do {
@@ -94,6 +109,13 @@ public struct Diagnosis: Sendable {
                 usable = true
                 add("session", .info, "unlocked (the master key is cached in the kernel keyring)", "`mcp-vault lock` drops it")
             }
+            do {
+                try directory.checkWritable()
+                add("free space", .ok, "a new record of the largest size (1 MiB) can be written")
+            } catch {
+                writable = false
+                add("free space", .problem, "\(error)", "new logins and refreshes cannot be stored: make room, or make the file system writable")
+            }
             let count = (try? directory.recordIDs().count) ?? 0
             add("records", .info, "\(count) stored")
             for (id, reason) in (try? directory.unopenableRecords()) ?? [] {
@@ -126,6 +148,6 @@ public struct Diagnosis: Sendable {
         for store in files.otherClientStores() {
             add(store.name, .warning, "\(store.path) holds MCP OAuth tokens in plaintext; mcp-vault does not import it: \(store.why)", store.advice)
         }
-        return Diagnosis(checks: checks, vaultUsable: usable)
+        return Diagnosis(checks: checks, vaultUsable: usable, vaultWritable: writable)
     }
 }

@@ -10,6 +10,7 @@ struct MCPVaultOAuth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-vault",
         abstract: "The networking commands of mcp-vault (run through `mcp-vault`).",
+        version: ProgramVersion.current,
         subcommands: [Login.self, Token.self, Logout.self, ProxyCommand.self, RefreshWorkerCommand.self])
 
     static func main() async {

@@ -109,15 +109,7 @@ public final class Vault: Sendable {
     /// writable and has room for the largest record (checked by reserving that much, then giving
     /// it back). For work that must not start when its result cannot be kept (a login).
     public func checkWritable(_ name: String) throws {
-        let id = recordID(for: name)
-        let reservation: VaultDirectory.ReservedRecordFile
-        do {
-            reservation = try directory.reserveRecordFile(id, capacity: RecordFile.maximumSize)
-        } catch {
-            guard case .system(let failure) = error else { throw error }
-            throw VaultError.notWritable(path: directory.path, reason: String(cString: strerror(failure.code)).lowercased())
-        }
-        withExtendedLifetime(reservation) {}  // given back at once
+        try directory.checkWritable(recordID: recordID(for: name))
     }
 
     /// Puts the master key in a pipe for the program this process is about to exec (which reads it

@@ -19,7 +19,7 @@ struct MCPVault: AsyncParsableCommand {
               mcp-vault status
               mcp-vault doctor
             """,
-        version: "0.1.0",
+        version: ProgramVersion.current,
         subcommands: [Init.self, Login.self, Logout.self, Status.self, Token.self, Proxy.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 

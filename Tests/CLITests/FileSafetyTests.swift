@@ -138,6 +138,20 @@ struct FileSafetyTests {
         #expect(stats["authorization_requests"] == 0 && stats["registrations"] == 0, "\(stats)")
     }
 
+    /// doctor on a full or read-only file system does not call the vault usable.
+    @Test(.enabled(if: SmallFileSystem.available, "needs to mount a tmpfs (root)"))
+    func doctorSaysWhenNothingNewCanBeStored() async throws {
+        let (session, disk) = try await sessionOnSmallDisk()
+        #expect(try session.fixture.mcpVault(["doctor"]).stdout.contains("The vault can be used."))
+        try disk.fill()
+        let full = try session.fixture.mcpVault(["doctor"])
+        #expect(full.status == 1 && full.stdout.contains("The vault can be read, but nothing new can be stored in it"), "\(full)")
+        #expect(full.stdout.contains("no space left on device") && !full.stdout.contains("The vault can be used."), "\(full)")
+        try disk.makeReadOnly()
+        let readOnly = try session.fixture.mcpVault(["doctor"])
+        #expect(readOnly.status == 1 && readOnly.stdout.contains("read-only file system"), "\(readOnly)")
+    }
+
     /// On a full disk a refresh is not attempted: the server has rotated nothing that could be lost.
     @Test(.enabled(if: SmallFileSystem.available, "needs to mount a tmpfs (root)"))
     func aFullDiskStopsARefreshBeforeTheRequest() async throws {

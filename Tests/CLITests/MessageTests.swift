@@ -308,3 +308,40 @@ struct UnattendedStepUpTests {
         #expect(result.stderr.hasPrefix("mcp-vault: error: --"), "\(result)")
     }
 }
+
+@Suite("Messages: doctor and versions")
+struct DoctorMessageTests {
+    @Test func aPassphraseOnlyVaultIsNotWarnedAboutTheKeyring() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let doctor = try fixture.mcpVault(["doctor"])
+        #expect(doctor.status == 0 && doctor.stdout.contains("The vault can be used."), "\(doctor)")
+        #expect(doctor.stdout.contains("not needed: this vault has no keyring slot"), "\(doctor)")
+        for line in doctor.stdout.split(separator: "\n") where line.contains("D-Bus") || line.contains("Secret Service") {
+            #expect(!line.hasPrefix("[warning]"), "\(line)")
+        }
+    }
+
+    @Test func bothProgramsAnswerVersionAlike() throws {
+        let main = try run(Binaries.mcpVault, ["--version"], environment: [:])
+        let oauth = try run(Binaries.mcpVault + "-oauth", ["--version"], environment: [:])
+        #expect(main.status == 0 && oauth.status == 0 && !main.stdout.isEmpty && main.stdout == oauth.stdout, "\(main) \(oauth)")
+        let fixture = try VaultFixture()
+        let doctor = try fixture.mcpVault(["doctor"])
+        #expect(doctor.stdout.contains("[ok]      mcp-vault-oauth: ") && doctor.stdout.contains("version " + main.stdout.split(separator: "\n")[0]), "\(doctor)")
+    }
+
+    @Test func doctorNamesAMissingOAuthProgram() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let alone = fixture.home.file("bin")
+        try FileManager.default.createDirectory(atPath: alone, withIntermediateDirectories: true)
+        // cp, not FileManager: a descriptor open in this process could reach a child forked by a
+        // parallel test meanwhile, and the copy could not be executed ("text file busy").
+        #expect(try run("/bin/cp", [Binaries.mcpVault, alone + "/mcp-vault"], environment: [:]).status == 0)
+        let doctor = try run(alone + "/mcp-vault", ["doctor"], environment: fixture.environment)
+        #expect(doctor.status == 1, "\(doctor)")
+        #expect(doctor.stdout.contains("[problem] mcp-vault-oauth: \(alone)/mcp-vault-oauth is missing"), "\(doctor)")
+        #expect(doctor.stdout.contains("install mcp-vault-oauth in the same directory as mcp-vault"))
+    }
+}

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// The vault's directory on disk: `vault.json`, `records/`, `locks/`. It checks ownership and
 /// permissions (0700 directories, 0600 files, owned by the user), never follows a symbolic
 /// link, writes atomically, and serializes writers with flock. It knows nothing of keys.
@@ -196,6 +199,19 @@ public final class VaultDirectory: Sendable {
     }
 
     /// Allocates `capacity` bytes for the next version of record `id` (call with its lock held).
+    /// Whether a record of the largest size can be written now: a read-only or full file system
+    /// fails here, before anything is sent anywhere. `recordID` names the temporary file.
+    public func checkWritable(recordID id: String = String(repeating: "0", count: 64)) throws {
+        let reservation: ReservedRecordFile
+        do {
+            reservation = try reserveRecordFile(id, capacity: RecordFile.maximumSize)
+        } catch {
+            guard case .system(let failure) = error else { throw error }
+            throw VaultError.notWritable(path: path, reason: String(cString: strerror(failure.code)).lowercased())
+        }
+        withExtendedLifetime(reservation) {}  // given back at once
+    }
+
     func reserveRecordFile(_ id: String, capacity: Int) throws(VaultError) -> ReservedRecordFile {
         let name = id + RecordFile.fileSuffix
         let temporary = Self.temporaryName(for: name)

@@ -1,7 +1,13 @@
 import ArgumentParser
 import CommandSupport
 import Credentials
+import Processes
 import Vault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 extension MCPVault {
     struct Doctor: AsyncParsableCommand {
@@ -20,7 +26,9 @@ extension MCPVault {
             try reportingErrors {
                 let access = VaultAccess(path: global.vaultPath, sources: UnlockSources(sessionCache: false, keyring: nil),
                                          logger: global.logger)
-                let diagnosis = Diagnosis.run(access: access, keyring: global.keyring, environment: global.environment)
+                var diagnosis = Diagnosis.run(access: access, keyring: global.keyring, environment: global.environment)
+                let companion = Self.checkCompanion()
+                diagnosis.checks.insert(companion, at: 0)
                 let width = diagnosis.checks.map(\.subject.count).max() ?? 0
                 for check in diagnosis.checks {
                     let label = "[\(check.outcome.rawValue)]".padding(9)
@@ -29,13 +37,38 @@ extension MCPVault {
                         Console.out(String(repeating: " ", count: 12 + width) + "→ \(remedy)")
                     }
                 }
-                if !diagnosis.vaultUsable {
+                if !diagnosis.vaultUsable || companion.outcome == .problem {
                     Console.out("The vault cannot be used as things are.")
+                    throw ExitCode(ExitStatus.failure.rawValue)
+                }
+                guard diagnosis.vaultWritable else {
+                    Console.out("The vault can be read, but nothing new can be stored in it (see free space above).")
                     throw ExitCode(ExitStatus.failure.rawValue)
                 }
                 Console.out("The vault can be used.")
             }
         }
+    }
+}
+
+extension MCPVault.Doctor {
+    /// mcp-vault-oauth (login, logout, proxy, refreshes) must be beside this program, at the same version.
+    static func checkCompanion() -> DiagnosticCheck {
+        let path = OAuthProgram.path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            return DiagnosticCheck(subject: "mcp-vault-oauth", outcome: .problem, detail: "\(path) is missing (login, logout, proxy and refreshes need it)",
+                                   remedy: "install mcp-vault-oauth in the same directory as mcp-vault")
+        }
+        guard let child = try? Subprocess.Detached([path, "--version"], passing: -1), let (output, status) = child.finish(within: 10), status == 0 else {
+            return DiagnosticCheck(subject: "mcp-vault-oauth", outcome: .problem, detail: "\(path) does not run", remedy: "reinstall mcp-vault")
+        }
+        let version = String(decoding: output, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
+        guard version == ProgramVersion.current else {
+            return DiagnosticCheck(subject: "mcp-vault-oauth", outcome: .problem,
+                                   detail: "\(path) is version \(version), mcp-vault is \(ProgramVersion.current)",
+                                   remedy: "install both programs from the same release")
+        }
+        return DiagnosticCheck(subject: "mcp-vault-oauth", outcome: .ok, detail: "\(path), version \(version)", remedy: nil)
     }
 }
 
