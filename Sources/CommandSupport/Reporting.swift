@@ -19,7 +19,7 @@ public enum CLIError: Error, CustomStringConvertible {
     case keyringRequired(KeyringError)
     case statusIncomplete(unreadable: Int)
     case vaultUnusable
-    case migrationIncomplete(failed: Int)
+    case migrationIncomplete(failed: Int, dryRun: Bool)
     case noValidToken(server: String, reason: String)
     case outputFailed(reason: String)
     case noNewPassphrase(reason: String)
@@ -30,7 +30,8 @@ public enum CLIError: Error, CustomStringConvertible {
         case .keyringRequired(let error): "the keyring cannot be used: \(error)"
         case .statusIncomplete(let count): "\(count) record(s) could not be read"
         case .vaultUnusable: "the vault cannot be used as things are"
-        case .migrationIncomplete(let failed): "\(failed) legacy token(s) were not migrated, or were sealed but their plaintext could not be removed (see the lines above)"
+        case .migrationIncomplete(let failed, true): "\(failed) legacy token file(s) or entries cannot be imported (see the lines above)"
+        case .migrationIncomplete(let failed, false): "\(failed) legacy token(s) were not migrated, or were sealed but their plaintext could not be removed (see the lines above)"
         case .noValidToken(let server, let reason): "no valid token for \(server): \(reason)"
         case .outputFailed(let reason): "the token could not be written to standard output (\(reason)); it was not delivered"
         case .noNewPassphrase(let reason): "the new vault needs a passphrase, and there is none: \(reason)"

@@ -345,3 +345,37 @@ struct DoctorMessageTests {
         #expect(doctor.stdout.contains("install mcp-vault-oauth in the same directory as mcp-vault"))
     }
 }
+
+@Suite("Messages: migrate")
+struct MigrateMessageTests {
+    private func fixture(with files: [String: String]) throws -> VaultFixture {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let directory = fixture.home.path + "/.config/opencode/mcp-oauth"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        return fixture
+    }
+
+    @Test func fromAPathThatDoesNotExistIsAUsageError() throws {
+        let fixture = try fixture(with: [:])
+        let result = try fixture.mcpVault(["migrate", "--from", fixture.home.file("nowhere"), "--passphrase-file", fixture.passphraseFile])
+        #expect(result.status == 64 && result.stderr.contains("mcp-vault: error: --from \(fixture.home.file("nowhere")): no such file or directory"), "\(result)")
+    }
+
+    @Test func anAssignmentThatMatchesNothingIsReported() throws {
+        let hash = "0123456789abcdef0123456789abcdef"
+        let fixture = try fixture(with: [hash + ".json": #"{"accessToken": "t"}"#])
+        let typo = "0123456789abcdef0123456789abcdee"
+        let result = try fixture.mcpVault(["migrate", "--assign", "\(typo)=https://mcp.example.com/mcp", "--passphrase-file", fixture.passphraseFile])
+        #expect(result.stderr.contains("note: --assign \(typo)=… matched no file or entry; did you mean \(hash)?"), "\(result)")
+        #expect(result.stdout.contains("skipped"), "the file is still waiting for its URL: \(result)")
+    }
+
+    @Test func aDryRunNeverSaysAnythingWasSealed() throws {
+        let fixture = try fixture(with: ["0123456789abcdef0123456789abcdef.json": "{", "fedcba9876543210fedcba9876543210.json": #"{"accessToken": "t", "serverUrl": "https://a.example.com/mcp"}"#])
+        let result = try fixture.mcpVault(["migrate", "--dry-run", "--passphrase-file", fixture.passphraseFile])
+        #expect(result.status == 65, "\(result)")
+        #expect(result.stderr.contains("cannot be imported") && !result.output.contains("sealed"), "\(result)")
+    }
+}

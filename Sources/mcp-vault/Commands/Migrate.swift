@@ -55,6 +55,9 @@ extension MCPVault {
         var cost: PassphraseCostArgument = .moderate
 
         func validate() throws {
+            if let from, !FileManager.default.fileExists(atPath: from) {
+                throw ValidationError("--from \(from): no such file or directory")
+            }
             for assignment in assign {
                 guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
                     throw ValidationError("--assign takes NAME=URL, for example 0f1e…=https://mcp.example.com/mcp")
@@ -131,7 +134,17 @@ extension MCPVault {
             }
         }
 
+        /// An `--assign NAME=URL` whose NAME is no file's hash or entry's key is a mistake worth naming.
+        private func reportUnmatchedAssignments(_ scan: LegacyScan) {
+            let names = Set(scan.items.map(\.origin.assignmentName))
+            for name in assignments.keys.sorted() where !names.contains(name) {
+                let nearest = Nearest.match(name, among: Array(names)).map { "; did you mean \($0)?" } ?? ""
+                Console.note("note: --assign \(name)=… matched no file or entry\(nearest)")
+            }
+        }
+
         private func migrate(_ scan: LegacyScan, vault: Vault?, survey: ClientSurvey) throws {
+                reportUnmatchedAssignments(scan)
                 var options = MigrationOptions()
                 options.dryRun = dryRun
                 options.keepPlaintext = keepPlaintext
@@ -145,7 +158,7 @@ extension MCPVault {
                 print(report)
                 if let vault, !dryRun { nameImported(report, in: vault, survey: survey) }
                 adviseSetup(survey)
-                if report.failures > 0 { throw CLIError.migrationIncomplete(failed: report.failures) }
+                if report.failures > 0 { throw CLIError.migrationIncomplete(failed: report.failures, dryRun: dryRun) }
         }
 
         /// Gives each imported server the name the client configurations know it by.
