@@ -26,6 +26,9 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
     public var needsLogin: Bool
     /// Step-up authorizations started for one challenged scope, counted across processes.
     public var stepUp: StepUp?
+    /// Set once the user has been told that the server's tokens live shorter than asked for
+    /// (`--min-ttl`), so that every call refreshes; cleared when they live longer again.
+    public var shortLivedWarned: Bool?
     /// Unix seconds.
     public var createdAt: Int64
     public var updatedAt: Int64
@@ -116,7 +119,7 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
 
     enum CodingKeys: String, CodingKey {
         case schema, serverURL = "server_url", name, resource, sendResource = "send_resource", issuer, endpoints, client, tokens
-        case needsLogin = "needs_login", stepUp = "step_up", createdAt = "created_at", updatedAt = "updated_at"
+        case needsLogin = "needs_login", stepUp = "step_up", shortLivedWarned = "short_lived_warned", createdAt = "created_at", updatedAt = "updated_at"
     }
 
     public init(server: ServerURL, issuer: String? = nil, endpoints: Endpoints = Endpoints(), client: ClientRegistration? = nil,

@@ -123,6 +123,15 @@ public struct TokenService: Sendable {
                 expiresAt: response.expiresIn.map { now + Int64($0) },
                 refreshExpiresAt: response.refreshExpiresIn.map { now + Int64($0) } ?? (response.refreshToken == nil ? tokens.refreshExpiresAt : nil))
             record.updatedAt = now
+            // Tokens that live shorter than the caller needs make every call refresh: say so once.
+            if let lifetime = response.expiresIn, Int64(lifetime) < minimumTTL {
+                if record.shortLivedWarned != true {
+                    logger.warning("\(server.canonical) issues tokens that live \(lifetime) s, less than the \(minimumTTL) s asked for (--min-ttl), so every call refreshes; ask for less, e.g. --min-ttl \(max(0, Int64(lifetime) / 2))")
+                    record.shortLivedWarned = true
+                }
+            } else {
+                record.shortLivedWarned = nil
+            }
             let answered = ContinuousClock.now
             try reservation.write(record.encodedForStorage())  // on disk before it is handed out
             logger.debug("the refreshed tokens were sealed and durable \((ContinuousClock.now - answered).formatted(.units(allowed: [.milliseconds], fractionalPart: .show(length: 2)))) after the answer arrived")

@@ -379,3 +379,21 @@ struct MigrateMessageTests {
         #expect(result.stderr.contains("cannot be imported") && !result.output.contains("sealed"), "\(result)")
     }
 }
+
+@Suite("Messages: short-lived tokens")
+struct ShortLivedTokenTests {
+    /// Tokens that live 30 s against the default --min-ttl of 60: every call refreshes, the fresh
+    /// token is handed out, and the user is told once.
+    @Test func tokensShorterThanMinTTLAreHandedOutWithOneWarning() async throws {
+        let session = try ServerSession(try await TestAuthorizationServer { $0.accessTokenLifetime = 30 })
+        #expect(try await session.login().status == 0)
+        let first = try await session.token()
+        #expect(first.status == 0 && !first.stdout.isEmpty, "\(first)")
+        #expect(first.stderr.contains("issues tokens that live 30 s, less than the 60 s asked for (--min-ttl), so every call refreshes"), "\(first)")
+        let second = try await session.token()
+        #expect(second.status == 0 && second.stdout != first.stdout, "refreshed again: \(second)")
+        #expect(!second.stderr.contains("every call refreshes"), "told once: \(second)")
+        let relaxed = try await session.token(["--min-ttl", "10"])
+        #expect(relaxed.stdout == second.stdout, "a fitting --min-ttl serves the stored token")
+    }
+}
