@@ -194,11 +194,41 @@ public func reportingErrors(_ body: () throws -> Void) throws {
 
 public enum LoggingSetup {
     private static let bootstrapped: Bool = {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        LoggingSystem.bootstrap { _ in ConsoleLogHandler() }
         return true
     }()
 
     public static func bootstrapOnce() {
         _ = bootstrapped
+    }
+}
+
+/// Log lines in the form of every other message, `mcp-vault: warning: …` on stderr, with control
+/// characters shown escaped (a log line may quote a server). `--verbose` adds the debug lines,
+/// with the time since start.
+struct ConsoleLogHandler: LogHandler {
+    var logLevel: Logger.Level = .warning
+    var metadata: Logger.Metadata = [:]
+    private static let started = ContinuousClock.now
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let level = switch event.level {
+        case .trace, .debug: "debug"
+        case .info, .notice: "info"
+        case .warning: "warning"
+        case .error, .critical: "error"
+        }
+        var line = "mcp-vault: \(level): \(event.message)"
+        if event.level <= .info {
+            let elapsed = ContinuousClock.now - Self.started
+            let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            line = "mcp-vault: \(level) +\(milliseconds) ms [\(event.source)]: \(event.message)"
+        }
+        Console.note(line)
     }
 }

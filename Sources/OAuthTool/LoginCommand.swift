@@ -19,8 +19,9 @@ struct Login: AsyncParsableCommand {
 
                 Examples:
                   mcp-vault login https://mcp.example.com/mcp
-                  mcp-vault login https://mcp.example.com/mcp --scope mcp:read --no-browser
-                  mcp-vault login https://mcp.example.com/mcp --client-id my-app --client-secret-file secret.txt
+                  mcp-vault login https://mcp.example.com/mcp --name example
+                  mcp-vault login https://mcp.example.com/mcp --device
+                  mcp-vault login URL --client-id my-app --client-secret-file secret.txt
                 """)
 
         @OptionGroup var global: GlobalOptions

@@ -28,7 +28,8 @@ struct ProxyCommand: AsyncParsableCommand {
 
             Examples:
               mcp-vault proxy https://mcp.example.com/mcp
-              mcp-vault proxy https://mcp.example.com/sse --transport sse --header 'X-Team: blue'
+              mcp-vault proxy https://mcp.example.com/sse --transport sse
+              mcp-vault proxy linear --header 'X-Team: blue'
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -155,7 +156,7 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
         do {
             _ = try unlocked()
         } catch {
-            Console.note("mcp-vault proxy: \(Self.refusal(for: error, server: server).message)")
+            Console.note("mcp-vault: error: \(Self.refusal(for: error, server: server).message)")
         }
     }
 
@@ -193,7 +194,7 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
             }
         } catch {
             let refusal = Self.refusal(for: error, server: server)
-            Console.note("mcp-vault proxy: \(refusal.message)")
+            Console.note("mcp-vault: error: \(refusal.message)")
             throw refusal
         }
     }
@@ -209,7 +210,7 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
         let environment = global.environment
         guard environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil else {
             let refusal = ProxyRefusal("the server wants more scope (\(wanted)) and no browser can be opened from here: run `\(command)` in a terminal, then retry")
-            Console.note("mcp-vault proxy: \(refusal.message)")
+            Console.note("mcp-vault: error: \(refusal.message)")
             throw refusal
         }
         let vault = try unlocked()
@@ -225,7 +226,7 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
                     present: Authorization.presenter(openBrowser: true, environment: environment, waitSeconds: request.timeoutSeconds))
             } catch {
                 let refusal = ProxyRefusal("the step-up for \(wanted) did not succeed (\(error)); run `\(command)` in a terminal, then retry")
-                Console.note("mcp-vault proxy: \(refusal.message)")
+                Console.note("mcp-vault: error: \(refusal.message)")
                 throw refusal
             }
         }

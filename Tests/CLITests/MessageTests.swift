@@ -397,3 +397,25 @@ struct ShortLivedTokenTests {
         #expect(relaxed.stdout == second.stdout, "a fitting --min-ttl serves the stored token")
     }
 }
+
+@Suite("Messages: help text")
+struct HelpTextTests {
+    static let commands: [[String]] = [["init"], ["login"], ["logout"], ["status"], ["token"], ["proxy"], ["migrate"], ["setup"], ["unlock"],
+                                       ["lock"], ["passphrase", "add"], ["passphrase", "change"], ["passphrase", "remove"],
+                                       ["keyring", "add"], ["keyring", "remove"], ["doctor"], []]
+
+    /// Piped (as into a pager or a file), every example stays on one line: a broken one cannot
+    /// be copied.
+    @Test(arguments: commands)
+    func examplesAreNotBrokenAcrossLines(_ command: [String]) throws {
+        let help = try run(Binaries.mcpVault, command + ["--help"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(help.status == 0, "\(help)")
+        let lines = help.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        var inExamples = false
+        for line in lines {
+            if line.hasPrefix("Example") || line.hasPrefix("Get started") { inExamples = true; continue }
+            if line.isEmpty { inExamples = false; continue }
+            if inExamples { #expect(line.hasPrefix("  "), "\(command): a broken example line: \(line)") }
+        }
+    }
+}

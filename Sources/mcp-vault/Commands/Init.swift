@@ -13,8 +13,8 @@ extension MCPVault {
                 keyring. An existing vault is never overwritten.
 
                 Examples:
-                  mcp-vault init                                  # keyring, or passphrase if none
-                  mcp-vault init --passphrase                     # keyring and a fallback passphrase
+                  mcp-vault init                # the keyring, or a passphrase if none
+                  mcp-vault init --passphrase   # the keyring and a passphrase
                   mcp-vault init --no-keyring --passphrase-file ~/.vault-pass
                 """)
 

@@ -28,7 +28,7 @@ extension MCPVault {
                 Examples:
                   mcp-vault migrate --dry-run
                   mcp-vault migrate
-                  mcp-vault migrate --assign 0f1e2d3c4b5a69788796a5b4c3d2e1f0=https://mcp.example.com/mcp
+                  mcp-vault migrate --assign 0f1e2d3c…=https://mcp.example.com/mcp
                   mcp-vault migrate --from ~/backup/mcp-oauth --keep-plaintext
                 """)
 
@@ -86,11 +86,11 @@ extension MCPVault {
                     if !dryRun && !keepPlaintext {
                         // An interrupted run may have removed every file but not yet their index entries.
                         for path in Set(scan.directories).flatMap(PlainFiles.finishShredding(in:)) {
-                            Console.note("note: finished removing \(path), left by an interrupted run")
+                            Console.note("mcp-vault: note: finished removing \(path), left by an interrupted run")
                         }
                         for index in scan.indexes where index.readable { try? LegacyCleanup.pruneIndex(in: index.directory) }
                     }
-                    for note in scan.notes { Console.note("note: \(note)") }
+                    for note in scan.notes { Console.note("mcp-vault: note: \(note)") }
                     Console.out("No legacy token files found (looked in \(from ?? "\(files.perServerDirectory), \(files.singleFile), \(files.opencodeAuthFile) and \(files.mcpRemoteDirectory)")).")
                     adviseSetup(survey)
                     return
@@ -139,7 +139,7 @@ extension MCPVault {
             let names = Set(scan.items.map(\.origin.assignmentName))
             for name in assignments.keys.sorted() where !names.contains(name) {
                 let nearest = Nearest.match(name, among: Array(names)).map { "; did you mean \($0)?" } ?? ""
-                Console.note("note: --assign \(name)=… matched no file or entry\(nearest)")
+                Console.note("mcp-vault: note: --assign \(name)=… matched no file or entry\(nearest)")
             }
         }
 
@@ -200,7 +200,7 @@ extension MCPVault {
                 }
                 if let advice = line.advice { Console.out(String(repeating: " ", count: 16) + advice) }
             }
-            for note in report.notes { Console.note("note: \(note)") }
+            for note in report.notes { Console.note("mcp-vault: note: \(note)") }
             let order = dryRun ? ["would import", "would replace", "would finish", "would keep", "skipped", "failed"]
                                : ["imported", "replaced", "finished", "kept", "skipped", "failed"]
             let summary = order.compactMap { verb in counts[verb].map { "\($0) \(verb)" } }.joined(separator: ", ")

@@ -14,7 +14,7 @@ extension MCPVault {
 
                 Examples:
                   mcp-vault passphrase add
-                  mcp-vault passphrase change --new-passphrase-file new.txt --passphrase-file old.txt
+                  mcp-vault passphrase change --cost sensitive
                   mcp-vault passphrase remove
                 """,
             subcommands: [Add.self, Change.self, Remove.self])
@@ -117,7 +117,7 @@ extension MCPVault {
                     let (_, cleanup) = try vault.removeSlot(.secretService, keyring: global.keyring)
                     Console.out("Removed the keyring slot.")
                     if let cleanup {
-                        Console.note("warning: the key could not be deleted from the keyring (\(cleanup)); it no longer opens anything, and can be deleted in Seahorse.")
+                        Console.note("mcp-vault: warning: the key could not be deleted from the keyring (\(cleanup)); it no longer opens anything, and can be deleted in Seahorse.")
                     }
                 }
             }

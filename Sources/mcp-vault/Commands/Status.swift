@@ -106,7 +106,7 @@ extension MCPVault {
                 Console.note("mcp-vault: record \(entry.id) cannot be read: \(entry.error)")
             }
             if !legacy.isEmpty {
-                Console.note("note: \(legacy.count) plaintext token file(s) from older tools remain (for example \(legacy[0])); `mcp-vault migrate` seals them.")
+                Console.note("mcp-vault: note: \(legacy.count) plaintext token file(s) from older tools remain (for example \(legacy[0])); `mcp-vault migrate` seals them.")
             }
         }
 

@@ -25,7 +25,8 @@ extension MCPVault {
 
                 Examples:
                   mcp-vault token https://mcp.example.com/mcp
-                  curl -H "$(mcp-vault token --header https://mcp.example.com/mcp)" https://mcp.example.com/mcp
+                  url=https://mcp.example.com/mcp
+                  curl -H "$(mcp-vault token --header "$url")" "$url"
                 """)
 
         @OptionGroup var global: GlobalOptions

@@ -13,7 +13,7 @@ extension MCPVault {
                 readable only by you, and is gone at reboot.
 
                 Examples:
-                  mcp-vault unlock                      # 15 minutes, passphrase asked on the terminal
+                  mcp-vault unlock            # 15 minutes; asks for the passphrase
                   mcp-vault unlock --for 2h --passphrase-file ~/.vault-pass
                 """)
 
