@@ -74,7 +74,7 @@ public struct CredentialSummary: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case serverURL = "server_url", name, issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
-        case canRefresh = "can_refresh", needsLogin = "needs_login", refreshExpiresAt = "refresh_expires_at"
+        case canRefresh = "can_refresh", needsLogin = "needs_login", refreshExpiresAt = "refresh_expires_at", expiresIn = "expires_in"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -86,6 +86,8 @@ public struct CredentialSummary: Sendable, Encodable {
         try container.encode(scopes, forKey: .scopes)
         try container.encode(state, forKey: .state)
         try container.encode(expiresAt, forKey: .expiresAt)
+        // Seconds from the summary's time to expiry: negative once expired, null when unknown.
+        try container.encode(expiresAt.map { $0 - now }, forKey: .expiresIn)
         try container.encode(canRefresh, forKey: .canRefresh)
         try container.encode(needsLogin, forKey: .needsLogin)
         try container.encode(refreshExpiresAt, forKey: .refreshExpiresAt)

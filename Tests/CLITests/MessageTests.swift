@@ -419,3 +419,35 @@ struct HelpTextTests {
         }
     }
 }
+
+@Suite("Messages: JSON for scripts")
+struct JSONOutputTests {
+    @Test func statusJSONHasASchemaVersionSortedRecordsAndSecondsToExpiry() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        for host in ["c", "a", "b"] { try storeCredential(fixture, url: "https://\(host).example.com/mcp", expiresIn: 3600) }
+        try storeCredential(fixture, url: "https://expired.example.com/mcp", expiresIn: -120)
+        let status = try fixture.mcpVault(["status", "--json", "--passphrase-file", fixture.passphraseFile])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status)")
+        #expect(object["schema_version"] as? Int == 1)
+        let records = try #require(object["records"] as? [[String: Any]])
+        let urls = records.compactMap { $0["server_url"] as? String }
+        #expect(urls == urls.sorted() && urls.count == 4, "\(urls)")
+        let a = try #require(records.first { $0["server_url"] as? String == "https://a.example.com/mcp" })
+        #expect((3500...3600).contains(a["expires_in"] as? Int ?? 0), "\(a)")
+        let expired = try #require(records.first { $0["server_url"] as? String == "https://expired.example.com/mcp" })
+        #expect((expired["expires_in"] as? Int ?? 0) < 0, "\(expired)")
+    }
+
+    @Test func doctorJSONHasASchemaVersionAndEveryCheck() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let doctor = try fixture.mcpVault(["doctor", "--json"])
+        #expect(doctor.status == 0, "\(doctor)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(doctor.stdout.utf8)) as? [String: Any], "\(doctor)")
+        #expect(object["schema_version"] as? Int == 1 && object["usable"] as? Bool == true && object["writable"] as? Bool == true)
+        let checks = try #require(object["checks"] as? [[String: Any]])
+        #expect(checks.contains { $0["subject"] as? String == "mcp-vault-oauth" && $0["outcome"] as? String == "ok" }, "\(checks)")
+        #expect(checks.allSatisfy { ["ok", "info", "warning", "problem"].contains($0["outcome"] as? String ?? "") })
+    }
+}

@@ -22,6 +22,9 @@ extension MCPVault {
 
         @OptionGroup var global: GlobalOptions
 
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
         func run() async throws {
             try reportingErrors {
                 let access = VaultAccess(path: global.vaultPath, sources: UnlockSources(sessionCache: false, keyring: nil),
@@ -29,6 +32,11 @@ extension MCPVault {
                 var diagnosis = Diagnosis.run(access: access, keyring: global.keyring, environment: global.environment)
                 let companion = Self.checkCompanion()
                 diagnosis.checks.insert(companion, at: 0)
+                if json {
+                    printJSON(diagnosis, companionWorks: companion.outcome != .problem)
+                    if !diagnosis.vaultUsable || !diagnosis.vaultWritable || companion.outcome == .problem { throw ExitCode(ExitStatus.failure.rawValue) }
+                    return
+                }
                 let width = diagnosis.checks.map(\.subject.count).max() ?? 0
                 for check in diagnosis.checks {
                     let label = "[\(check.outcome.rawValue)]".padding(9)
@@ -52,6 +60,22 @@ extension MCPVault {
 }
 
 extension MCPVault.Doctor {
+    func printJSON(_ diagnosis: Diagnosis, companionWorks: Bool) {
+        struct Check: Encodable { let subject: String; let outcome: String; let detail: String; let remedy: String? }
+        struct Report: Encodable {
+            let schemaVersion = 1
+            let usable: Bool
+            let writable: Bool
+            let checks: [Check]
+            enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version", usable, writable, checks }
+        }
+        let report = Report(usable: diagnosis.vaultUsable && companionWorks, writable: diagnosis.vaultWritable,
+                            checks: diagnosis.checks.map { Check(subject: $0.subject, outcome: $0.outcome.rawValue, detail: $0.detail, remedy: $0.remedy) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        Console.out(String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self))
+    }
+
     /// mcp-vault-oauth (login, logout, proxy, refreshes) must be beside this program, at the same version.
     static func checkCompanion() -> DiagnosticCheck {
         let path = OAuthProgram.path

@@ -75,6 +75,8 @@ extension MCPVault {
                     }
                 }
                 let legacy = LegacyTokenFiles(environment: global.environment).present()
+                summaries.sort { $0.serverURL < $1.serverURL }
+                unreadable.sort { $0.id < $1.id }
                 if json {
                     printJSON(vault: vault, summaries: summaries, unreadable: unreadable, legacy: legacy)
                 } else {
@@ -113,13 +115,15 @@ extension MCPVault {
         private func printJSON(vault: Vault, summaries: [CredentialSummary], unreadable: [(id: String, error: String)], legacy: [String]) {
             struct Unreadable: Encodable { let id: String; let error: String }
             struct Report: Encodable {
+                /// Raised when a member changes meaning or goes; new members may appear without it.
+                let schemaVersion = 1
                 let vault: String
                 let unlockedBy: String
                 let records: [CredentialSummary]
                 let unreadable: [Unreadable]
                 let legacyFiles: [String]
                 enum CodingKeys: String, CodingKey {
-                    case vault, unlockedBy = "unlocked_by", records, unreadable, legacyFiles = "legacy_files"
+                    case schemaVersion = "schema_version", vault, unlockedBy = "unlocked_by", records, unreadable, legacyFiles = "legacy_files"
                 }
             }
             let report = Report(vault: vault.directory.path, unlockedBy: vault.unlockedBy.rawValue, records: summaries,
