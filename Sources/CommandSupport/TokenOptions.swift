@@ -6,7 +6,7 @@ import Credentials
 public struct TokenOptions: ParsableArguments {
     public init() {}
 
-    @Argument(help: ArgumentHelp("The MCP server's URL, or the name it was given (`login --name`).", valueName: "server"))
+    @Argument(help: ArgumentHelp("The MCP server's URL, or the name it was given (`login --name`).", valueName: "server"), completion: ServerCompletion.kind)
     public var serverURL: String
 
     @Flag(help: "Print an HTTP header line, `Authorization: Bearer TOKEN` (the same as --format header).")

@@ -7,161 +7,93 @@ import Vault
 
 /// `mcp-vault login`.
 struct Login: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "login",
-            abstract: "Sign in to an OAuth-protected MCP server and seal the tokens.",
-            discussion: """
-                Discovers the server's authorization server (RFC 9728, RFC 8414), registers mcp-vault \
-                (pre-registered, Client ID Metadata Document, or dynamic registration), opens the \
-                authorization page in your browser ($BROWSER, else xdg-open; the URL is printed too) \
-                and waits on 127.0.0.1 for the answer. The new token is checked against the MCP server \
-                before it is sealed; a failed login leaves the stored record as it was.
+    static let configuration = LoginArguments.configuration
 
-                Examples:
-                  mcp-vault login https://mcp.example.com/mcp
-                  mcp-vault login https://mcp.example.com/mcp --name example
-                  mcp-vault login https://mcp.example.com/mcp --device
-                  mcp-vault login URL --client-id my-app --client-secret-file secret.txt
-                """)
+    @OptionGroup var arguments: LoginArguments
 
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var unlock: UnlockOptions
+    func run() async throws {
+        try await arguments.run()
+    }
+}
 
-        @Argument(help: ArgumentHelp("The MCP server's URL (or the name of a server signed in to before).", valueName: "server"))
-        var serverURL: String
-
-        @Option(help: ArgumentHelp("A name for the server (letters, digits, '.', '_', '-'), usable instead of its URL in every command.", valueName: "name"))
-        var name: String?
-
-        @Option(name: .customLong("scope"), help: ArgumentHelp("A scope to request (repeatable). Default: what the server asks for.", valueName: "scope"))
-        var scopes: [String] = []
-
-        @Option(name: .customLong("client-id"), help: ArgumentHelp("Use this pre-registered client id.", valueName: "id"))
-        var clientID: String?
-
-        @Option(name: .customLong("client-secret-file"), help: ArgumentHelp("Read the pre-registered client's secret from this file.", valueName: "file"))
-        var clientSecretFile: String?
-
-        @Option(name: .customLong("client-auth-method"), help: ArgumentHelp(
-            "How the pre-registered client authenticates: none, client_secret_post or client_secret_basic (default: basic with a secret, else none).",
-            valueName: "method"))
-        var clientAuthMethod: String?
-
-        @Option(name: .customLong("client-metadata-url"), help: ArgumentHelp("Use this Client ID Metadata Document URL as the client id.", valueName: "url"))
-        var clientMetadataURL: String?
-
-        @Flag(name: .customLong("no-resource"), help: "Do not send the RFC 8707 resource parameter (for servers that reject it); remembered for refreshes.")
-        var noResource = false
-
-        @Flag(name: .customLong("allow-unadvertised-pkce"), help: "Proceed when the server does not list code_challenge_methods_supported (PKCE S256 is still used).")
-        var allowUnadvertisedPKCE = false
-
-        @Option(name: .customLong("callback-port"), help: ArgumentHelp("Listen for the redirect on this port of 127.0.0.1 (default: a free port).", valueName: "port"))
-        var callbackPort: Int?
-
-        @Option(help: ArgumentHelp("Seconds to wait for the sign-in in the browser.", valueName: "seconds"))
-        var timeout: Int = 300
-
-        @Flag(name: .customLong("no-browser"), help: "Only print the authorization URL; do not open a browser.")
-        var noBrowser = false
-
-        @Flag(help: "Sign in with a device code (RFC 8628), on any other device. The default when there is no display and no $BROWSER and the server offers it.")
-        var device = false
-
-        @Flag(help: "Print the authorization URL and read the address the browser ends on from standard input (for servers without device codes).")
-        var paste = false
-
-        func validate() throws {
-            do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
-            if let method = clientAuthMethod, !["none", "client_secret_post", "client_secret_basic"].contains(method) {
-                throw ValidationError("--client-auth-method takes none, client_secret_post or client_secret_basic")
-            }
-            if clientSecretFile != nil && clientID == nil { throw ValidationError("--client-secret-file goes with --client-id") }
-            if let port = callbackPort, !(1...65535).contains(port) { throw ValidationError("--callback-port takes 1 to 65535") }
-            if !(1...86_400).contains(timeout) { throw ValidationError("--timeout takes 1 to 86400 seconds") }
-            if device && paste { throw ValidationError("Give --device or --paste, not both.") }
-            if let name, !ServerReference.isValidName(name) {
-                throw ValidationError("--name takes 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-            }
-        }
-
-        func run() async throws {
-            let server: ServerURL
-            let vault: Vault
-            var request: LoginRequest
+extension LoginArguments {
+    func run() async throws {
+        let server: ServerURL
+        let vault: Vault
+        var request: LoginRequest
+        do {
             do {
-                do {
-                    vault = try unlock.access(global).unlock()
-                } catch VaultError.noVault {
-                    vault = try VaultCreation.createOnFirstUse(global: global, unlock: unlock)
-                }
-                server = try ServerReference.resolve(serverURL, in: vault)
-                if let name, let holder = try? ServerReference.resolve(name, in: vault), holder != server {
-                    throw CredentialsError.invalidServerURL(name, reason: "the name is already given to \(holder.canonical); choose another")
-                }
-                request = LoginRequest(serverURL: server.canonical)
-                request.scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
-                request.sendResource = !noResource
-                request.clientMetadataURL = clientMetadataURL
-                request.allowUnadvertisedPKCE = allowUnadvertisedPKCE
-                request.callbackPort = callbackPort
-                request.timeoutSeconds = timeout
-                request.mode = device ? .device : paste ? .paste : noBrowser ? .browser : .automatic
-                let environment = global.environment
-                request.canOpenBrowser = environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil
-                if let clientID {
-                    let secret = try clientSecretFile.map { path in
-                        try PassphraseInput.read(file: path).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
-                    }
-                    request.preregistered = ClientCredentials(
-                        clientID: clientID, clientSecret: secret,
-                        authMethod: clientAuthMethod ?? (secret == nil ? "none" : "client_secret_basic"), source: "preregistered")
-                }
-            } catch {
-                throw ExitCode(Console.report(error).rawValue)
+                vault = try unlock.access(global).unlock()
+            } catch VaultError.noVault {
+                vault = try VaultCreation.createOnFirstUse(global: global, unlock: unlock)
             }
-            let openBrowser = !noBrowser
+            server = try ServerReference.resolve(serverURL, in: vault)
+            if let name, let holder = try? ServerReference.resolve(name, in: vault), holder != server {
+                throw CredentialsError.invalidServerURL(name, reason: "the name is already given to \(holder.canonical); choose another")
+            }
+            request = LoginRequest(serverURL: server.canonical)
+            request.scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
+            request.sendResource = !noResource
+            request.clientMetadataURL = clientMetadataURL
+            request.allowUnadvertisedPKCE = allowUnadvertisedPKCE
+            request.callbackPort = callbackPort
+            request.timeoutSeconds = timeout
+            request.mode = device ? .device : paste ? .paste : noBrowser ? .browser : .automatic
             let environment = global.environment
-            let waitSeconds = request.timeoutSeconds
-            let loginRequest = request
-            defer { Browser.removeRedirectFiles() }
-            do {
-                let httpTimeout = OAuthCommand.httpTimeout(global)
-                let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(
-                    loginRequest, server: server, vault: vault, name: name,
-                    present: Authorization.presenter(openBrowser: openBrowser, environment: environment, waitSeconds: waitSeconds),
-                    readPasted: Authorization.readPasted)
-                let summary = CredentialSummary(record, now: record.updatedAt)
-                Console.out("Signed in to \(record.serverURL)")
-                Console.out("  issuer     \(record.issuer ?? "-")")
-                Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")
-                Console.out("  token      \(summary.expiryText)")
-            } catch {
-                throw ExitCode(Console.report(error).rawValue)
+            request.canOpenBrowser = environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil
+            if let clientID {
+                let secret = try clientSecretFile.map { path in
+                    try PassphraseInput.read(file: path).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+                }
+                request.preregistered = ClientCredentials(
+                    clientID: clientID, clientSecret: secret,
+                    authMethod: clientAuthMethod ?? (secret == nil ? "none" : "client_secret_basic"), source: "preregistered")
             }
+        } catch {
+            throw ExitCode(Console.report(error).rawValue)
         }
+        let openBrowser = !noBrowser
+        let environment = global.environment
+        let waitSeconds = request.timeoutSeconds
+        let loginRequest = request
+        defer { Browser.removeRedirectFiles() }
+        do {
+            let httpTimeout = OAuthCommand.httpTimeout(global)
+            let record = try await LoginService(logger: global.logger, httpTimeout: httpTimeout).login(
+                loginRequest, server: server, vault: vault, name: name,
+                present: Authorization.presenter(openBrowser: openBrowser, environment: environment, waitSeconds: waitSeconds),
+                readPasted: Authorization.readPasted)
+            let summary = CredentialSummary(record, now: record.updatedAt)
+            Console.out("Signed in to \(record.serverURL)")
+            Console.out("  issuer     \(record.issuer ?? "-")")
+            Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")
+            Console.out("  token      \(summary.expiryText)")
+        } catch {
+            throw ExitCode(Console.report(error).rawValue)
+        }
+    }
     }
 
 extension OAuthError: ExitStatusProviding {
     public var exitStatus: ExitStatus {
-        switch self {
-        case .timeout, .timedOutWaitingForBrowser: .temporaryFailure
-        case .network, .callbackPortBusy: .unavailable
-        case .cancelled: .failure
-        default: .oauthRefused
-        }
+    switch self {
+    case .timeout, .timedOutWaitingForBrowser: .temporaryFailure
+    case .network, .callbackPortBusy: .unavailable
+    case .cancelled: .failure
+    default: .oauthRefused
+    }
     }
 
     public var hint: String? {
-        switch self {
-        case .callbackPortBusy: "leave out --callback-port to use any free port"
-        case .needsSomeone(let server, let scope): "run `mcp-vault login \(server) --scope '\(scope)'` in a terminal"
-        case .timedOutWaitingForBrowser:
-            "without a browser on this machine, sign in with --device (on any device, when the server offers it) or --paste (in any browser, then paste the address it ends on); --timeout gives more time"
-        case .pkceNotAdvertised: "if you trust this server, retry with --allow-unadvertised-pkce"
-        case .noRegistration: "ask the server's operator for a client id, then pass --client-id (and --client-secret-file)"
-        default: nil
-        }
+    switch self {
+    case .callbackPortBusy: "leave out --callback-port to use any free port"
+    case .needsSomeone(let server, let scope): "run `mcp-vault login \(server) --scope '\(scope)'` in a terminal"
+    case .timedOutWaitingForBrowser:
+        "without a browser on this machine, sign in with --device (on any device, when the server offers it) or --paste (in any browser, then paste the address it ends on); --timeout gives more time"
+    case .pkceNotAdvertised: "if you trust this server, retry with --allow-unadvertised-pkce"
+    case .noRegistration: "ask the server's operator for a client id, then pass --client-id (and --client-secret-file)"
+    default: nil
+    }
     }
 }
 

@@ -84,48 +84,16 @@ extension StepUpError: ExitStatusProviding {
 
 /// `mcp-vault logout`.
 struct Logout: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Revoke a server's tokens at the server (RFC 7009) and delete them.",
-        discussion: """
-            Without a revocation endpoint, or when the server cannot be reached, the record is deleted \
-            anyway and mcp-vault says that the grant may live on at the server (exit status 5). A \
-            record that cannot be read (damaged, or from an incompatible version) is removed too; \
-            --damaged removes only such records.
+    static let configuration = LogoutArguments.configuration
 
-            Examples:
-              mcp-vault logout https://mcp.example.com/mcp
-              mcp-vault logout --all --local-only --yes
-              mcp-vault logout --damaged
-            """)
+    @OptionGroup var arguments: LogoutArguments
 
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var unlock: UnlockOptions
-
-    @Argument(help: ArgumentHelp("The MCP server's URL, or its name.", valueName: "server"))
-    var serverURL: String?
-
-    @Flag(help: "Log out of every stored server.")
-    var all = false
-
-    @Flag(help: "Remove every record that cannot be read (nothing else).")
-    var damaged = false
-
-    @Flag(name: .customLong("local-only"), help: "Delete without revoking at the server.")
-    var localOnly = false
-
-    @Flag(name: [.customShort("y"), .customLong("yes")], help: "With --all: do not ask for confirmation (needed without a terminal).")
-    var yes = false
-
-    func validate() throws {
-        guard [serverURL != nil, all, damaged].filter({ $0 }).count == 1 else {
-            throw ValidationError("Give a server URL, --all or --damaged.")
-        }
-        if all && !yes && !(Console.isTerminal(0) && Console.isTerminal(2)) {
-            throw ValidationError("--all logs out of every stored server; without a terminal to confirm on, add --yes")
-        }
-        if let serverURL { do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) } }
+    func run() async throws {
+        try await arguments.run()
     }
+}
 
+extension LogoutArguments {
     func run() async throws {
         do {
             let vault = try unlock.access(global).unlock()

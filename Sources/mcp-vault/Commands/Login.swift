@@ -5,23 +5,15 @@ import Glibc
 #endif
 
 extension MCPVault {
-    /// Stands in for `login` in the command list and help; the real command is the program
-    /// mcp-vault-oauth next to this one, which `main` execs before parsing.
+    /// Stands in for `login` in help, completions and the manual, with the real options; `main`
+    /// hands the command to mcp-vault-oauth before anything is parsed.
     struct Login: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Sign in to an OAuth-protected MCP server and seal the tokens.",
-            discussion: """
-                See `mcp-vault login --help` for its options.
+        static let configuration = LoginArguments.configuration
 
-                Example:
-                  mcp-vault login https://mcp.example.com/mcp
-                """)
-
-        @Argument(parsing: .captureForPassthrough, help: "The server URL and login options.")
-        var arguments: [String] = []
+        @OptionGroup var arguments: LoginArguments
 
         func run() async throws {
-            OAuthProgram.exec(arguments: ["login"] + arguments)
+            OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
     }
 }
@@ -59,43 +51,29 @@ enum OAuthProgram {
 }
 
 extension MCPVault {
-    /// Stands in for `logout` in the command list and help (see `Login`).
+    /// Stands in for `logout` in help, completions and the manual, with the real options; `main`
+    /// hands the command to mcp-vault-oauth before anything is parsed.
     struct Logout: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Revoke a server's tokens at the server and delete them.",
-            discussion: """
-                See `mcp-vault logout --help` for its options.
+        static let configuration = LogoutArguments.configuration
 
-                Example:
-                  mcp-vault logout https://mcp.example.com/mcp
-                """)
-
-        @Argument(parsing: .captureForPassthrough, help: "The server URL (or --all) and logout options.")
-        var arguments: [String] = []
+        @OptionGroup var arguments: LogoutArguments
 
         func run() async throws {
-            OAuthProgram.exec(arguments: ["logout"] + arguments)
+            OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
     }
 }
 
 extension MCPVault {
-    /// Stands in for `proxy` in the command list and help (see `Login`).
+    /// Stands in for `proxy` in help, completions and the manual, with the real options; `main`
+    /// hands the command to mcp-vault-oauth before anything is parsed.
     struct Proxy: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Serve a remote MCP server to a local MCP client over stdio, with the vault's token.",
-            discussion: """
-                See `mcp-vault proxy --help` for its options.
+        static let configuration = ProxyArguments.configuration
 
-                Example (in an MCP client's configuration, as a local server):
-                  mcp-vault proxy https://mcp.example.com/mcp
-                """)
-
-        @Argument(parsing: .captureForPassthrough, help: "The server URL and proxy options.")
-        var arguments: [String] = []
+        @OptionGroup var arguments: ProxyArguments
 
         func run() async throws {
-            OAuthProgram.exec(arguments: ["proxy"] + arguments)
+            OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
     }
 }

@@ -26,7 +26,7 @@ extension MCPVault {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var unlock: UnlockOptions
 
-        @Argument(help: ArgumentHelp("Show only this server (its URL or its name).", valueName: "server"))
+        @Argument(help: ArgumentHelp("Show only this server (its URL or its name).", valueName: "server"), completion: ServerCompletion.kind)
         var serverURL: String?
 
         @Flag(help: "Print JSON instead of text.")

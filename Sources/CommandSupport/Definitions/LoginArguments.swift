@@ -1,0 +1,91 @@
+import ArgumentParser
+import Credentials
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The options of `mcp-vault login`, shared by mcp-vault (for its help, completions and manual) and
+/// mcp-vault-oauth (which runs the command).
+public struct LoginArguments: ParsableArguments {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "login",
+        abstract: "Sign in to an OAuth-protected MCP server and seal the tokens.",
+        discussion: """
+            Discovers the server's authorization server (RFC 9728, RFC 8414), registers mcp-vault \
+            (pre-registered, Client ID Metadata Document, or dynamic registration), opens the \
+            authorization page in your browser ($BROWSER, else xdg-open; the URL is printed too) \
+            and waits on 127.0.0.1 for the answer. The new token is checked against the MCP server \
+            before it is sealed; a failed login leaves the stored record as it was.
+
+            Examples:
+              mcp-vault login https://mcp.example.com/mcp
+              mcp-vault login https://mcp.example.com/mcp --name example
+              mcp-vault login https://mcp.example.com/mcp --device
+              mcp-vault login URL --client-id my-app --client-secret-file secret.txt
+            """)
+
+    @OptionGroup public var global: GlobalOptions
+    @OptionGroup public var unlock: UnlockOptions
+
+    @Argument(help: ArgumentHelp("The MCP server's URL (or the name of a server signed in to before).", valueName: "server"), completion: ServerCompletion.kind)
+    public var serverURL: String
+
+    @Option(help: ArgumentHelp("A name for the server (letters, digits, '.', '_', '-'), usable instead of its URL in every command.", valueName: "name"))
+    public var name: String?
+
+    @Option(name: .customLong("scope"), help: ArgumentHelp("A scope to request (repeatable). Default: what the server asks for.", valueName: "scope"))
+    public var scopes: [String] = []
+
+    @Option(name: .customLong("client-id"), help: ArgumentHelp("Use this pre-registered client id.", valueName: "id"))
+    public var clientID: String?
+
+    @Option(name: .customLong("client-secret-file"), help: ArgumentHelp("Read the pre-registered client's secret from this file.", valueName: "file"))
+    public var clientSecretFile: String?
+
+    @Option(name: .customLong("client-auth-method"), help: ArgumentHelp(
+        "How the pre-registered client authenticates: none, client_secret_post or client_secret_basic (default: basic with a secret, else none).",
+        valueName: "method"))
+    public var clientAuthMethod: String?
+
+    @Option(name: .customLong("client-metadata-url"), help: ArgumentHelp("Use this Client ID Metadata Document URL as the client id.", valueName: "url"))
+    public var clientMetadataURL: String?
+
+    @Flag(name: .customLong("no-resource"), help: "Do not send the RFC 8707 resource parameter (for servers that reject it); remembered for refreshes.")
+    public var noResource = false
+
+    @Flag(name: .customLong("allow-unadvertised-pkce"), help: "Proceed when the server does not list code_challenge_methods_supported (PKCE S256 is still used).")
+    public var allowUnadvertisedPKCE = false
+
+    @Option(name: .customLong("callback-port"), help: ArgumentHelp("Listen for the redirect on this port of 127.0.0.1 (default: a free port).", valueName: "port"))
+    public var callbackPort: Int?
+
+    @Option(help: ArgumentHelp("Seconds to wait for the sign-in in the browser.", valueName: "seconds"))
+    public var timeout: Int = 300
+
+    @Flag(name: .customLong("no-browser"), help: "Only print the authorization URL; do not open a browser.")
+    public var noBrowser = false
+
+    @Flag(help: "Sign in with a device code (RFC 8628), on any other device. The default when there is no display and no $BROWSER and the server offers it.")
+    public var device = false
+
+    @Flag(help: "Print the authorization URL and read the address the browser ends on from standard input (for servers without device codes).")
+    public var paste = false
+
+    public func validate() throws {
+        do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
+        if let method = clientAuthMethod, !["none", "client_secret_post", "client_secret_basic"].contains(method) {
+            throw ValidationError("--client-auth-method takes none, client_secret_post or client_secret_basic")
+        }
+        if clientSecretFile != nil && clientID == nil { throw ValidationError("--client-secret-file goes with --client-id") }
+        if let port = callbackPort, !(1...65535).contains(port) { throw ValidationError("--callback-port takes 1 to 65535") }
+        if !(1...86_400).contains(timeout) { throw ValidationError("--timeout takes 1 to 86400 seconds") }
+        if device && paste { throw ValidationError("Give --device or --paste, not both.") }
+        if let name, !ServerReference.isValidName(name) {
+            throw ValidationError("--name takes 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        }
+    }
+}
