@@ -391,7 +391,109 @@ static mv_secret_status direct_lookup(Deadline *deadline, const char *vault_id, 
     return status;
 }
 
+// MARK: - Unlocking through the service's prompt
+
+typedef struct {
+    gboolean completed;
+    gboolean dismissed;
+} PromptOutcome;
+
+static void prompt_completed(GDBusConnection *bus, const gchar *sender, const gchar *path, const gchar *interface,
+                             const gchar *signal, GVariant *parameters, gpointer data) {
+    (void)bus; (void)sender; (void)path; (void)interface; (void)signal;
+    PromptOutcome *outcome = data;
+    GVariant *result = NULL;
+    gboolean dismissed = TRUE;
+    if (g_variant_is_of_type(parameters, G_VARIANT_TYPE("(bv)"))) {
+        g_variant_get(parameters, "(bv)", &dismissed, &result);
+        g_variant_unref(result);
+    }
+    outcome->completed = TRUE;
+    outcome->dismissed = dismissed;
+}
+
+static mv_secret_status unlock_default(Deadline *deadline, char **message) {
+    GDBusConnection *bus = NULL;
+    mv_secret_status status = connect_session_bus(deadline, &bus, message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
+    GError *error = NULL;
+    GVariant *reply = call(bus, deadline, MV_SERVICE_PATH, MV_SERVICE_IFACE, "ReadAlias", g_variant_new("(s)", "default"), "(o)", &error);
+    if (reply == NULL) {
+        g_object_unref(bus);
+        return fail(deadline, error, "cannot read the default collection alias", message);
+    }
+    char *collection = NULL;
+    g_variant_get(reply, "(o)", &collection);
+    g_variant_unref(reply);
+    const char *objects[] = {collection, NULL};
+    reply = call(bus, deadline, MV_SERVICE_PATH, MV_SERVICE_IFACE, "Unlock", g_variant_new("(^ao)", objects), "(aoo)", &error);
+    g_free(collection);
+    if (reply == NULL) {
+        g_object_unref(bus);
+        return fail(deadline, error, "the Secret Service refused to unlock the default collection", message);
+    }
+    GVariantIter *unlocked = NULL;
+    char *prompt = NULL;
+    g_variant_get(reply, "(aoo)", &unlocked, &prompt);
+    gsize count = g_variant_iter_n_children(unlocked);
+    g_variant_iter_free(unlocked);
+    g_variant_unref(reply);
+    if (g_strcmp0(prompt, "/") == 0) {
+        g_free(prompt);
+        g_object_unref(bus);
+        if (count > 0) {
+            return MV_SECRET_OK;
+        }
+        set_message(message, "the Secret Service did not unlock the default collection");
+        return MV_SECRET_LOCKED;
+    }
+    // The answer comes as the prompt's Completed signal, delivered to this thread's context.
+    GMainContext *context = g_main_context_new();
+    g_main_context_push_thread_default(context);
+    PromptOutcome outcome = {FALSE, TRUE};
+    guint subscription = g_dbus_connection_signal_subscribe(bus, MV_SECRETS_BUS_NAME, "org.freedesktop.Secret.Prompt", "Completed",
+                                                            prompt, NULL, G_DBUS_SIGNAL_FLAGS_NONE, prompt_completed, &outcome, NULL);
+    reply = call(bus, deadline, prompt, "org.freedesktop.Secret.Prompt", "Prompt", g_variant_new("(s)", ""), "()", &error);
+    if (reply == NULL) {
+        status = fail(deadline, error, "the unlock prompt could not be shown", message);
+    } else {
+        g_variant_unref(reply);
+        while (!outcome.completed && !deadline_expired(deadline)) {
+            g_main_context_iteration(context, FALSE);
+            g_usleep(10 * 1000);
+        }
+        if (!outcome.completed) {
+            // Nobody answered in time: take the prompt away rather than leave it on the screen.
+            g_dbus_connection_call_sync(bus, MV_SECRETS_BUS_NAME, prompt, "org.freedesktop.Secret.Prompt", "Dismiss", NULL, NULL,
+                                        G_DBUS_CALL_FLAGS_NO_AUTO_START, 1000, NULL, NULL);
+            set_message(message, "nobody answered the keyring's unlock prompt in time");
+            status = MV_SECRET_TIMEOUT;
+        } else if (outcome.dismissed) {
+            set_message(message, "the keyring's unlock prompt was dismissed");
+            status = MV_SECRET_LOCKED;
+        } else {
+            status = MV_SECRET_OK;
+        }
+    }
+    g_dbus_connection_signal_unsubscribe(bus, subscription);
+    g_main_context_pop_thread_default(context);
+    g_main_context_unref(context);
+    g_free(prompt);
+    g_object_unref(bus);
+    return status;
+}
+
 // MARK: - Public API
+
+mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message) {
+    Deadline deadline;
+    deadline_start(&deadline, timeout_ms);
+    mv_secret_status status = unlock_default(&deadline, message);
+    deadline_finish(&deadline);
+    return status;
+}
 
 mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message) {
     Deadline deadline;

@@ -19,6 +19,11 @@ public struct UnlockSources: Sendable {
     public var wrongPassphrase: (@Sendable (Int) -> Void)?
     /// Told when a key derivation starts (true) and ends (false), to show a line while it runs.
     public var deriving: (@Sendable (Bool) -> Void)?
+    /// On a desktop (a display or a terminal to see it from): seconds to wait for the Secret
+    /// Service's own unlock prompt when the default collection is locked; nil never prompts.
+    public var keyringUnlockPrompt: Double?
+    /// Told when the unlock prompt is raised, to say so.
+    public var promptingForKeyring: (@Sendable () -> Void)?
 
     public init(sessionCache: Bool = true, keyring: SecretServiceKeyring? = SecretServiceKeyring(),
                 passphrase: (@Sendable () throws -> SecureBytes)? = nil) {
@@ -64,7 +69,7 @@ public enum VaultUnlocker {
         if let slot = header.slot(of: .secretService) {
             if let keyring = sources.keyring {
                 do {
-                    let kek = try keyring.lookup(vaultID: header.vaultID, slotID: slot.id)
+                    let kek = try lookup(keyring, vaultID: header.vaultID, slotID: slot.id, sources: sources)
                     guard slot.matches(kek) else {
                         throw VaultError.headerAuthenticationFailed(reason: "the keyring holds a different key for this vault's keyring slot")
                     }
@@ -119,6 +124,21 @@ public enum VaultUnlocker {
         // With the keyring as the only slot, its own failure is the answer (and has its own remedy).
         if let keyringFailure { throw VaultError.keyring(keyringFailure) }
         throw VaultError.locked(attempts: attempts)
+    }
+
+    /// The keyring slot's key; a locked default collection is unlocked through the desktop's own
+    /// prompt (as secret-tool raises it) when `sources` allows. A dismissal or no answer in time
+    /// is an error, and the unlock goes on to the passphrase slot.
+    private static func lookup(_ keyring: SecretServiceKeyring, vaultID: String, slotID: String,
+                               sources: UnlockSources) throws(KeyringError) -> SecureBytes {
+        do {
+            return try keyring.lookup(vaultID: vaultID, slotID: slotID)
+        } catch {
+            guard case .locked = error, let seconds = sources.keyringUnlockPrompt else { throw error }
+            sources.promptingForKeyring?()
+            try keyring.unlockDefaultCollection(waiting: seconds)
+            return try keyring.lookup(vaultID: vaultID, slotID: slotID)
+        }
     }
 
     /// Checks the unwrapped key against the header's key check before trusting it.

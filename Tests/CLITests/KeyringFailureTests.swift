@@ -69,6 +69,23 @@ struct KeyringFailureTests {
         #expect(doctor.status == 0, "a passphrase slot keeps the vault usable: \(doctor)")
     }
 
+    /// On a desktop (here a display; the private bus has no prompter, so gnome-keyring cannot
+    /// show its prompt) a locked keyring is asked to unlock through its own prompt, and a prompt
+    /// that fails or is dismissed falls back to the passphrase.
+    @Test func aLockedKeyringOnADesktopIsAskedToUnlockThenThePassphraseServes() throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        try bus.lockDefaultCollection()
+        let desktop = ["DISPLAY": ":93", "MCP_VAULT_KEYRING_PROMPT_TIMEOUT": "5"]
+        let opened = try fixture.mcpVault(["status", "--passphrase-file", fixture.passphraseFile, "--verbose"], environment: desktop)
+        #expect(opened.stderr.contains("The desktop keyring is locked; unlock it in the prompt on your screen"), "\(opened)")
+        #expect(opened.status == 0 && opened.stdout.contains("unlocked with the passphrase"), "\(opened)")
+        #expect(opened.seconds < 15, "the prompt is bounded: took \(opened.seconds) s")
+        // No display and no terminal: no prompt at all, as before.
+        let headless = try fixture.mcpVault(["status", "--passphrase-file", fixture.passphraseFile])
+        #expect(!headless.stderr.contains("unlock it in the prompt"), "\(headless)")
+    }
+
     @Test func defaultAliasOnTheVolatileSessionCollection() throws {
         let bus = try PrivateSessionBus(withKeyring: true)
         let fixture = try vaultWithBothSlots(on: bus)

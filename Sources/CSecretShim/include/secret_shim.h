@@ -3,7 +3,7 @@
 //
 // Every call runs under one deadline (a GCancellable cancelled by a timer thread), checks
 // the default collection's lock state before touching items, and never asks the service to
-// unlock anything, so no call can raise a prompt or block forever.
+// unlock anything (except mv_secret_unlock_default, which exists to), so no call can block forever.
 #ifndef MCP_VAULT_SECRET_SHIM_H
 #define MCP_VAULT_SECRET_SHIM_H
 
@@ -40,6 +40,12 @@ mv_secret_status mv_secret_store(const char *vault_id, const char *slot_id, cons
 // Deletes every item stored for (vault_id, slot_id). No item is not an error.
 mv_secret_status mv_secret_clear(const char *vault_id, const char *slot_id, unsigned timeout_ms,
                                  char **message);
+
+// Asks the Secret Service to unlock the default collection, which shows the desktop's own
+// unlock prompt, and waits for the answer until the deadline. MV_SECRET_OK: unlocked (or it
+// was not locked); MV_SECRET_LOCKED: the prompt was dismissed; MV_SECRET_TIMEOUT: no answer in
+// time (the prompt is then dismissed). The only call here that may show anything.
+mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message);
 
 void mv_secret_free_message(char *message);
 

@@ -89,6 +89,19 @@ public struct SecretServiceKeyring: Sendable {
         return buffer.prefix(length)
     }
 
+    /// Asks the Secret Service to unlock the default collection (the desktop shows its own unlock
+    /// prompt) and waits up to `seconds` for the answer. Throws `.locked` when the prompt was
+    /// dismissed, `.timeout` when nobody answered.
+    public func unlockDefaultCollection(waiting seconds: Double) throws(KeyringError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = mv_secret_unlock_default(UInt32(max(1, min(seconds * 1000, 600_000))), &message)
+        if status == MV_SECRET_TIMEOUT {
+            mv_secret_free_message(message)
+            throw .timeout(seconds: seconds)
+        }
+        try check(status, message)
+    }
+
     public func store(_ key: SecureBytes, vaultID: String, slotID: String) throws(KeyringError) {
         var message: UnsafeMutablePointer<CChar>?
         let label = "mcp-vault key for vault \(vaultID)"
