@@ -78,7 +78,12 @@ public struct ConfigFile: Sendable {
     public static func files(of client: MCPClient, environment: [String: String], projectDirectory: String) -> [Result<ConfigFile, ReadError>] {
         var byPath: [(String, [MCPClient.Location])] = []
         for location in client.locations(environment: environment, projectDirectory: projectDirectory) {
-            if let index = byPath.firstIndex(where: { $0.0 == location.path }) { byPath[index].1.append(location) } else { byPath.append((location.path, [location])) }
+            // A project at the home directory names the global file again: its servers count once.
+            if let index = byPath.firstIndex(where: { $0.0 == location.path }) {
+                if !byPath[index].1.contains(where: { $0.keys == location.keys }) { byPath[index].1.append(location) }
+            } else {
+                byPath.append((location.path, [location]))
+            }
         }
         // A project inside the home directory may be the same file as a global one.
         var seen = Set<String>()

@@ -27,8 +27,9 @@ public enum ConfigRewrite {
         var edits: [(span: Range<Int>, text: String)] = []
         var rewritten: [ServerEntry] = []
         var refused: [(ServerEntry, String, String)] = []
+        var seen = Set<Int>()
         for entry in entries {
-            guard case .remote(let remote) = entry.kind else { continue }
+            guard case .remote(let remote) = entry.kind, seen.insert(entry.member.span.lowerBound).inserted else { continue }
             let members: [(String, String)]
             do {
                 members = try replacementMembers(entry, remote, file: file, command: command)

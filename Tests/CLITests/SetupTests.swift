@@ -278,6 +278,27 @@ struct SetupTests {
         #expect(linear?["headersHelper"] as? String == linearHelper)
     }
 
+    /// `--login` signs in to a server the vault does not hold yet (the bundled authorization
+    /// server, with curl as the browser), names it as the entry does, then rewrites the entry.
+    @Test func withLoginAServerNotYetInTheVaultIsSignedInToFirst() async throws {
+        let server = try await TestAuthorizationServer()
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        let path = fixture.home.file(".cursor/mcp.json")
+        try FileManager.default.createDirectory(atPath: fixture.home.file(".cursor"), withIntermediateDirectories: true)
+        try #"{"mcpServers": {"demo": {"url": "\#(server.mcpURL)"}}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await runAsync(Binaries.mcpVault, ["setup", "cursor", "--login", "--project", fixture.home.path,
+                                                            "--passphrase-file", fixture.passphraseFile, "--command", "mcp-vault"],
+                                        environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("demo: signing in to \(server.mcpURL)") && result.stdout.contains("demo: gets its token from mcp-vault"), "\(result)")
+        let demo = try #require(try servers(fileContents(path), ["mcpServers"])["demo"] as? [String: Any])
+        #expect(demo["args"] as? [String] == ["proxy", server.mcpURL], "\(demo)")
+        let token = try fixture.mcpVault(["token", "demo", "--passphrase-file", fixture.passphraseFile])
+        let accepted = try await server.accepts(token.stdout.trimmingCharacters(in: .newlines))
+        #expect(token.status == 0 && accepted, "\(token)")
+    }
+
     @Test func aDryRunNeverPrintsTheStaticToken() throws {
         let fixture = try prepared("claude-code")
         let result = try runSetup(fixture, "claude-code", ["--dry-run"])
