@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "LegacyImport", dependencies: ["Vault"]),
         // MCP clients' configuration files: where they are, which servers they reach, and the
         // in-place rewrite that points them at mcp-vault (`setup`).
-        .target(name: "ClientConfig", dependencies: ["Vault", "LegacyImport"]),
+        .target(name: "ClientConfig", dependencies: ["Vault"]),
         // The OAuth flow engine: HTTP, JSON, the RFCs. Knows nothing of storage or terminals.
         .target(
             name: "OAuth",

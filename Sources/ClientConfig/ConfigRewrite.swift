@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import LegacyImport
 import Vault
 
 /// The change `setup` makes to one file: each chosen entry's value replaced in place, every
@@ -114,7 +113,7 @@ public enum ConfigRewrite {
         }
     }
 
-    static func json(_ text: String) -> String { MCPRemoteStore.javaScriptString(text) }
+    static func json(_ text: String) -> String { JSONText.quoted(text) }
     static func json(_ items: [String]) -> String { "[" + items.map(json).joined(separator: ", ") + "]" }
 
     /// The value text for `members`, laid out as the entry was: on one line if it was, else one

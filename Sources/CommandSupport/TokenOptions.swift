@@ -1,5 +1,6 @@
 import ArgumentParser
 import Credentials
+import Vault
 
 /// The options of `token`, shared by `mcp-vault` (which serves fresh tokens) and
 /// `mcp-vault-oauth` (which refreshes and steps up).
@@ -58,24 +59,7 @@ public struct TokenOptions: ParsableArguments {
         switch header ? .header : format {
         case .token: token
         case .header: "Authorization: Bearer \(token)"
-        case .json: #"{"Authorization":"Bearer "# + Self.jsonEscaped(token) + #""}"#
+        case .json: #"{"Authorization":"# + JSONText.quoted("Bearer " + token) + "}"
         }
-    }
-
-    /// A token is visible ASCII (RFC 6750 b64token), but a server may send anything: escape what
-    /// JSON needs escaped.
-    static func jsonEscaped(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
     }
 }

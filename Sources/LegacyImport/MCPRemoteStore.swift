@@ -29,33 +29,12 @@ public enum MCPRemoteStore {
                 var merged: [String: String] = [:]
                 for header in headers { merged[header.name] = trimming ? String(header.value.drop { $0 == " " }) : header.value }
                 let members = merged.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
-                    .map { javaScriptString($0) + ":" + javaScriptString(merged[$0]!) }
+                    .map { JSONText.quoted($0) + ":" + JSONText.quoted(merged[$0]!) }
                 parts.append("{" + members.joined(separator: ",") + "}")
             }
             variants.insert(MD5.hex(parts.joined(separator: "|")))
         }
         return variants
-    }
-
-    /// A string as JavaScript's JSON.stringify writes it (also how client configurations are written).
-    public static func javaScriptString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 
     /// Every `<hash>_tokens.json` under the version folders of `directory`.

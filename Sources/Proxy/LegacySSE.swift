@@ -9,7 +9,7 @@ extension MCPProxy {
     /// `replaying`, the client's initialize is sent on the new stream, its answer dropped (the
     /// client has one), and followed by notifications/initialized.
     func startLegacy(url: String, replaying initialize: JSONRPCMessage? = nil) async throws {
-        await session.legacyStarting(dropping: initialize?.id)
+        let generation = await session.legacyStarting(dropping: initialize?.id)
         let stream = Task {
             var rejected: String?
             for _ in 0..<2 {
@@ -44,7 +44,7 @@ extension MCPProxy {
                     }
                     throw ProxyRefusal("the server closed the HTTP+SSE stream")
                 } catch {
-                    await self.session.legacyStreamEnded(error)
+                    await self.session.legacyStreamEnded(error, generation: generation)
                     if !(error is CancellationError) { self.logger.info("HTTP+SSE stream ended: \(error)") }
                     return
                 }
@@ -85,7 +85,22 @@ extension MCPProxy {
         }
         if message.method == "initialize" { await session.started(id: nil, initialize: message.bytes) }
         if message.method == "tools/list", let id = message.id { await session.expectToolList(id) }
-        try await send(message, to: try await session.endpoint())
+        do {
+            try await send(message, to: try await session.endpoint())
+        } catch let gone as LegacySessionGone where message.method != "initialize" {
+            // The server dropped the session before its stream's end reached us: start again
+            // now, as when the end was seen, and send the message once more.
+            guard let initialize = await session.initializeMessage, let replay = JSONRPCMessage(initialize) else { throw gone.refusal }
+            logger.info("the HTTP+SSE session is gone (HTTP 404); starting a new one")
+            await session.legacyStreamEnded(gone.refusal)
+            try await startLegacy(url: serverURL, replaying: replay)
+            try await send(message, to: try await session.endpoint())
+        }
+    }
+
+    /// The message endpoint answered 404: the server no longer knows the session.
+    struct LegacySessionGone: Error {
+        let refusal: ProxyRefusal
     }
 
     private func send(_ message: JSONRPCMessage, to endpoint: String) async throws {
@@ -105,6 +120,7 @@ extension MCPProxy {
                 rejected = token
                 continue
             }
+            if status == 404 { throw LegacySessionGone(refusal: ProxyRefusal("\(endpoint) answered HTTP 404")) }
             guard (200...299).contains(status) else { throw ProxyRefusal("\(endpoint) answered HTTP \(status)") }
             return
         }

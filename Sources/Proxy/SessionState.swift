@@ -52,12 +52,19 @@ actor SessionState {
     /// The id of a replayed initialize whose answer the client must not see.
     private var droppedResponseID: String?
 
-    func legacyStarting(dropping id: String?) {
+    /// Which HTTP+SSE stream is the current one: a stream that ends after a newer one began
+    /// must not end the newer one's session.
+    private var legacyGeneration = 0
+
+    func legacyStarting(dropping id: String?) -> Int {
         droppedResponseID = id
         legacyEndpoint = nil
+        legacyGeneration += 1
+        return legacyGeneration
     }
 
     func beginLegacy(stream: Task<Void, Never>) {
+        legacyStream?.cancel()
         isLegacy = true
         legacyAlive = true
         legacyStream = stream
@@ -84,7 +91,8 @@ actor SessionState {
         endpointWaiters = []
     }
 
-    func legacyStreamEnded(_ error: any Error) {
+    func legacyStreamEnded(_ error: any Error, generation: Int? = nil) {
+        if let generation, generation != legacyGeneration { return }
         for waiter in endpointWaiters { waiter.resume(throwing: error) }
         endpointWaiters = []
         legacyEndpoint = nil

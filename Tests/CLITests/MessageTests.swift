@@ -3,23 +3,50 @@ import Foundation
 import Testing
 import TestSupport
 
+/// A login from a new vault, with a browser that opens nothing.
+private func login(_ url: String) async throws -> ProcessResult {
+    let fixture = try VaultFixture()
+    try fixture.createPassphraseVault()
+    return try await runAsync(Binaries.mcpVault, ["login", url, "--passphrase-file", fixture.passphraseFile, "--timeout", "10"],
+                              environment: fixture.environment.merging(["BROWSER": "/bin/false", "MCP_VAULT_HTTP_TIMEOUT": "10"]) { $1 })
+}
+
+/// Python's http.server on 127.0.0.1 (with TLS and a fresh self-signed certificate when `tls`),
+/// and its port.
+private func pythonWebServer(tls: Bool = false) throws -> (ChildProcess, String, TemporaryDirectory) {
+    let directory = try TemporaryDirectory(prefix: "web")
+    var setup = ""
+    if tls {
+        let made = try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory.path + "/key.pem",
+                                                "-out", directory.path + "/cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
+                                                "-addext", "subjectAltName=IP:127.0.0.1"], environment: [:])
+        guard made.status == 0 else { throw TestFailure("openssl: \(made)") }
+        setup = "import ssl; c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain('\(directory.path)/cert.pem', '\(directory.path)/key.pem'); s.socket = c.wrap_socket(s.socket, server_side=True); "
+    }
+    let script = "import http.server; s = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler); \(setup)print(s.server_port, flush=True); s.serve_forever()"
+    let web = try ChildProcess("/usr/bin/python3", ["-c", script], environment: ["PATH": "/usr/bin:/bin"], output: .pipe)
+    guard let port = web.readLine(timeout: 20) else {
+        web.stop()
+        throw TestFailure("the web server did not start")
+    }
+    return (web, port, directory)
+}
+
+/// No metadata anywhere: neither protected-resource nor authorization-server.
+private func withoutMetadata(_ options: inout ServerOptions) {
+    options.resourceMetadata = .nowhere
+    options.oauthMetadata = false
+    options.openIDMetadata = false
+}
+
 /// What the user reads when a URL is not what `login` expects: what the URL is, never a hint
 /// that weakens security where it would not help.
 @Suite("Messages: what a URL turns out to be")
 struct LoginTargetMessageTests {
-    private func login(_ url: String, _ extra: [String] = []) async throws -> ProcessResult {
-        let fixture = try VaultFixture()
-        try fixture.createPassphraseVault()
-        return try await runAsync(Binaries.mcpVault, ["login", url, "--passphrase-file", fixture.passphraseFile, "--timeout", "10"] + extra,
-                                  environment: fixture.environment.merging(["BROWSER": "/bin/false", "MCP_VAULT_HTTP_TIMEOUT": "5"]) { $1 })
-    }
-
     @Test func anMCPServerThatNeedsNoSignInIsNamedAsSuch() async throws {
         let server = try await TestAuthorizationServer {
             $0.mcpWithoutAuthorization = true
-            $0.resourceMetadata = .nowhere
-            $0.oauthMetadata = false
-            $0.openIDMetadata = false
+            withoutMetadata(&$0)
         }
         let result = try await login(server.mcpURL)
         #expect(result.status == 4, "\(result)")
@@ -29,10 +56,8 @@ struct LoginTargetMessageTests {
 
     /// A web server no one here wrote (Python's http.server): a POST gets 501, and no metadata.
     @Test func aPlainWebServerIsNotMistakenForAnAuthorizationServer() async throws {
-        let script = "import http.server; s = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler); print(s.server_port, flush=True); s.serve_forever()"
-        let web = try ChildProcess("/usr/bin/python3", ["-c", script], environment: ["PATH": "/usr/bin:/bin"], output: .pipe)
+        let (web, port, _) = try pythonWebServer()
         defer { web.stop() }
-        let port = try #require(web.readLine(timeout: 20))
         let url = "http://127.0.0.1:\(port)/mcp"
         let result = try await login(url)
         #expect(result.status == 4, "\(result)")
@@ -43,11 +68,7 @@ struct LoginTargetMessageTests {
     }
 
     @Test func aServerThatAsksForAuthorizationWithoutAnyMetadataSaysSo() async throws {
-        let server = try await TestAuthorizationServer {
-            $0.resourceMetadata = .nowhere
-            $0.oauthMetadata = false
-            $0.openIDMetadata = false
-        }
+        let server = try await TestAuthorizationServer { withoutMetadata(&$0) }
         let result = try await login(server.mcpURL)
         #expect(result.status == 4, "\(result)")
         #expect(result.stderr.contains("asks for authorization (HTTP 401) but publishes no OAuth metadata"), "\(result)")
@@ -107,32 +128,8 @@ struct TypoMessageTests {
 /// Every network failure is one sentence: what was contacted, what happened, what to check.
 @Suite("Messages: network failures")
 struct NetworkMessageTests {
-    private func login(_ url: String) async throws -> ProcessResult {
-        let fixture = try VaultFixture()
-        try fixture.createPassphraseVault()
-        return try await runAsync(Binaries.mcpVault, ["login", url, "--passphrase-file", fixture.passphraseFile, "--timeout", "10"],
-                                  environment: fixture.environment.merging(["BROWSER": "/bin/false", "MCP_VAULT_HTTP_TIMEOUT": "10"]) { $1 })
-    }
-
-    /// A server (Python's, with TLS) on 127.0.0.1; `certificate` makes it speak TLS.
-    private func webServer(tls: Bool, in directory: String) throws -> (ChildProcess, String) {
-        var setup = ""
-        if tls {
-            let made = try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory + "/key.pem",
-                                                    "-out", directory + "/cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
-                                                    "-addext", "subjectAltName=IP:127.0.0.1"], environment: [:])
-            try #require(made.status == 0, "\(made)")
-            setup = "import ssl; c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain('\(directory)/cert.pem', '\(directory)/key.pem'); s.socket = c.wrap_socket(s.socket, server_side=True); "
-        }
-        let script = "import http.server; s = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler); \(setup)print(s.server_port, flush=True); s.serve_forever()"
-        let web = try ChildProcess("/usr/bin/python3", ["-c", script], environment: ["PATH": "/usr/bin:/bin"], output: .pipe)
-        let port = try #require(web.readLine(timeout: 20))
-        return (web, port)
-    }
-
     @Test func anUntrustedCertificateIsNamed() async throws {
-        let directory = try TemporaryDirectory(prefix: "tls")
-        let (web, port) = try webServer(tls: true, in: directory.path)
+        let (web, port, _) = try pythonWebServer(tls: true)
         defer { web.stop() }
         let result = try await login("https://127.0.0.1:\(port)/mcp")
         #expect(result.status == 69, "\(result)")
@@ -142,8 +139,7 @@ struct NetworkMessageTests {
     }
 
     @Test func plainHTTPOnATLSURLIsNamed() async throws {
-        let directory = try TemporaryDirectory(prefix: "tls")
-        let (web, port) = try webServer(tls: false, in: directory.path)
+        let (web, port, _) = try pythonWebServer()
         defer { web.stop() }
         let result = try await login("https://127.0.0.1:\(port)/mcp")
         #expect(result.status == 69, "\(result)")
