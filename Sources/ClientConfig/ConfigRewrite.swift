@@ -108,7 +108,11 @@ public enum ConfigRewrite {
         case .claudeCode:
             return (hadType ? [("type", json("stdio"))] : []) + [("command", json(command)), ("args", json(arguments))]
                 + kept(dropping: client.transportKeys)
-        case .claudeDesktop, .cursor, .gemini, .zed:
+        case .zed:
+            // Zed's custom servers carry "source": "custom" (kept when there, added when not).
+            let source: [(String, String)] = old.contains { $0.key == "source" } ? [] : [("source", json("custom"))]
+            return source + [("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
+        case .claudeDesktop, .cursor, .gemini:
             return [("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
         }
     }
@@ -124,10 +128,11 @@ public enum ConfigRewrite {
         if oneLine {
             return "{ " + members.map { json($0.0) + ": " + $0.1 }.joined(separator: ", ") + " }"
         }
+        let newline = document.bytes.contains(0x0D) && document.text(0..<document.bytes.count).contains("\r\n") ? "\r\n" : "\n"
         let outer = document.indentation(ofLineAt: entry.member.span.lowerBound)
         let inner = (entry.member.value.node.members?.first).map { document.indentation(ofLineAt: $0.span.lowerBound) }
             .flatMap { $0.count > outer.count ? $0 : nil } ?? outer + (outer.hasPrefix("\t") ? "\t" : "  ")
-        return "{\n" + members.map { inner + json($0.0) + ": " + $0.1 }.joined(separator: ",\n") + "\n" + outer + "}"
+        return "{" + newline + members.map { inner + json($0.0) + ": " + $0.1 }.joined(separator: "," + newline) + newline + outer + "}"
     }
 
     /// `"name": {…}`, to paste by hand.
@@ -144,9 +149,16 @@ public enum ConfigRewrite {
         guard current == change.file.document.bytes else {
             throw WriteError(description: "\(change.file.path) changed while setup ran (the client may have written it); nothing was written, run setup again")
         }
-        // The backup is the file as it was before mcp-vault first changed it: a later run keeps it.
-        let backup = change.file.realPath + ".before-mcp-vault"
-        if !PlainFiles.exists(backup) { try PlainFiles.replace(backup, with: current) }
+        // Every change gets its own backup: the first is FILE.before-mcp-vault, later ones .2, .3…
+        // (what a later run removes, a static token say, must not be lost with an older backup).
+        let base = change.file.realPath + ".before-mcp-vault"
+        var backup = base
+        var number = 2
+        while PlainFiles.exists(backup) {
+            backup = base + ".\(number)"
+            number += 1
+        }
+        try PlainFiles.replace(backup, with: current)
         try PlainFiles.replace(change.file.realPath, with: change.newBytes, permissions: change.file.permissions)
         return backup
     }

@@ -103,24 +103,39 @@ extension ServerEntry {
         }
     }
 
-    /// `npx -y mcp-remote URL [port] [--header 'Name: value'] [--authorize-resource R] [--transport sse-only] …`
+    /// mcp-remote's options that take a value (so that the value is not taken for the URL).
+    static let mcpRemoteOptionsWithValues: Set<String> = [
+        "--header", "--resource", "--authorize-resource", "--transport", "--host", "--auth-timeout", "--ignore-tool",
+        "--static-oauth-client-metadata", "--static-oauth-client-info", "--callback-port",
+    ]
+
+    /// `npx -y mcp-remote URL [port] [--header 'Name: value'] [--resource R] [--transport sse-only] …`:
+    /// the URL is the first argument after mcp-remote that is not an option or an option's value.
     static func mcpRemote(_ commandLine: [String]) -> RemoteServer? {
         guard let start = commandLine.firstIndex(where: { word in
             let base = word.split(separator: "/").last.map(String.init) ?? word
             return base == "mcp-remote" || base.hasPrefix("mcp-remote@")
         }) else { return nil }
         let arguments = Array(commandLine[(start + 1)...])
-        guard let url = arguments.first(where: { $0.contains("://") }) else { return nil }
-        var remote = RemoteServer(url: url)
+        var url: String?
+        var remote = RemoteServer(url: "")
         var hashing = RemoteServer.MCPRemoteArguments()
         var index = 0
         while index < arguments.count {
-            let argument = arguments[index]
-            let next = index + 1 < arguments.count ? arguments[index + 1] : nil
+            var argument = arguments[index]
+            var value: String?
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                value = String(argument[argument.index(after: equals)...])
+                argument = String(argument[..<equals])
+            } else if mcpRemoteOptionsWithValues.contains(argument) {
+                value = index + 1 < arguments.count ? arguments[index + 1] : nil
+                index += 1
+            }
+            index += 1
             switch argument {
             case "--header":
-                if let next, let colon = next.firstIndex(of: ":") {
-                    let header = RemoteServer.Header(name: String(next[..<colon]), value: String(next[next.index(after: colon)...]))
+                if let value, let colon = value.firstIndex(of: ":") {
+                    let header = RemoteServer.Header(name: String(value[..<colon]), value: String(value[value.index(after: colon)...]))
                     hashing.headers.append(header)
                     if header.name.lowercased() == "authorization" {
                         remote.hasAuthorizationHeader = true
@@ -129,21 +144,18 @@ extension ServerEntry {
                         remote.headers.append(.init(name: header.name, value: String(header.value.drop { $0 == " " })))
                     }
                 }
-                index += 1
-            case "--authorize-resource":
-                hashing.authorizeResource = next
-                index += 1
+            case "--resource", "--authorize-resource":
+                hashing.authorizeResource = value
             case "--transport":
-                remote.sse = next == "sse-only"
-                index += 1
+                remote.sse = value == "sse-only"  // sse-first and the rest: the proxy's own detection
             case "--ignore-tool":
-                if let next { remote.ignoredTools.append(next) }
-                index += 1
+                if let value { remote.ignoredTools.append(value) }
             default:
-                break
+                if url == nil, !argument.hasPrefix("-"), argument.contains("://") { url = argument }
             }
-            index += 1
         }
+        guard let url else { return nil }
+        remote.url = url
         remote.mcpRemote = hashing
         return remote
     }

@@ -62,6 +62,11 @@ enum UnifiedDiff {
                 cursor = change.last + 1
             }
             if cursor <= to { body += oldLines[cursor...to].map { " " + $0 } }
+            // As diff -u says it, so that patch applies the change to a file without a final newline.
+            if to == oldLines.count - 1, old.last != 0x0A, let last = body.lastIndex(where: { $0.hasPrefix(" ") || $0.hasPrefix("-") }) {
+                body.insert("\\ No newline at end of file", at: last + 1)
+                if body.last?.hasPrefix("+") == true, old.last != 0x0A { body.append("\\ No newline at end of file") }
+            }
             let oldCount = to - from + 1
             out += "@@ -\(from + 1),\(oldCount) +\(from + 1 + shift),\(oldCount + added) @@\n" + body.joined(separator: "\n") + "\n"
             shift += added

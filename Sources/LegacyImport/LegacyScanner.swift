@@ -46,8 +46,13 @@ public enum LegacyScanner {
             scan.items.append(LegacyItem(origin: .entry(path: path, key: "*"), token: .failure(.unreadable("it does not exist"))))
             return scan
         }
-        if isDirectory, ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).contains(where: { $0.hasPrefix("mcp-remote-") }) {
+        let names = isDirectory ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []) : []
+        let folderName = path.split(separator: "/").last.map(String.init) ?? path
+        if isDirectory, names.contains(where: { $0.hasPrefix("mcp-remote-") }) {
             MCPRemoteStore.scan(path, urlsByHash: mcpRemoteURLs, assignments: assignments, into: &scan)
+        } else if isDirectory, folderName.hasPrefix("mcp-remote-") || names.contains(where: { $0.hasSuffix("_tokens.json") }) {
+            // One mcp-remote version folder.
+            MCPRemoteStore.scanVersionFolder(path, urlsByHash: mcpRemoteURLs, assignments: assignments, into: &scan)
         } else if isDirectory {
             scanPerServerDirectory(path, assignments, into: &scan)
         } else {

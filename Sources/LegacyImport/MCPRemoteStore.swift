@@ -46,17 +46,24 @@ public enum MCPRemoteStore {
         }
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("mcp-remote-") }.sorted()
         for version in versions {
-            let folder = directory + "/" + version
+            scanVersionFolder(directory + "/" + version, urlsByHash: urlsByHash, assignments: assignments, into: &scan)
+        }
+    }
+
+    /// One `mcp-remote-<version>` folder.
+    static func scanVersionFolder(_ folder: String, urlsByHash: [String: String], assignments: [String: String], into scan: inout LegacyScan) {
+        do {
             guard !PlainFiles.isSymbolicLink(folder) else {
                 scan.items.append(LegacyItem(origin: .entry(path: folder, key: "*"), token: .failure(.symbolicLinkDirectory(folder))))
-                continue
+                return
             }
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
             scan.directories.append(folder)
             for name in names.filter({ $0.hasSuffix("_tokens.json") && !$0.hasPrefix(".") }).sorted() {
                 let path = folder + "/" + name
                 let hash = String(name.dropLast("_tokens.json".count))
                 var fingerprint: String?
+                var notes: [String] = []
                 scan.items.append(LegacyItem(origin: .mcpRemote(path: path, hash: hash), token: Result { () throws(LegacyImportError) -> LegacyToken in
                     let bytes = try read(path)
                     fingerprint = PlainFiles.fingerprint(bytes)
@@ -64,10 +71,14 @@ public enum MCPRemoteStore {
                     let client = PlainFiles.exists(clientPath) ? try read(clientPath) : nil
                     let written = PlainFiles.attributes(path)?.modified ?? 0
                     var token = try self.token(tokens: Data(bytes), clientInfo: client.map { Data($0) }, written: written)
-                    token.serverURL = assignments[hash] ?? urlsByHash[hash.lowercased()]
-                    guard token.serverURL != nil else { throw .unmatchedHash(hash) }
+                    token.serverURL = assignments[hash] ?? assignments[hash.lowercased()] ?? urlsByHash[hash.lowercased()]
+                    guard let url = token.serverURL else { throw .unmatchedHash(hash) }
+                    if assignments[hash] ?? assignments[hash.lowercased()] != nil, !hashes(serverURL: url).contains(hash.lowercased()) {
+                        notes.append("--assign \(hash)=\(url): the file's name is not the MD5 of that URL; that is right only if mcp-remote ran with --header or --resource for it")
+                    }
                     return token
                 }, fingerprint: fingerprint))
+                scan.notes += notes
             }
         }
     }

@@ -38,10 +38,28 @@ struct JSONRPCMessage {
     }
 
     /// A tools/list result without the tools named in `ignored` (`--ignore-tool`).
+    /// `--ignore-tool` patterns as mcp-remote reads them: `*` matches any run of characters,
+    /// and case does not matter.
+    static func matches(_ name: String, pattern: String) -> Bool {
+        let parts = pattern.lowercased().split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        var rest = Substring(name.lowercased())
+        guard parts.count > 1 else { return rest == Substring(parts[0]) }
+        guard rest.hasPrefix(parts[0]) else { return false }
+        rest = rest.dropFirst(parts[0].count)
+        for part in parts.dropFirst().dropLast() where !part.isEmpty {
+            guard let range = rest.firstRange(of: part) else { return false }
+            rest = rest[range.upperBound...]
+        }
+        return parts.last!.isEmpty || rest.hasSuffix(parts.last!)
+    }
+
     static func removingTools(_ ignored: Set<String>, from bytes: Data) -> Data {
         guard !ignored.isEmpty, var object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
               var result = object["result"] as? [String: Any], let tools = result["tools"] as? [[String: Any]] else { return bytes }
-        result["tools"] = tools.filter { !ignored.contains($0["name"] as? String ?? "") }
+        result["tools"] = tools.filter { tool in
+            let name = tool["name"] as? String ?? ""
+            return !ignored.contains { matches(name, pattern: $0) }
+        }
         object["result"] = result
         return (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? bytes
     }

@@ -226,6 +226,23 @@ struct MigrationTests {
         #expect(result.stdout.contains("Claude Desktop: example, tenant, broken, legacy-sse; run `mcp-vault setup claude-desktop`"), "\(result)")
     }
 
+    /// `--from` one mcp-remote version folder reads it as mcp-remote's (expiry, registration and
+    /// companions), and an --assign whose hash is not the URL's MD5 is imported with a warning.
+    @Test func fromAnMCPRemoteVersionFolder() throws {
+        let legacy = try LegacyFixture()
+        let folder = legacy.fixture.home.file("elsewhere/mcp-remote-0.1.40")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let hash = "0123456789abcdef0123456789abcdef"
+        try #"{"access_token": "from-elsewhere", "expires_in": 3600, "refresh_token": "r"}"#.write(toFile: folder + "/\(hash)_tokens.json", atomically: true, encoding: .utf8)
+        try #"{"client_id": "elsewhere-client"}"#.write(toFile: folder + "/\(hash)_client_info.json", atomically: true, encoding: .utf8)
+        let result = try legacy.migrate(["--from", folder, "--assign", "\(hash.uppercased())=https://lnk.example.com/mcp"])
+        #expect(result.status == 0 && result.stdout.contains("imported        https://lnk.example.com/mcp"), "\(result)")
+        #expect(result.stderr.contains("is not the MD5 of that URL"), "\(result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty, "tokens and registration both gone")
+        let status = try legacy.fixture.mcpVault(["status", "https://lnk.example.com/mcp"] + legacy.pass)
+        #expect(status.stdout.contains("client id  elsewhere-client") && status.stdout.contains("expires in"), "\(status)")
+    }
+
     @Test func aDryRunChangesNothingAndSaysWhatWouldHappen() throws {
         for withVault in [true, false] {
             let legacy = try LegacyFixture(vault: withVault)

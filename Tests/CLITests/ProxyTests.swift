@@ -115,6 +115,17 @@ struct ProxyVaultTests {
         #expect(stats["refresh_requests"] == 1 && stats["reuse_detections"] == 0, "\(stats)")
     }
 
+    /// `--ignore-tool` takes mcp-remote's patterns: `*` for any run of characters, any case.
+    @Test(arguments: [("ADM*", true), ("*min", true), ("a*n", true), ("admin", true), ("adm", false), ("x*", false)])
+    func ignoredToolPatternsMatchAsMcpRemotesDo(pattern: String, hidden: Bool) async throws {
+        let signed = try await UnlockedSession(try await TestAuthorizationServer())
+        defer { signed.lock() }
+        let proxy = try ProxyProcess(signed.session.url, ["--ignore-tool", pattern], fixture: signed.session.fixture)
+        #expect(proxy.initialize()?["result"] != nil)
+        let tools = (proxy.request(2, "tools/list")?["result"] as? [String: Any])?["tools"] as? [[String: Any]]
+        #expect(tools?.contains { $0["name"] as? String == "admin" } == !hidden, "\(pattern): \(String(describing: tools))")
+    }
+
     /// --verbose logs methods, ids, statuses and timings, never the token.
     @Test func theTokenNeverReachesTheLog() async throws {
         let signed = try await UnlockedSession(try await TestAuthorizationServer())

@@ -299,10 +299,40 @@ struct SetupTests {
         #expect(token.status == 0 && accepted, "\(token)")
     }
 
+    /// mcp-remote's URL is its first argument that is not an option's value: `--resource URL2`
+    /// before it names something else, and a header's value may hold a URL.
+    @Test func theMcpRemoteURLIsTheFirstPositionalArgument() throws {
+        let fixture = try prepared("cursor")
+        let path = fixture.home.file(".cursor/mcp.json")
+        let config = #"{"mcpServers": {"linear": {"command": "npx", "args": ["-y", "mcp-remote@latest", "--resource", "https://other.example.com/mcp", "--header", "X-Origin: https://app.example.com", "\#(linearURL)", "3334", "--allow-http"]}}}"#
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try runSetup(fixture, "cursor")
+        #expect(result.status == 0, "\(result)")
+        let linear = try #require(try servers(fileContents(path), ["mcpServers"])["linear"] as? [String: Any])
+        #expect(linear["args"] as? [String] == ["proxy", linearURL, "--header", "X-Origin: https://app.example.com"], "\(linear)")
+    }
+
+    /// Each write keeps the file as it was in a backup of its own: what a later run removes (a
+    /// static token) is not lost with an older backup.
+    @Test func everyChangeHasItsOwnBackup() throws {
+        let fixture = try prepared("cursor")
+        let path = fixture.home.file(".cursor/mcp.json")
+        try #"{"mcpServers": {"other": {"url": "https://mcp.example.com/mcp"}}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        try storeCredential(fixture, url: "https://mcp.example.com/mcp")
+        #expect(try runSetup(fixture, "cursor").status == 0)
+        let second = #"{"mcpServers": {"linear": {"url": "\#(linearURL)", "headers": {"Authorization": "Bearer ONLY-COPY"}}}}"#
+        try second.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try runSetup(fixture, "cursor")
+        #expect(result.stdout.contains("kept as \(path).before-mcp-vault.2"), "\(result)")
+        #expect(String(decoding: try #require(fileContents(path + ".before-mcp-vault.2")), as: UTF8.self) == second)
+        #expect(String(decoding: try #require(fileContents(path + ".before-mcp-vault")), as: UTF8.self).contains("mcp.example.com"))
+    }
+
     @Test func aDryRunNeverPrintsTheStaticToken() throws {
         let fixture = try prepared("claude-code")
         let result = try runSetup(fixture, "claude-code", ["--dry-run"])
-        #expect(result.status == 0 && result.stdout.contains("[hidden]"), "\(result)")
+        #expect(result.status == 0 && result.stdout.contains("(values that may be secrets, such as environment variables and headers, are shown as …)"), "\(result)")
+        #expect(result.stdout.split(separator: "\n").contains { $0.hasPrefix("-") && $0.contains("…") }, "the old entry's secrets are hidden: \(result)")
         #expect(!result.output.contains(staticToken), "\(result)")
     }
 

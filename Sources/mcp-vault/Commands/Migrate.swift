@@ -71,7 +71,10 @@ extension MCPVault {
         private var assignments: [String: String] {
             Dictionary(assign.map { entry in
                 let equals = entry.firstIndex(of: "=")!
-                return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+                let name = String(entry[..<equals])
+                // File hashes are lowercase hex; a hash typed in capitals names the same file.
+                let isHash = name.count == 32 && name.allSatisfy(\.isHexDigit)
+                return (isHash ? name.lowercased() : name, String(entry[entry.index(after: equals)...]))
             }, uniquingKeysWith: { $1 })
         }
 

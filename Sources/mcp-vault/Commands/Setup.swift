@@ -117,7 +117,7 @@ extension MCPVault {
                     case .remote(let remote):
                         remoteSeen = true
                         guard let server = try? ServerURL(remote.url) else {
-                            Console.out("  \(entry.name): \(remote.url) is not a server URL mcp-vault can use; left alone")
+                            Console.out("  \(entry.name): \(Self.displayed(remote.url)) is not a server URL mcp-vault can use; left alone")
                             problems += 1
                             continue
                         }
@@ -129,8 +129,8 @@ extension MCPVault {
                         if held {
                             chosen.append(entry)
                         } else {
-                            Console.out("  \(entry.name): \(server.canonical) is not in the vault; left alone (sign in with "
-                                        + "`mcp-vault login \(server.canonical)\(ServerReference.isValidName(entry.name) ? " --name \(entry.name)" : "")`, "
+                            Console.out("  \(entry.name): \(Self.displayed(server.canonical)) is not in the vault; left alone (sign in with "
+                                        + "`mcp-vault login \(Self.displayed(server.canonical))\(ServerReference.isValidName(entry.name) ? " --name \(entry.name)" : "")`, "
                                         + "or run setup again with --login)")
                         }
                     }
@@ -146,16 +146,21 @@ extension MCPVault {
                     }
                 }
                 guard change.changesFile else { continue }
-                for entry in change.rewritten {
-                    Console.out("  \(entry.name): \(dryRun ? "would get" : "gets") its token from mcp-vault")
-                }
                 if dryRun {
-                    Console.out(change.diff.split(separator: "\n").map { Self.hidingTokens(String($0)) }.joined(separator: "\n"))
+                    for entry in change.rewritten { Console.out("  \(entry.name): would get its token from mcp-vault") }
+                    Console.out(change.diff.split(separator: "\n").map { Self.hidingSecrets(String($0)) }.joined(separator: "\n"))
+                    Console.out("(values that may be secrets, such as environment variables and headers, are shown as …)")
                     continue
                 }
-                let backup = try ConfigRewrite.write(change)
+                let backup: String
+                do {
+                    backup = try ConfigRewrite.write(change)
+                } catch {
+                    throw SetupError.cannotWrite(file.path, reason: "\(error)")
+                }
+                for entry in change.rewritten { Console.out("  \(entry.name): gets its token from mcp-vault") }
                 written += 1
-                Console.out("  written; the file as it was before mcp-vault changed it is kept as \(backup)")
+                Console.out("  written; the file as it was is kept as \(backup)")
                 let withStaticToken = change.rewritten.filter { if case .remote(let remote) = $0.kind { remote.hasAuthorizationHeader } else { false } }
                 if !withStaticToken.isEmpty {
                     Console.out("  note: the old file holds the static token of \(withStaticToken.map(\.name).joined(separator: ", ")); remove \(backup) once the client works")
@@ -174,8 +179,37 @@ extension MCPVault {
             if problems > 0 { throw SetupError.incomplete(problems) }
         }
 
-        /// A diff line with the value of an Authorization header or a bearer token hidden: the
-        /// old entries may hold a static token, which is never printed.
+        /// Keys whose string values are never secret, shown as they are in a dry run's diff.
+        static let plainKeys: Set<String> = ["url", "httpUrl", "type", "command", "source", "description", "transport", "cwd", "headersHelper"]
+
+        /// A diff line with every string value that may be a secret shown as `…`: values of keys
+        /// other than `plainKeys` (environment variables, headers, OAuth settings), and the rest
+        /// of an Authorization header or a bearer token wherever it appears.
+        static func hidingSecrets(_ line: String) -> String {
+            var out = ""
+            var rest = Substring(line)
+            // "key": "value" pairs.
+            while let keyStart = rest.firstIndex(of: "\"") {
+                out += rest[..<keyStart]
+                guard let keyEnd = rest[rest.index(after: keyStart)...].firstIndex(of: "\"") else { break }
+                let key = rest[rest.index(after: keyStart)..<keyEnd]
+                var after = rest[rest.index(after: keyEnd)...]
+                out += rest[keyStart...keyEnd]
+                let spaces = after.prefix { $0 == " " }
+                guard after.dropFirst(spaces.count).first == ":" else { rest = after; continue }
+                after = after.dropFirst(spaces.count + 1)
+                let gap = after.prefix { $0 == " " }
+                after = after.dropFirst(gap.count)
+                out += spaces + ":" + gap
+                guard after.first == "\"", let valueEnd = after.dropFirst().firstIndex(of: "\"") else { rest = after; continue }
+                out += plainKeys.contains(String(key)) ? String(after[...valueEnd]) : "\"…\""
+                rest = after[after.index(after: valueEnd)...]
+            }
+            out += rest
+            return hidingTokens(out)
+        }
+
+        /// The rest of a bearer token or an Authorization header's value hidden.
         static func hidingTokens(_ line: String) -> String {
             let characters = Array(line)
             let lowered = Array(line.lowercased())
@@ -184,12 +218,24 @@ extension MCPVault {
             }
             if let bearer = lowered.firstRange(of: Array("bearer ")) {
                 let end = characters[bearer.upperBound...].firstIndex { $0 == "\"" || $0 == "'" } ?? characters.endIndex
-                return String(characters[..<bearer.upperBound]) + "[hidden]" + String(characters[end...])
+                return String(characters[..<bearer.upperBound]) + "…" + String(characters[end...])
             }
             if let header = lowered.firstRange(of: Array("authorization")), let colon = characters[header.upperBound...].firstIndex(of: ":") {
-                return String(characters[...colon]) + " \"[hidden]\"" + (line.hasSuffix(",") ? "," : "")
+                let end = characters[characters.index(after: colon)...].firstIndex { $0 == "\"" || $0 == "'" } ?? characters.endIndex
+                return String(characters[...colon]) + " …" + String(characters[end...])
             }
             return line
+        }
+
+        /// A URL for a message: no user name, password or query (which may hold keys).
+        static func displayed(_ url: String) -> String {
+            var text = url
+            if let query = text.firstIndex(of: "?") { text = String(text[..<query]) + "?…" }
+            if let scheme = text.firstRange(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@"),
+               !text[scheme.upperBound..<at].contains("/") {
+                text = String(text[..<scheme.upperBound]) + "…@" + String(text[text.index(after: at)...])
+            }
+            return text
         }
 
         /// Gives each rewritten server the entry's name in the vault, unless it has one.
@@ -246,13 +292,16 @@ extension MCPVault {
 enum SetupError: Error, CustomStringConvertible, ExitStatusProviding {
     case noConfiguration(MCPClient, looked: [String])
     case incomplete(Int)
+    case cannotWrite(String, reason: String)
 
     var description: String {
         switch self {
         case .noConfiguration(let client, let looked):
             "no configuration of \(client.displayName) was found (looked for \(looked.joined(separator: ", ")))"
         case .incomplete(let count):
-            "\(count) entr\(count == 1 ? "y was" : "ies were") left alone (see the lines above)"
+            "\(count) entr\(count == 1 ? "y or file was" : "ies or files were") left alone (see the lines above)"
+        case .cannotWrite(let path, let reason):
+            "\(path) could not be rewritten (\(reason)); it was left as it was"
         }
     }
 
@@ -260,6 +309,7 @@ enum SetupError: Error, CustomStringConvertible, ExitStatusProviding {
         switch self {
         case .noConfiguration: .noInput
         case .incomplete: .failure
+        case .cannotWrite: .ioError
         }
     }
 
@@ -267,6 +317,7 @@ enum SetupError: Error, CustomStringConvertible, ExitStatusProviding {
         switch self {
         case .noConfiguration(let client, _): "add a server to \(client.displayName) first, or pass --project DIR for a project's configuration"
         case .incomplete: nil
+        case .cannotWrite: "check that you can write to the file and its directory"
         }
     }
 }
