@@ -61,7 +61,7 @@ public enum ConfigRewrite {
     /// The arguments after `proxy`.
     static func proxyArguments(_ remote: RemoteServer) -> [String] {
         var arguments = ["proxy", remote.url]
-        if remote.sse { arguments += ["--transport", "sse"] }
+        if remote.sse { arguments += ["--transport", "sse"] } else if remote.httpOnly { arguments += ["--transport", "streamable-http"] }
         for header in remote.headers { arguments += ["--header", "\(header.name): \(header.value)"] }
         for tool in remote.ignoredTools { arguments += ["--ignore-tool", tool] }
         return arguments

@@ -26,6 +26,8 @@ public struct RemoteServer: Sendable, Equatable {
     public var url: String
     /// The entry names an HTTP+SSE endpoint (the 2024-11-05 transport).
     public var sse = false
+    /// The entry forbids the fallback to HTTP+SSE (mcp-remote's `--transport http-only`).
+    public var httpOnly = false
     /// Headers other than Authorization, which go on as `proxy --header`.
     public var headers: [Header] = []
     /// The entry holds a static Authorization header (a token in plaintext).
@@ -147,7 +149,8 @@ extension ServerEntry {
             case "--resource", "--authorize-resource":
                 hashing.authorizeResource = value
             case "--transport":
-                remote.sse = value == "sse-only"  // sse-first and the rest: the proxy's own detection
+                remote.sse = value == "sse-only"  // sse-first and http-first: the proxy's own detection
+                remote.httpOnly = value == "http-only"
             case "--ignore-tool":
                 if let value { remote.ignoredTools.append(value) }
             default:

@@ -68,7 +68,12 @@ public enum MCPRemoteStore {
                     let bytes = try read(path)
                     fingerprint = PlainFiles.fingerprint(bytes)
                     let clientPath = folder + "/" + hash + "_client_info.json"
-                    let client = PlainFiles.exists(clientPath) ? try read(clientPath) : nil
+                    let client: [UInt8]?
+                    do {
+                        client = PlainFiles.exists(clientPath) ? try read(clientPath) : nil
+                    } catch {
+                        throw .unreadable("its \(hash)_client_info.json cannot be used: \(error)")
+                    }
                     let written = PlainFiles.attributes(path)?.modified ?? 0
                     var token = try self.token(tokens: Data(bytes), clientInfo: client.map { Data($0) }, written: written)
                     token.serverURL = assignments[hash] ?? assignments[hash.lowercased()] ?? urlsByHash[hash.lowercased()]
@@ -86,8 +91,17 @@ public enum MCPRemoteStore {
     private struct Tokens: Decodable {
         var access_token: String?
         var refresh_token: String?
-        var expires_in: Double?
+        var expires_in: Lifetime?
         var scope: String?
+    }
+
+    /// `expires_in` as servers send it: a number, or a number in a string.
+    private struct Lifetime: Decodable {
+        let seconds: Double?
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            seconds = (try? container.decode(Double.self)) ?? (try? container.decode(String.self)).flatMap(Double.init)
+        }
     }
 
     private struct Client: Decodable {
@@ -103,7 +117,7 @@ public enum MCPRemoteStore {
         let raw: Tokens
         do {
             raw = try JSONDecoder().decode(Tokens.self, from: tokens)
-        } catch DecodingError.typeMismatch(_, let context) {
+        } catch DecodingError.typeMismatch(_, let context) where !context.codingPath.isEmpty {
             throw .malformedJSON("\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type")
         } catch {
             throw .malformedJSON("not a JSON object")
@@ -115,9 +129,11 @@ public enum MCPRemoteStore {
                 throw .malformedJSON("the client_info.json beside it is not a registration")
             }
         }
-        let expiresAt = try raw.expires_in.map { seconds throws(LegacyImportError) -> Int64 in
-            guard seconds.isFinite, seconds >= 0, seconds < 1e10 else { throw .malformedJSON("expires_in \(seconds) is not a duration") }
-            return written + Int64(seconds)
+        // mcp-remote accepts any expires_in; an odd one is read as it would act: a negative one
+        // as already expired, a huge one as ten years, one that is no number as unknown.
+        let expiresAt = raw.expires_in?.seconds.flatMap { seconds -> Int64? in
+            guard seconds.isFinite else { return nil }
+            return written + Int64(min(max(seconds, 0), 315_360_000))
         }
         let secret = client?.client_secret.flatMap { $0.isEmpty ? nil : $0 }
         return LegacyToken(accessToken: access, refreshToken: raw.refresh_token.flatMap { $0.isEmpty ? nil : $0 }, expiresAt: expiresAt,

@@ -243,6 +243,22 @@ struct MigrationTests {
         #expect(status.stdout.contains("client id  elsewhere-client") && status.stdout.contains("expires in"), "\(status)")
     }
 
+    /// mcp-remote takes any expires_in; so does the import: a string holding a number, a negative
+    /// one (expired), one that is no number (unknown). None makes the file fail for ever.
+    @Test(arguments: [(#""3600""#, "expires in"), ("-5", "expired"), (#""soon""#, "no expiry given")])
+    func oddExpiresInValuesAreReadAsMcpRemoteReadsThem(value: String, state: String) throws {
+        let legacy = try LegacyFixture()
+        let folder = legacy.fixture.home.file("remote/mcp-remote-0.1.40")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let url = "https://odd.example.com/mcp"
+        let hash = try #require(try MD5Sum.hex(url))
+        try #"{"access_token": "odd", "refresh_token": "r", "expires_in": \#(value)}"#.write(toFile: folder + "/\(hash)_tokens.json", atomically: true, encoding: .utf8)
+        let result = try legacy.migrate(["--from", folder, "--assign", "\(hash)=\(url)"])
+        #expect(result.status == 0 && result.stdout.contains("imported        \(url)"), "\(result)")
+        let status = try legacy.fixture.mcpVault(["status", url] + legacy.pass)
+        #expect(status.stdout.contains(state), "\(status)")
+    }
+
     @Test func aDryRunChangesNothingAndSaysWhatWouldHappen() throws {
         for withVault in [true, false] {
             let legacy = try LegacyFixture(vault: withVault)

@@ -231,6 +231,7 @@ struct SetupTests {
     @Test(arguments: SetupTests.clients)
     func aClientWithoutConfigurationIsStatus66(_ client: String) throws {
         let fixture = try VaultFixture()
+        try FileManager.default.createDirectory(atPath: projectDirectory(fixture), withIntermediateDirectories: true)
         let result = try runSetup(fixture, client)
         #expect(result.status == 66, "\(result)")
         #expect(result.stderr.contains("no configuration of"), "\(result)")

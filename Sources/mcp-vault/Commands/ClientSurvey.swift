@@ -8,11 +8,22 @@ import Vault
 /// still reach servers directly).
 struct ClientSurvey {
     let files: [(client: MCPClient, files: [ConfigFile])]
+    /// Configuration files that exist but could not be read (not JSON, say).
+    let unreadable: [String]
 
     init(environment: [String: String], projectDirectory: String) {
+        var unreadable: [String] = []
         files = MCPClient.allCases.map { client in
-            (client, ConfigFile.files(of: client, environment: environment, projectDirectory: projectDirectory).compactMap { try? $0.get() })
+            (client, ConfigFile.files(of: client, environment: environment, projectDirectory: projectDirectory).compactMap { result in
+                switch result {
+                case .success(let file): return file
+                case .failure(let error):
+                    unreadable.append(error.description)
+                    return nil
+                }
+            })
         }
+        self.unreadable = unreadable
     }
 
     private var entries: [ServerEntry] { files.flatMap { $0.files.flatMap(\.entries) } }

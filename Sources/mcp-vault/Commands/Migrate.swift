@@ -148,6 +148,9 @@ extension MCPVault {
 
         private func migrate(_ scan: LegacyScan, vault: Vault?, survey: ClientSurvey) throws {
                 reportUnmatchedAssignments(scan)
+                for problem in survey.unreadable {
+                    Console.note("mcp-vault: note: \(problem); the servers in it are not known to migrate (mcp-remote files of theirs need --assign)")
+                }
                 var options = MigrationOptions()
                 options.dryRun = dryRun
                 options.keepPlaintext = keepPlaintext

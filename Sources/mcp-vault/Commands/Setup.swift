@@ -55,6 +55,12 @@ extension MCPVault {
                                    valueName: "path"))
         var command: String?
 
+        func validate() throws {
+            if let project, !FileManager.default.fileExists(atPath: project) {
+                throw ValidationError("--project \(project): no such directory")
+            }
+        }
+
         private var projectDirectory: String {
             let directory = project ?? FileManager.default.currentDirectoryPath
             let absolute = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
