@@ -368,6 +368,22 @@ struct MigrateMessageTests {
         #expect(result.stdout.contains("skipped"), "the file is still waiting for its URL: \(result)")
     }
 
+    /// The first run fails on a file it cannot read (65); a second run that finds only that file,
+    /// unchanged, says so and succeeds; a changed file is tried again.
+    @Test func aSecondRunFindingOnlyWhatWasRefusedSucceeds() throws {
+        let name = "0123456789abcdef0123456789abcdef.json"
+        let fixture = try fixture(with: [name: "{"])
+        let first = try fixture.mcpVault(["migrate", "--passphrase-file", fixture.passphraseFile])
+        #expect(first.status == 65, "\(first)")
+        let second = try fixture.mcpVault(["migrate", "--passphrase-file", fixture.passphraseFile])
+        #expect(second.status == 0 && second.stdout.contains("Nothing new: migrate refused this file before, and it has not changed."), "\(second)")
+        try "{\"accessToken\": 5}".write(toFile: fixture.home.path + "/.config/opencode/mcp-oauth/" + name, atomically: true, encoding: .utf8)
+        let third = try fixture.mcpVault(["migrate", "--passphrase-file", fixture.passphraseFile])
+        #expect(third.status == 65 && third.stdout.contains("failed"), "a changed file is a new refusal: \(third)")
+        let state = try String(contentsOfFile: fixture.home.path + "/.local/state/mcp-vault/migrate-refused", encoding: .utf8)
+        #expect(!state.contains("accessToken"), "the memory holds fingerprints, not contents")
+    }
+
     @Test func aDryRunNeverSaysAnythingWasSealed() throws {
         let fixture = try fixture(with: ["0123456789abcdef0123456789abcdef.json": "{", "fedcba9876543210fedcba9876543210.json": #"{"accessToken": "t", "serverUrl": "https://a.example.com/mcp"}"#])
         let result = try fixture.mcpVault(["migrate", "--dry-run", "--passphrase-file", fixture.passphraseFile])

@@ -164,6 +164,18 @@ extension MCPVault {
                 print(report)
                 if let vault, !dryRun { nameImported(report, in: vault, survey: survey) }
                 adviseSetup(survey)
+                // Refusals are remembered: a later run that finds only these, unchanged, succeeds.
+                let memory = RefusalMemory(environment: global.environment)
+                let refused = Set(zip(scan.items, report.lines).compactMap { RefusalMemory.key($0, $1) })
+                let onlyOldRefusals = !refused.isEmpty && report.lines.allSatisfy { line in
+                    if case .failed = line.outcome { true } else { false }
+                } && refused.isSubset(of: memory.load())
+                if !dryRun { memory.save(refused) }
+                if onlyOldRefusals {
+                    Console.out("Nothing new: migrate refused \(refused.count == 1 ? "this file" : "these \(refused.count) files") before, and \(refused.count == 1 ? "it has" : "they have") not changed. "
+                                + "Remove \(refused.count == 1 ? "it" : "them") once you no longer need \(refused.count == 1 ? "it" : "them") (or mend \(refused.count == 1 ? "it" : "them") and run migrate again).")
+                    return
+                }
                 if report.failures > 0 { throw CLIError.migrationIncomplete(failed: report.failures, dryRun: dryRun) }
         }
 
