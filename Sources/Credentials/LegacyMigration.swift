@@ -92,7 +92,13 @@ public struct LegacyMigration: Sendable {
                 entriesToRemove[path, default: [:]][key] = fingerprint
             }
         }
+        // A file with another hard link is unlinked, not zeroed (zeroing would destroy the other
+        // name's bytes too): the plaintext lives on there, which the user must hear of.
+        let shared = filesToRemove.map(\.path).filter { (PlainFiles.attributes($0)?.links ?? 1) > 1 }
         let refused = LegacyCleanup.removeFiles(filesToRemove)
+        for path in shared where refused[path] == nil {
+            report.notes.append("\(path) had another hard link: it was unlinked here, but its other name (a backup, perhaps) still holds the plaintext; remove that copy yourself")
+        }
         for (path, reason) in refused {
             if let index = lineOfFile[path] { report.lines[index].cleanupFailure = reason }
         }

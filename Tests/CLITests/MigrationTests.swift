@@ -436,7 +436,8 @@ struct MigrationSafetyTests {
         let hash = try legacy.writePerServer(url: "https://hard.example.com/mcp", json: #"{"accessToken": "hard-token"}"#)
         let backup = legacy.fixture.home.file("backup.json")
         try FileManager.default.linkItem(atPath: legacy.perServer + "/\(hash).json", toPath: backup)
-        #expect(try legacy.migrate().status == 0)
+        let result = try legacy.migrate()
+        #expect(result.status == 0 && result.stderr.contains("had another hard link") && result.stderr.contains("still holds the plaintext"), "\(result)")
         #expect(!FileManager.default.fileExists(atPath: legacy.perServer + "/\(hash).json"))
         #expect(try String(contentsOfFile: backup, encoding: .utf8).contains("hard-token"), "the backup copy was not zeroed")
     }

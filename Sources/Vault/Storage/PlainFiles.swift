@@ -39,10 +39,11 @@ public enum PlainFiles {
         }
     }
 
-    /// A regular file's permission bits and modification time (seconds), without following links.
-    public static func attributes(_ path: String) -> (permissions: UInt32, modified: Int64)? {
+    /// A regular file's permission bits, modification time (seconds) and hard-link count, without
+    /// following links.
+    public static func attributes(_ path: String) -> (permissions: UInt32, modified: Int64, links: Int)? {
         guard let status = try? SystemCalls.linkStatus(path), status.isRegularFile else { return nil }
-        return (status.permissions, status.modified)
+        return (status.permissions, status.modified, status.links)
     }
 
     /// Whether something (a file, a link, anything) is at `path`, without following links.

@@ -37,6 +37,8 @@ struct FileStatus: Sendable {
     let size: Int
     /// Seconds since the epoch.
     let modified: Int64
+    /// Hard links to the file.
+    let links: Int
 }
 
 enum SystemCalls {
@@ -54,7 +56,8 @@ enum SystemCalls {
         let type = raw.st_mode & S_IFMT
         return FileStatus(
             isDirectory: type == S_IFDIR, isRegularFile: type == S_IFREG, isSymbolicLink: type == S_IFLNK,
-            owner: raw.st_uid, permissions: raw.st_mode & 0o7777, size: Int(raw.st_size), modified: Int64(raw.st_mtim.tv_sec))
+            owner: raw.st_uid, permissions: raw.st_mode & 0o7777, size: Int(raw.st_size), modified: Int64(raw.st_mtim.tv_sec),
+            links: Int(raw.st_nlink))
     }
 
     static var effectiveUserID: UInt32 { geteuid() }
