@@ -108,6 +108,14 @@ public enum ConfigRewrite {
         case .claudeCode:
             return (hadType ? [("type", json("stdio"))] : []) + [("command", json(command)), ("args", json(arguments))]
                 + kept(dropping: client.transportKeys)
+        case .zed where entry.member.value.node["command"]?.node.members != nil:
+            // The older form keeps its shape: the command object gets the new path and args, and
+            // keeps its env.
+            let previous = entry.member.value.node["command"]!.node
+            let env = (previous["env"]).map { [("env", file.document.text($0.span))] } ?? []
+            let object = "{" + ([("path", json(command)), ("args", json(arguments))] + env)
+                .map { json($0.0) + ": " + $0.1 }.joined(separator: ", ") + "}"
+            return [("command", object)] + kept(dropping: ["command", "url", "headers"])
         case .zed:
             // Zed's custom servers carry "source": "custom" (kept when there, added when not).
             let source: [(String, String)] = old.contains { $0.key == "source" } ? [] : [("source", json("custom"))]

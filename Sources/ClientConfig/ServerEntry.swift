@@ -56,6 +56,10 @@ extension ServerEntry {
         let entry = member.value.node
         guard entry.members != nil else { return .other }
         let commandLine: [String]? = {
+            // Zed's older form: "command": {"path": …, "args": […], "env": {…}}.
+            if let command = entry["command"]?.node, command.members != nil, let path = command["path"]?.node.string {
+                return [path] + (command["args"]?.node.strings ?? [])
+            }
             if let array = entry["command"]?.node.strings { return array + (entry["args"]?.node.strings ?? []) }
             if let command = entry["command"]?.node.string { return [command] + (entry["args"]?.node.strings ?? []) }
             return nil

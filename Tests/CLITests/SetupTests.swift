@@ -329,6 +329,21 @@ struct SetupTests {
         #expect(String(decoding: try #require(fileContents(path + ".before-mcp-vault")), as: UTF8.self).contains("mcp.example.com"))
     }
 
+    /// Zed's older form, `"command": {"path", "args", "env"}`, keeps its shape.
+    @Test func zedsOlderCommandObjectKeepsItsShape() throws {
+        let fixture = try prepared("zed")
+        let path = fixture.home.file(".config/zed/settings.json")
+        let config = #"{"context_servers": {"linear": {"command": {"path": "npx", "args": ["-y", "mcp-remote", "\#(linearURL)"], "env": {"A": "1"}}, "settings": {}}}}"#
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try runSetup(fixture, "zed")
+        #expect(result.status == 0, "\(result)")
+        let linear = try #require(try servers(fileContents(path), ["context_servers"])["linear"] as? [String: Any])
+        let command = try #require(linear["command"] as? [String: Any], "\(linear)")
+        #expect(command["path"] as? String == "mcp-vault" && command["args"] as? [String] == ["proxy", linearURL], "\(command)")
+        #expect(command["env"] as? [String: String] == ["A": "1"] && linear["settings"] != nil, "\(linear)")
+        #expect(try runSetup(fixture, "zed").stdout.contains("linear: already gets its token from mcp-vault"))
+    }
+
     @Test func aDryRunNeverPrintsTheStaticToken() throws {
         let fixture = try prepared("claude-code")
         let result = try runSetup(fixture, "claude-code", ["--dry-run"])
