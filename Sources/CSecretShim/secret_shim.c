@@ -256,9 +256,9 @@ static GVariant *call(GDBusConnection *bus, Deadline *deadline, const char *path
                                        deadline->cancellable, error);
 }
 
-// Connects and finds the default collection's object path, checking it is persistent and unlocked.
-static mv_secret_status direct_default_collection(Deadline *deadline, GDBusConnection **out_bus, char **out_path,
-                                                  char **message) {
+// Connects and reads the object path the "default" alias names ("/" when none). On success the
+// caller owns *out_bus and *out_path.
+static mv_secret_status read_default_alias(Deadline *deadline, GDBusConnection **out_bus, char **out_path, char **message) {
     GDBusConnection *bus = NULL;
     mv_secret_status status = connect_session_bus(deadline, &bus, message);
     if (status != MV_SECRET_OK) {
@@ -271,9 +271,21 @@ static mv_secret_status direct_default_collection(Deadline *deadline, GDBusConne
         g_object_unref(bus);
         return fail(deadline, error, "cannot read the default collection alias", message);
     }
-    char *path = NULL;
-    g_variant_get(reply, "(o)", &path);
+    g_variant_get(reply, "(o)", out_path);
     g_variant_unref(reply);
+    *out_bus = bus;
+    return MV_SECRET_OK;
+}
+
+// Connects and finds the default collection's object path, checking it is persistent and unlocked.
+static mv_secret_status direct_default_collection(Deadline *deadline, GDBusConnection **out_bus, char **out_path,
+                                                  char **message) {
+    GDBusConnection *bus = NULL;
+    char *path = NULL;
+    mv_secret_status status = read_default_alias(deadline, &bus, &path, message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
     if (g_strcmp0(path, "/") == 0) {
         g_free(path);
         g_object_unref(bus);
@@ -286,7 +298,8 @@ static mv_secret_status direct_default_collection(Deadline *deadline, GDBusConne
         set_message(message, "the default collection is the in-memory session collection, which forgets everything at logout");
         return MV_SECRET_VOLATILE;
     }
-    reply = call(bus, deadline, path, "org.freedesktop.DBus.Properties", "Get",
+    GError *error = NULL;
+    GVariant *reply = call(bus, deadline, path, "org.freedesktop.DBus.Properties", "Get",
                  g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)", &error);
     if (reply == NULL) {
         g_free(path);
@@ -414,21 +427,14 @@ static void prompt_completed(GDBusConnection *bus, const gchar *sender, const gc
 
 static mv_secret_status unlock_default(Deadline *deadline, char **message) {
     GDBusConnection *bus = NULL;
-    mv_secret_status status = connect_session_bus(deadline, &bus, message);
+    char *collection = NULL;
+    mv_secret_status status = read_default_alias(deadline, &bus, &collection, message);
     if (status != MV_SECRET_OK) {
         return status;
     }
     GError *error = NULL;
-    GVariant *reply = call(bus, deadline, MV_SERVICE_PATH, MV_SERVICE_IFACE, "ReadAlias", g_variant_new("(s)", "default"), "(o)", &error);
-    if (reply == NULL) {
-        g_object_unref(bus);
-        return fail(deadline, error, "cannot read the default collection alias", message);
-    }
-    char *collection = NULL;
-    g_variant_get(reply, "(o)", &collection);
-    g_variant_unref(reply);
     const char *objects[] = {collection, NULL};
-    reply = call(bus, deadline, MV_SERVICE_PATH, MV_SERVICE_IFACE, "Unlock", g_variant_new("(^ao)", objects), "(aoo)", &error);
+    GVariant *reply = call(bus, deadline, MV_SERVICE_PATH, MV_SERVICE_IFACE, "Unlock", g_variant_new("(^ao)", objects), "(aoo)", &error);
     g_free(collection);
     if (reply == NULL) {
         g_object_unref(bus);
