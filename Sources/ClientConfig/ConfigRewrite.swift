@@ -136,7 +136,7 @@ public enum ConfigRewrite {
         if oneLine {
             return "{ " + members.map { json($0.0) + ": " + $0.1 }.joined(separator: ", ") + " }"
         }
-        let newline = document.bytes.contains(0x0D) && document.text(0..<document.bytes.count).contains("\r\n") ? "\r\n" : "\n"
+        let newline = document.lineEnding
         let outer = document.indentation(ofLineAt: entry.member.span.lowerBound)
         let inner = (entry.member.value.node.members?.first).map { document.indentation(ofLineAt: $0.span.lowerBound) }
             .flatMap { $0.count > outer.count ? $0 : nil } ?? outer + (outer.hasPrefix("\t") ? "\t" : "  ")

@@ -49,6 +49,8 @@ public struct JSONCDocument: Sendable {
     public let bytes: [UInt8]
     public let root: JSONNode.Located
     public let comments: [Range<Int>]
+    /// "\r\n" when the file has any line so ended, else "\n": what new lines are written with.
+    public let lineEnding: String
 
     public struct SyntaxError: Error, Sendable, CustomStringConvertible {
         public let line: Int
@@ -63,6 +65,7 @@ public struct JSONCDocument: Sendable {
         self.bytes = bytes
         self.root = root
         self.comments = parser.comments
+        self.lineEnding = zip(bytes, bytes.dropFirst()).contains { $0 == 0x0D && $1 == 0x0A } ? "\r\n" : "\n"
     }
 
     public func hasComment(in span: Range<Int>) -> Bool {

@@ -88,17 +88,21 @@ extension ServerEntry {
         return .remote(remote)
     }
 
+    /// Whether a command names mcp-vault (on PATH, or by its path).
+    static func isMCPVault(_ command: String) -> Bool {
+        command == "mcp-vault" || command.hasSuffix("/mcp-vault")
+    }
+
     /// The server URL of `mcp-vault proxy URL …`.
     static func vaultProxyURL(_ commandLine: [String]) -> String? {
-        guard let first = commandLine.first, first == "mcp-vault" || first.hasSuffix("/mcp-vault"),
-              commandLine.count >= 3, commandLine[1] == "proxy" else { return nil }
+        guard let first = commandLine.first, isMCPVault(first), commandLine.count >= 3, commandLine[1] == "proxy" else { return nil }
         return commandLine.dropFirst(2).first { !$0.hasPrefix("-") }
     }
 
     /// The server of a headers helper `mcp-vault token URL --format json`.
     static func vaultTokenURL(_ helper: String) -> String? {
         let words = ShellWords.split(helper)
-        guard let first = words.first, first == "mcp-vault" || first.hasSuffix("/mcp-vault"), words.count >= 3, words[1] == "token" else { return nil }
+        guard let first = words.first, isMCPVault(first), words.count >= 3, words[1] == "token" else { return nil }
         return words.dropFirst(2).first { !$0.hasPrefix("-") }
     }
 

@@ -73,6 +73,7 @@ struct ClientSurvey {
     /// `setup` without a client: each client found, and what its entries reach.
     func describe(vault: Vault?) -> [String] {
         var lines: [String] = []
+        let pending = Set(clientsReachingServersDirectly.map(\.client))
         for (client, files) in files {
             guard !files.isEmpty else {
                 lines.append("\(client.rawValue): no configuration found")
@@ -95,7 +96,7 @@ struct ClientSurvey {
                     }
                 }
             }
-            if clientsReachingServersDirectly.contains(where: { $0.client == client }) {
+            if pending.contains(client) {
                 lines.append("  run `mcp-vault setup \(client.rawValue)` to point these at mcp-vault")
             }
         }
