@@ -6,17 +6,7 @@ import Session
 import Vault
 
 /// `mcp-vault login`.
-struct Login: AsyncParsableCommand {
-    static let configuration = LoginArguments.configuration
-
-    @OptionGroup var arguments: LoginArguments
-
-    func run() async throws {
-        try await arguments.run()
-    }
-}
-
-extension LoginArguments {
+extension LoginArguments: RunnableArguments {
     func run() async throws {
         let server: ServerURL
         let vault: Vault

@@ -11,9 +11,26 @@ struct MCPVaultOAuth: AsyncParsableCommand {
         commandName: "mcp-vault",
         abstract: "The networking commands of mcp-vault (run through `mcp-vault`).",
         version: ProgramVersion.current,
-        subcommands: [Login.self, Token.self, Logout.self, ProxyCommand.self, RefreshWorkerCommand.self])
+        subcommands: [Running<LoginArguments>.self, Token.self, Running<LogoutArguments>.self, Running<ProxyArguments>.self,
+                      RefreshWorkerCommand.self])
 
     static func main() async {
         await CommandLineProgram.run(Self.self)
+    }
+}
+
+/// A shared command's arguments that this program can run.
+protocol RunnableArguments: SharedCommandArguments {
+    func run() async throws
+}
+
+/// `login`, `logout` and `proxy`: their definitions are shared with mcp-vault, which hands them here.
+struct Running<Arguments: RunnableArguments>: AsyncParsableCommand {
+    static var configuration: CommandConfiguration { Arguments.configuration }
+
+    @OptionGroup var arguments: Arguments
+
+    func run() async throws {
+        try await arguments.run()
     }
 }

@@ -11,17 +11,7 @@ import Glibc
 import Foundation
 
 /// `mcp-vault proxy`.
-struct ProxyCommand: AsyncParsableCommand {
-    static let configuration = ProxyArguments.configuration
-
-    @OptionGroup var arguments: ProxyArguments
-
-    func run() async throws {
-        try await arguments.run()
-    }
-}
-
-extension ProxyArguments {
+extension ProxyArguments: RunnableArguments {
     func run() async throws {
         let server: ServerURL
         do {

@@ -83,17 +83,7 @@ extension StepUpError: ExitStatusProviding {
 }
 
 /// `mcp-vault logout`.
-struct Logout: AsyncParsableCommand {
-    static let configuration = LogoutArguments.configuration
-
-    @OptionGroup var arguments: LogoutArguments
-
-    func run() async throws {
-        try await arguments.run()
-    }
-}
-
-extension LogoutArguments {
+extension LogoutArguments: RunnableArguments {
     func run() async throws {
         do {
             let vault = try unlock.access(global).unlock()

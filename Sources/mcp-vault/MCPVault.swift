@@ -20,7 +20,8 @@ struct MCPVault: AsyncParsableCommand {
               mcp-vault doctor
             """,
         version: ProgramVersion.current,
-        subcommands: [Init.self, Login.self, Logout.self, Status.self, Token.self, Proxy.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
+        subcommands: [Init.self, HandedOver<LoginArguments>.self, HandedOver<LogoutArguments>.self, Status.self, Token.self,
+                      HandedOver<ProxyArguments>.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 
     static func main() async {

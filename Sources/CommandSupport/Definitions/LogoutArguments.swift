@@ -12,6 +12,7 @@ public struct LogoutArguments: ParsableArguments {
     public init() {}
 
     public static let configuration = CommandConfiguration(
+        commandName: "logout",
         abstract: "Revoke a server's tokens at the server (RFC 7009) and delete them.",
         discussion: """
             Without a revocation endpoint, or when the server cannot be reached, the record is deleted \

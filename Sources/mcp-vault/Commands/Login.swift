@@ -4,17 +4,15 @@ import CommandSupport
 import Glibc
 #endif
 
-extension MCPVault {
-    /// Stands in for `login` in help, completions and the manual, with the real options; `main`
-    /// hands the command to mcp-vault-oauth before anything is parsed.
-    struct Login: AsyncParsableCommand {
-        static let configuration = LoginArguments.configuration
+/// Stands in for `login`, `logout` and `proxy` in help, completions and the manual, with their
+/// real options; `main` hands those commands to mcp-vault-oauth before anything is parsed.
+struct HandedOver<Arguments: SharedCommandArguments>: AsyncParsableCommand {
+    static var configuration: CommandConfiguration { Arguments.configuration }
 
-        @OptionGroup var arguments: LoginArguments
+    @OptionGroup var arguments: Arguments
 
-        func run() async throws {
-            OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
-        }
+    func run() async throws {
+        OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
     }
 }
 
@@ -24,7 +22,6 @@ enum OAuthProgram {
 
     /// Replaces this process with mcp-vault-oauth; returns only if that fails (after saying so).
     static func exec(arguments: [String]) -> Never {
-        let path = directory() + "/" + name
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         execv(path, argv)
         let reason = String(cString: strerror(errno))
@@ -47,33 +44,5 @@ enum OAuthProgram {
     private static func directory() -> String {
         let path = ownPath
         return path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    }
-}
-
-extension MCPVault {
-    /// Stands in for `logout` in help, completions and the manual, with the real options; `main`
-    /// hands the command to mcp-vault-oauth before anything is parsed.
-    struct Logout: AsyncParsableCommand {
-        static let configuration = LogoutArguments.configuration
-
-        @OptionGroup var arguments: LogoutArguments
-
-        func run() async throws {
-            OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
-        }
-    }
-}
-
-extension MCPVault {
-    /// Stands in for `proxy` in help, completions and the manual, with the real options; `main`
-    /// hands the command to mcp-vault-oauth before anything is parsed.
-    struct Proxy: AsyncParsableCommand {
-        static let configuration = ProxyArguments.configuration
-
-        @OptionGroup var arguments: ProxyArguments
-
-        func run() async throws {
-            OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
-        }
     }
 }
