@@ -28,13 +28,9 @@ struct ClientSurvey {
 
     private var entries: [ServerEntry] { files.flatMap { $0.files.flatMap(\.entries) } }
 
-    /// mcp-remote file-name hashes → the server URLs they stand for, from every remote entry
-    /// (and `extraURLs`, the vault's own).
-    func mcpRemoteURLs(extraURLs: [String]) -> [String: String] {
+    /// mcp-remote file-name hashes → the server URLs they stand for, from every remote entry.
+    var mcpRemoteURLs: [String: String] {
         var byHash: [String: String] = [:]
-        for url in extraURLs {
-            for hash in MCPRemoteStore.hashes(serverURL: url) { byHash[hash] = url }
-        }
         for entry in entries {
             guard case .remote(let remote) = entry.kind else { continue }
             var hashes = MCPRemoteStore.hashes(serverURL: remote.url)

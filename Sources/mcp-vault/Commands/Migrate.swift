@@ -82,7 +82,7 @@ extension MCPVault {
             try reportingErrors {
                 let files = LegacyTokenFiles(environment: global.environment)
                 let survey = ClientSurvey(environment: global.environment, projectDirectory: FileManager.default.currentDirectoryPath)
-                var mcpRemoteURLs = survey.mcpRemoteURLs(extraURLs: [])
+                var mcpRemoteURLs = survey.mcpRemoteURLs
                 let scan = from.map { LegacyScanner.scan(from: $0, assignments: assignments, mcpRemoteURLs: mcpRemoteURLs) }
                     ?? LegacyScanner.scan(files, assignments: assignments, mcpRemoteURLs: mcpRemoteURLs)
                 guard !scan.items.isEmpty else {
@@ -106,7 +106,9 @@ extension MCPVault {
                 // One migration at a time: two would race to remove the same plaintext. What
                 // another run did meanwhile is seen by scanning again under the lock.
                 // mcp-remote's files are matched by hashing URLs: the vault's own servers count too.
-                mcpRemoteURLs.merge(survey.mcpRemoteURLs(extraURLs: storedURLs(vault)), uniquingKeysWith: { configured, _ in configured })
+                for url in storedURLs(vault) {
+                    for hash in MCPRemoteStore.hashes(serverURL: url) where mcpRemoteURLs[hash] == nil { mcpRemoteURLs[hash] = url }
+                }
                 try vault.directory.withExclusiveLock(named: "migrate") {
                     let current = from.map { LegacyScanner.scan(from: $0, assignments: assignments, mcpRemoteURLs: mcpRemoteURLs) }
                         ?? LegacyScanner.scan(files, assignments: assignments, mcpRemoteURLs: mcpRemoteURLs)
