@@ -1,3 +1,4 @@
+import Credentials
 import Foundation
 import Testing
 import TestSupport
@@ -40,5 +41,52 @@ struct PythonSDKPeerTests {
         #expect(logout.status == 0, "\(logout)")
         #expect(logout.stdout.contains("tokens revoked at the server and deleted"), "\(logout)")
         #expect(try await initialize(server.mcpURL, token: secondToken) == "401", "revoked at the server")
+    }
+
+    /// mcp-remote's files holding real tokens of the SDK's server, matched through a Claude
+    /// Desktop configuration: migrate imports them, the first refresh discovers the SDK's
+    /// endpoints and rotates at its token endpoint, logout revokes there.
+    @Test func anMCPRemoteImportRefreshesAndRevokesAtTheSDKsServer() async throws {
+        let server = try await PythonSDKServer()
+        let donor = try VaultFixture()
+        let environment = { (fixture: VaultFixture) in
+            fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL", "MCP_VAULT_HTTP_TIMEOUT": "10"]) { $1 }
+        }
+        let signedIn = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--timeout", "30", "--passphrase-file", donor.passphraseFile],
+                                          environment: environment(donor))
+        try #require(signedIn.status == 0, "\(signedIn)")
+        let stored = try donor.tool(["get", server.mcpURL], environment: ["MCP_VAULT_PASSPHRASE": VaultFixture.passphrase])
+        let record = try CredentialRecord.decode(Array(stored.stdout.dropLast().utf8), id: "donor")
+        let tokens = try #require(record.tokens)
+        let client = try #require(record.client)
+
+        let fixture = try VaultFixture()
+        let home = fixture.home.path
+        let folder = home + "/.mcp-auth/mcp-remote-0.1.29"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: home + "/.config/Claude", withIntermediateDirectories: true)
+        try #"{"mcpServers": {"sdk": {"command": "npx", "args": ["-y", "mcp-remote", "\#(server.mcpURL)"]}}}"#
+            .write(toFile: home + "/.config/Claude/claude_desktop_config.json", atomically: true, encoding: .utf8)
+        let hash = try #require(try MD5Sum.hex(server.mcpURL))
+        try #"{"access_token": "\#(tokens.accessToken)", "token_type": "Bearer", "expires_in": 0, "refresh_token": "\#(tokens.refreshToken ?? "")"}"#
+            .write(toFile: folder + "/\(hash)_tokens.json", atomically: true, encoding: .utf8)
+        let secret = client.clientSecret.map { #", "client_secret": ""# + $0 + "\"" } ?? ""
+        try #"{"client_id": "\#(client.clientID)", "token_endpoint_auth_method": "\#(client.authMethod)"\#(secret)}"#
+            .write(toFile: folder + "/\(hash)_client_info.json", atomically: true, encoding: .utf8)
+
+        let unlock = ["--passphrase-file", fixture.passphraseFile]
+        let migrate = try await runAsync(Binaries.mcpVault, ["migrate"] + unlock, environment: environment(fixture))
+        #expect(migrate.status == 0 && migrate.stdout.contains("imported        \(server.mcpURL)"), "\(migrate)")
+        let before = try await server.stats()
+        let refreshed = try await runAsync(Binaries.mcpVault, ["token", "sdk"] + unlock, environment: environment(fixture))
+        let newToken = refreshed.stdout.trimmingCharacters(in: .newlines)
+        #expect(refreshed.status == 0 && newToken != tokens.accessToken, "\(refreshed)")
+        #expect(try await initialize(server.mcpURL, token: newToken) == "200")
+        let after = try await server.stats()
+        #expect((after["refresh_requests"] as? Int ?? 0) - (before["refresh_requests"] as? Int ?? 0) == 1, "\(before) \(after)")
+
+        let logout = try await runAsync(Binaries.mcpVault, ["logout", "sdk"] + unlock, environment: environment(fixture))
+        #expect(logout.status == 0 && logout.stdout.contains("tokens revoked at the server and deleted"), "\(logout)")
+        #expect(try await initialize(server.mcpURL, token: newToken) == "401", "revoked at the SDK's server")
     }
 }
