@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 // Layers (see DESIGN.md): mcp-vault (CLI) -> Credentials -> Vault -> C shims.
@@ -26,9 +27,10 @@ let package = Package(
         // C libraries, wrapped once each.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CKeyutils", pkgConfig: "libkeyutils", providers: [.apt(["libkeyutils-dev"])]),
-        .systemLibrary(name: "CSecret", pkgConfig: "libsecret-1", providers: [.apt(["libsecret-1-dev"])]),
         // libsecret's API is GObject C; a small C shim gives Swift a flat, deadline-bound API over it.
-        .target(name: "CSecretShim", dependencies: ["CSecret"]),
+        // Its headers only: the shim loads libsecret on first use rather than linking it, so the
+        // library is not a pkgConfig system library (that would link it into every program).
+        .target(name: "CSecretShim", cSettings: [.unsafeFlags(compilerFlags(forPkgConfig: "libsecret-1"))]),
         // prctl(2) is variadic and so cannot be called from Swift; posix_spawn's GNU extensions.
         .target(name: "CProcessShim"),
         // Starting browsers and the refresh worker with nothing inherited but what they are given.
@@ -132,3 +134,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// `pkg-config --cflags NAME`: the header search paths of a library used without being linked.
+func compilerFlags(forPkgConfig name: String) -> [String] {
+    let process = Process()
+    let output = Pipe()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["pkg-config", "--cflags", name]
+    process.standardOutput = output
+    guard (try? process.run()) != nil else { return [] }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return [] }
+    return String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+}

@@ -2,7 +2,218 @@
 #include "secret_shim.h"
 
 #include <libsecret/secret.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+// MARK: - Loading libsecret on first use
+//
+// libsecret pulls in GLib, GIO, GObject and nine more libraries whose loading and constructors
+// cost every run about 2 ms; most runs (`token` from a session cache, `--version`, a passphrase-only
+// vault) never touch the keyring. So nothing here is linked: the first call dlopens libsecret and
+// resolves, through its dependency tree, the functions below (every GLib and libsecret symbol this
+// file uses; `nm -u` on the object file lists them), which the macros that follow redirect to.
+
+#define MV_LIBSECRET_FUNCTIONS(F) \
+    F(g_build_filename) F(g_bus_get_sync) F(g_cancellable_cancel) F(g_cancellable_new) F(g_clear_error) \
+    F(g_cond_clear) F(g_cond_init) F(g_cond_signal) F(g_cond_wait_until) F(g_dbus_connection_call) \
+    F(g_dbus_connection_call_sync) F(g_dbus_connection_signal_subscribe) \
+    F(g_dbus_connection_signal_unsubscribe) F(g_dbus_error_quark) F(g_dbus_proxy_get_object_path) \
+    F(g_dbus_proxy_get_type) F(g_error_matches) F(g_file_test) F(g_free) F(g_get_monotonic_time) \
+    F(g_getenv) F(g_hash_table_insert) F(g_hash_table_new) F(g_hash_table_unref) F(g_io_error_quark) \
+    F(g_list_free_full) F(g_main_context_iteration) F(g_main_context_new) \
+    F(g_main_context_pop_thread_default) F(g_main_context_push_thread_default) F(g_main_context_unref) \
+    F(g_mutex_clear) F(g_mutex_init) F(g_mutex_lock) F(g_mutex_unlock) F(g_object_unref) F(g_str_equal) \
+    F(g_str_has_suffix) F(g_str_hash) F(g_strcmp0) F(g_strdup) F(g_strdup_printf) F(g_thread_join) \
+    F(g_thread_new) F(g_type_check_instance_cast) F(g_usleep) F(g_variant_builder_add) \
+    F(g_variant_builder_end) F(g_variant_builder_init) F(g_variant_get) F(g_variant_get_boolean) \
+    F(g_variant_get_child_value) F(g_variant_get_fixed_array) F(g_variant_is_of_type) \
+    F(g_variant_iter_free) F(g_variant_iter_n_children) F(g_variant_iter_next) F(g_variant_new) \
+    F(g_variant_new_string) F(g_variant_type_checked_) F(g_variant_unref) \
+    F(secret_collection_for_alias_sync) F(secret_collection_get_locked) F(secret_collection_search_sync) \
+    F(secret_item_create_sync) F(secret_item_delete_sync) F(secret_item_get_type) \
+    F(secret_service_get_sync) F(secret_value_new) F(secret_value_unref)
+
+#define MV_DECLARE_POINTER(name) __typeof__(name) *name;
+static struct {
+    MV_LIBSECRET_FUNCTIONS(MV_DECLARE_POINTER)
+} mv_lib;
+
+#define MV_LIBSECRET_SONAME "libsecret-1.so.0"
+static pthread_once_t mv_lib_once = PTHREAD_ONCE_INIT;
+static char mv_lib_failure[512];  // empty when the library loaded
+
+static void mv_lib_load(void) {
+    void *handle = dlopen(MV_LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL) {
+        snprintf(mv_lib_failure, sizeof mv_lib_failure, "%s", dlerror());
+        return;
+    }
+#define MV_RESOLVE(name)                                                                                 \
+    if ((mv_lib.name = (__typeof__(name) *)dlsym(handle, #name)) == NULL) {                              \
+        snprintf(mv_lib_failure, sizeof mv_lib_failure, "%s has no function %s: this libsecret or GLib is too old", \
+                 MV_LIBSECRET_SONAME, #name);                                                           \
+        return;                                                                                          \
+    }
+    MV_LIBSECRET_FUNCTIONS(MV_RESOLVE)
+#undef MV_RESOLVE
+}
+
+// Loads libsecret once per process. On failure sets `message` (malloc'd) and returns false.
+static bool mv_lib_ready(char **message) {
+    pthread_once(&mv_lib_once, mv_lib_load);
+    if (mv_lib_failure[0] == '\0') {
+        return true;
+    }
+    if (message != NULL && *message == NULL) {
+        *message = strdup(mv_lib_failure);
+    }
+    return false;
+}
+
+#undef g_build_filename
+#define g_build_filename (*mv_lib.g_build_filename)
+#undef g_bus_get_sync
+#define g_bus_get_sync (*mv_lib.g_bus_get_sync)
+#undef g_cancellable_cancel
+#define g_cancellable_cancel (*mv_lib.g_cancellable_cancel)
+#undef g_cancellable_new
+#define g_cancellable_new (*mv_lib.g_cancellable_new)
+#undef g_clear_error
+#define g_clear_error (*mv_lib.g_clear_error)
+#undef g_cond_clear
+#define g_cond_clear (*mv_lib.g_cond_clear)
+#undef g_cond_init
+#define g_cond_init (*mv_lib.g_cond_init)
+#undef g_cond_signal
+#define g_cond_signal (*mv_lib.g_cond_signal)
+#undef g_cond_wait_until
+#define g_cond_wait_until (*mv_lib.g_cond_wait_until)
+#undef g_dbus_connection_call
+#define g_dbus_connection_call (*mv_lib.g_dbus_connection_call)
+#undef g_dbus_connection_call_sync
+#define g_dbus_connection_call_sync (*mv_lib.g_dbus_connection_call_sync)
+#undef g_dbus_connection_signal_subscribe
+#define g_dbus_connection_signal_subscribe (*mv_lib.g_dbus_connection_signal_subscribe)
+#undef g_dbus_connection_signal_unsubscribe
+#define g_dbus_connection_signal_unsubscribe (*mv_lib.g_dbus_connection_signal_unsubscribe)
+#undef g_dbus_error_quark
+#define g_dbus_error_quark (*mv_lib.g_dbus_error_quark)
+#undef g_dbus_proxy_get_object_path
+#define g_dbus_proxy_get_object_path (*mv_lib.g_dbus_proxy_get_object_path)
+#undef g_dbus_proxy_get_type
+#define g_dbus_proxy_get_type (*mv_lib.g_dbus_proxy_get_type)
+#undef g_error_matches
+#define g_error_matches (*mv_lib.g_error_matches)
+#undef g_file_test
+#define g_file_test (*mv_lib.g_file_test)
+#undef g_free
+#define g_free (*mv_lib.g_free)
+#undef g_get_monotonic_time
+#define g_get_monotonic_time (*mv_lib.g_get_monotonic_time)
+#undef g_getenv
+#define g_getenv (*mv_lib.g_getenv)
+#undef g_hash_table_insert
+#define g_hash_table_insert (*mv_lib.g_hash_table_insert)
+#undef g_hash_table_new
+#define g_hash_table_new (*mv_lib.g_hash_table_new)
+#undef g_hash_table_unref
+#define g_hash_table_unref (*mv_lib.g_hash_table_unref)
+#undef g_io_error_quark
+#define g_io_error_quark (*mv_lib.g_io_error_quark)
+#undef g_list_free_full
+#define g_list_free_full (*mv_lib.g_list_free_full)
+#undef g_main_context_iteration
+#define g_main_context_iteration (*mv_lib.g_main_context_iteration)
+#undef g_main_context_new
+#define g_main_context_new (*mv_lib.g_main_context_new)
+#undef g_main_context_pop_thread_default
+#define g_main_context_pop_thread_default (*mv_lib.g_main_context_pop_thread_default)
+#undef g_main_context_push_thread_default
+#define g_main_context_push_thread_default (*mv_lib.g_main_context_push_thread_default)
+#undef g_main_context_unref
+#define g_main_context_unref (*mv_lib.g_main_context_unref)
+#undef g_mutex_clear
+#define g_mutex_clear (*mv_lib.g_mutex_clear)
+#undef g_mutex_init
+#define g_mutex_init (*mv_lib.g_mutex_init)
+#undef g_mutex_lock
+#define g_mutex_lock (*mv_lib.g_mutex_lock)
+#undef g_mutex_unlock
+#define g_mutex_unlock (*mv_lib.g_mutex_unlock)
+#undef g_object_unref
+#define g_object_unref (*mv_lib.g_object_unref)
+#undef g_str_equal
+#define g_str_equal (*mv_lib.g_str_equal)
+#undef g_str_has_suffix
+#define g_str_has_suffix (*mv_lib.g_str_has_suffix)
+#undef g_str_hash
+#define g_str_hash (*mv_lib.g_str_hash)
+#undef g_strcmp0
+#define g_strcmp0 (*mv_lib.g_strcmp0)
+#undef g_strdup
+#define g_strdup (*mv_lib.g_strdup)
+#undef g_strdup_printf
+#define g_strdup_printf (*mv_lib.g_strdup_printf)
+#undef g_thread_join
+#define g_thread_join (*mv_lib.g_thread_join)
+#undef g_thread_new
+#define g_thread_new (*mv_lib.g_thread_new)
+#undef g_type_check_instance_cast
+#define g_type_check_instance_cast (*mv_lib.g_type_check_instance_cast)
+#undef g_usleep
+#define g_usleep (*mv_lib.g_usleep)
+#undef g_variant_builder_add
+#define g_variant_builder_add (*mv_lib.g_variant_builder_add)
+#undef g_variant_builder_end
+#define g_variant_builder_end (*mv_lib.g_variant_builder_end)
+#undef g_variant_builder_init
+#define g_variant_builder_init (*mv_lib.g_variant_builder_init)
+#undef g_variant_get
+#define g_variant_get (*mv_lib.g_variant_get)
+#undef g_variant_get_boolean
+#define g_variant_get_boolean (*mv_lib.g_variant_get_boolean)
+#undef g_variant_get_child_value
+#define g_variant_get_child_value (*mv_lib.g_variant_get_child_value)
+#undef g_variant_get_fixed_array
+#define g_variant_get_fixed_array (*mv_lib.g_variant_get_fixed_array)
+#undef g_variant_is_of_type
+#define g_variant_is_of_type (*mv_lib.g_variant_is_of_type)
+#undef g_variant_iter_free
+#define g_variant_iter_free (*mv_lib.g_variant_iter_free)
+#undef g_variant_iter_n_children
+#define g_variant_iter_n_children (*mv_lib.g_variant_iter_n_children)
+#undef g_variant_iter_next
+#define g_variant_iter_next (*mv_lib.g_variant_iter_next)
+#undef g_variant_new
+#define g_variant_new (*mv_lib.g_variant_new)
+#undef g_variant_new_string
+#define g_variant_new_string (*mv_lib.g_variant_new_string)
+#undef g_variant_type_checked_
+#define g_variant_type_checked_ (*mv_lib.g_variant_type_checked_)
+#undef g_variant_unref
+#define g_variant_unref (*mv_lib.g_variant_unref)
+#undef secret_collection_for_alias_sync
+#define secret_collection_for_alias_sync (*mv_lib.secret_collection_for_alias_sync)
+#undef secret_collection_get_locked
+#define secret_collection_get_locked (*mv_lib.secret_collection_get_locked)
+#undef secret_collection_search_sync
+#define secret_collection_search_sync (*mv_lib.secret_collection_search_sync)
+#undef secret_item_create_sync
+#define secret_item_create_sync (*mv_lib.secret_item_create_sync)
+#undef secret_item_delete_sync
+#define secret_item_delete_sync (*mv_lib.secret_item_delete_sync)
+#undef secret_item_get_type
+#define secret_item_get_type (*mv_lib.secret_item_get_type)
+#undef secret_service_get_sync
+#define secret_service_get_sync (*mv_lib.secret_service_get_sync)
+#undef secret_value_new
+#define secret_value_new (*mv_lib.secret_value_new)
+#undef secret_value_unref
+#define secret_value_unref (*mv_lib.secret_value_unref)
 
 #define MV_SECRETS_BUS_NAME "org.freedesktop.secrets"
 #define MV_SESSION_COLLECTION_SUFFIX "/collection/session"
@@ -494,6 +705,9 @@ static mv_secret_status unlock_default(Deadline *deadline, char **message) {
 // MARK: - Public API
 
 mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message) {
+    if (!mv_lib_ready(message)) {
+        return MV_SECRET_NO_LIBRARY;
+    }
     Deadline deadline;
     deadline_start(&deadline, timeout_ms);
     mv_secret_status status = unlock_default(&deadline, message);
@@ -502,6 +716,9 @@ mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message) {
 }
 
 mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message) {
+    if (!mv_lib_ready(message)) {
+        return MV_SECRET_NO_LIBRARY;
+    }
     Deadline deadline;
     deadline_start(&deadline, timeout_ms);
     GDBusConnection *bus = NULL;
@@ -518,6 +735,9 @@ mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message) {
 mv_secret_status mv_secret_lookup(const char *vault_id, const char *slot_id, unsigned timeout_ms,
                                   unsigned char *out, size_t out_capacity, size_t *out_length,
                                   char **message) {
+    if (!mv_lib_ready(message)) {
+        return MV_SECRET_NO_LIBRARY;
+    }
     Deadline deadline;
     deadline_start(&deadline, timeout_ms);
     mv_secret_status status = direct_lookup(&deadline, vault_id, slot_id, out, out_capacity, out_length, message);
@@ -528,6 +748,9 @@ mv_secret_status mv_secret_lookup(const char *vault_id, const char *slot_id, uns
 mv_secret_status mv_secret_store(const char *vault_id, const char *slot_id, const char *label,
                                  const unsigned char *secret, size_t secret_length,
                                  unsigned timeout_ms, char **message) {
+    if (!mv_lib_ready(message)) {
+        return MV_SECRET_NO_LIBRARY;
+    }
     Deadline deadline;
     deadline_start(&deadline, timeout_ms);
     SecretCollection *collection = NULL;
@@ -555,6 +778,9 @@ mv_secret_status mv_secret_store(const char *vault_id, const char *slot_id, cons
 }
 
 mv_secret_status mv_secret_clear(const char *vault_id, const char *slot_id, unsigned timeout_ms, char **message) {
+    if (!mv_lib_ready(message)) {
+        return MV_SECRET_NO_LIBRARY;
+    }
     Deadline deadline;
     deadline_start(&deadline, timeout_ms);
     SecretCollection *collection = NULL;
@@ -584,5 +810,5 @@ mv_secret_status mv_secret_clear(const char *vault_id, const char *slot_id, unsi
 }
 
 void mv_secret_free_message(char *message) {
-    g_free(message);
+    free(message);  // GLib allocates with malloc (g_free is free since GLib 2.46)
 }

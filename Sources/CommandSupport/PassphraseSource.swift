@@ -68,10 +68,20 @@ public enum EnvironmentSecrets {
 /// How both programs start: harden the process, take secrets out of the environment, then parse
 /// and run the command (errors exit with their documented status).
 public enum CommandLineProgram {
+    /// For a root whose commands all run synchronously (mcp-vault): no Swift concurrency runtime
+    /// and no Dispatch threads are started, which keeps `token` and `status` quick.
+    public static func run<Root: ParsableCommand>(_ root: Root.Type) {
+        prepare(Root.self)
+        do {
+            var command = try Root.parseAsRoot()
+            try command.run()
+        } catch {
+            fail(Root.self, error)
+        }
+    }
+
     public static func run<Root: AsyncParsableCommand>(_ root: Root.Type) async {
-        ProcessHardening.apply()
-        EnvironmentSecrets.capture()
-        rejectUnknownCommand(Root.self)
+        prepare(Root.self)
         do {
             var command = try Root.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -80,27 +90,37 @@ public enum CommandLineProgram {
                 try command.run()
             }
         } catch {
-            // Usage errors in the same form as every other error: `mcp-vault: error: …`.
-            if Root.exitCode(for: error) == .validationFailure {
-                let message = Root.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-                Console.note("mcp-vault: error: " + message.replacingPrefix("Error: ", with: ""))
-                let command = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") }
-                    .flatMap { name in Root.configuration.subcommands.contains { $0._commandName == name } ? name : nil }
-                Console.note("mcp-vault: hint: `mcp-vault \(command.map { $0 + " " } ?? "")--help` shows the usage")
-                exit(ExitStatus.usage.rawValue)
-            }
-            Root.exit(withError: error)
+            fail(Root.self, error)
         }
+    }
+
+    private static func prepare<Root: ParsableCommand>(_ root: Root.Type) {
+        ProcessHardening.apply()
+        EnvironmentSecrets.capture()
+        rejectUnknownCommand(Root.self)
+    }
+
+    private static func fail<Root: ParsableCommand>(_ root: Root.Type, _ error: any Error) -> Never {
+        // Usage errors in the same form as every other error: `mcp-vault: error: …`.
+        if Root.exitCode(for: error) == .validationFailure {
+            let message = Root.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            Console.note("mcp-vault: error: " + message.replacingPrefix("Error: ", with: ""))
+            let command = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") }
+                .flatMap { name in Root.configuration.subcommands.contains { $0._commandName == name } ? name : nil }
+            Console.note("mcp-vault: hint: `mcp-vault \(command.map { $0 + " " } ?? "")--help` shows the usage")
+            exit(ExitStatus.usage.rawValue)
+        }
+        Root.exit(withError: error)
     }
 
     /// `mcp-vault tokn URL` and `mcp-vault help tokn`: name the nearest command rather than
     /// complain of unexpected arguments or print the top-level help.
     static func rejectUnknownCommand<Root: ParsableCommand>(_ root: Root.Type) {
         var arguments = Array(CommandLine.arguments.dropFirst())
-        let commands = root.configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
-        let known = Set(root.configuration.subcommands.map { $0._commandName } + ["help"])
         if arguments.first == "help" { arguments.removeFirst() }
-        guard let typed = arguments.first, !typed.hasPrefix("-"), !known.contains(typed) else { return }
+        guard let typed = arguments.first, !typed.hasPrefix("-"),
+              !root.configuration.subcommands.contains(where: { $0._commandName == typed }) else { return }
+        let commands = root.configuration.subcommands.filter { $0.configuration.shouldDisplay }.map { $0._commandName }
         let suggestion = Nearest.match(typed, among: commands).map { "; did you mean '\($0)'?" } ?? ""
         Console.note("mcp-vault: error: '\(typed)' is not an mcp-vault command\(suggestion)")
         Console.note("mcp-vault: hint: `mcp-vault --help` lists the commands: \(commands.joined(separator: ", "))")

@@ -8,7 +8,7 @@ import Vault
 /// `mcp-vault token` when the stored token must be refreshed (`mcp-vault` execs this with the
 /// vault key handed over through a pipe).
 struct Token: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a valid access token, refreshing it if needed.")
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Print a valid access token, refreshing it if needed.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var unlock: UnlockOptions

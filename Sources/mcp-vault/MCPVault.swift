@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 @main
-struct MCPVault: AsyncParsableCommand {
+struct MCPVault: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp-vault",
         abstract: "Sign in to OAuth-protected MCP servers and keep their tokens sealed.",
@@ -24,12 +24,12 @@ struct MCPVault: AsyncParsableCommand {
                       HandedOver<ProxyArguments>.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 
-    static func main() async {
+    static func main() {
         // `login` and `logout` live in mcp-vault-oauth (with the HTTP and TLS libraries); hand over before
         // anything else, so it sees the environment (MCP_VAULT_PASSPHRASE included) unchanged.
         if CommandLine.arguments.count > 1 && ["login", "logout", "proxy"].contains(CommandLine.arguments[1]) {
             OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
-        await CommandLineProgram.run(Self.self)
+        CommandLineProgram.run(Self.self)
     }
 }

@@ -130,3 +130,36 @@ struct KeyringFailureTests {
         #expect(result.stdout.contains("passphrase slot"), "\(result)")
     }
 }
+
+/// libsecret (with GLib, GIO and nine more libraries) is loaded only when the keyring slot is
+/// used: the dynamic loader's own log (LD_DEBUG=files) names every library a run maps.
+@Suite("libsecret is loaded on first use")
+struct LazyKeyringLibraryTests {
+    private func loadedLibraries(_ result: ProcessResult) -> [String] {
+        result.stderr.split(separator: "\n").compactMap { line in
+            guard let range = line.range(of: "file=") else { return nil }
+            return String(line[range.upperBound...].prefix { $0 != " " && $0 != ";" })
+        }
+    }
+
+    @Test func passphraseRunsNeverLoadItAndKeyringRunsDo() throws {
+        let headless = try VaultFixture()
+        try headless.createPassphraseVault()
+        for arguments in [["--version"], ["status", "--passphrase-file", headless.passphraseFile]] {
+            let result = try headless.mcpVault(arguments, environment: ["LD_DEBUG": "files"])
+            #expect(result.status == 0, "\(result)")
+            let libraries = loadedLibraries(result)
+            #expect(libraries.contains { $0.hasPrefix("libsodium") }, "the loader's log was read: \(libraries)")
+            #expect(!libraries.contains { $0.contains("libsecret") || $0.contains("libglib") || $0.contains("libgio") },
+                    "mcp-vault \(arguments[0]) loaded \(libraries)")
+        }
+
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let desktop = try VaultFixture()
+        desktop.extraEnvironment = bus.environment
+        #expect(try desktop.mcpVault(["init", "--keyring"]).status == 0)
+        let result = try desktop.mcpVault(["status"], environment: ["LD_DEBUG": "files"])
+        #expect(result.status == 0 && result.stdout.contains("unlocked with the keyring"), "\(result)")
+        #expect(loadedLibraries(result).contains("libsecret-1.so.0"), "\(loadedLibraries(result))")
+    }
+}

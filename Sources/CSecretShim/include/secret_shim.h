@@ -1,5 +1,6 @@
 // A flat, deadline-bound API over libsecret for the one item kind mcp-vault stores:
-// the key-encryption key of a vault's secret-service slot.
+// the key-encryption key of a vault's secret-service slot. libsecret is not linked: the first call
+// loads it (dlopen), so programs that never use the keyring do not pay for loading it.
 //
 // Every call runs under one deadline (a GCancellable cancelled by a timer thread), checks
 // the default collection's lock state before touching items, and never asks the service to
@@ -20,6 +21,7 @@ typedef enum {
     MV_SECRET_TIMEOUT = 7,            // the deadline passed before the service answered
     MV_SECRET_FAILED = 8,             // anything else; the message says what
     MV_SECRET_BAD_SIZE = 9,           // the stored secret does not fit the caller's buffer
+    MV_SECRET_NO_LIBRARY = 10,        // libsecret (loaded on first use) cannot be loaded
 } mv_secret_status;
 
 // Checks bus, service and default collection. `message` (may be NULL) receives a malloc'd

@@ -12,6 +12,7 @@ public enum KeyringError: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(seconds: Double)
     case itemMissing
     case badItem
+    case noLibrary(String)
     case failed(String)
 
     public var description: String {
@@ -25,6 +26,7 @@ public enum KeyringError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let seconds): return "the Secret Service did not answer within \(formatSeconds(seconds))"
         case .itemMissing: return "the keyring holds no key for this vault"
         case .badItem: return "the keyring item for this vault does not hold a 32-byte key"
+        case .noLibrary(let detail): return "libsecret cannot be loaded (\(detail))"
         case .failed(let detail): return "the Secret Service failed: \(detail)"
         }
     }
@@ -43,6 +45,8 @@ public enum KeyringError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the keyring service may be hung; restart it, or raise MCP_VAULT_KEYRING_TIMEOUT"
         case .itemMissing, .badItem:
             return "unlock with the passphrase and run `mcp-vault keyring add` to store a fresh key"
+        case .noLibrary:
+            return "install libsecret (`apt install libsecret-1-0`), or use the passphrase slot"
         case .failed:
             return nil
         }
@@ -131,6 +135,7 @@ public struct SecretServiceKeyring: Sendable {
         case MV_SECRET_VOLATILE: throw .volatileDefaultCollection
         case MV_SECRET_TIMEOUT: throw .timeout(seconds: timeout)
         case MV_SECRET_BAD_SIZE: throw .badItem
+        case MV_SECRET_NO_LIBRARY: throw .noLibrary(detail)
         default: throw .failed(detail)
         }
     }

@@ -10,8 +10,9 @@ import Foundation
 #endif
 
 extension MCPVault {
-    struct Doctor: AsyncParsableCommand {
+    struct Doctor: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "doctor",
             abstract: "Check the keyring, the kernel keyring, the vault and leftover plaintext tokens.",
             discussion: """
                 One line per check, with what to do about it. Exits 0 only when the vault can be used.
@@ -25,7 +26,7 @@ extension MCPVault {
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
-        func run() async throws {
+        func run() throws {
             try reportingErrors {
                 let access = VaultAccess(path: global.vaultPath, sources: UnlockSources(sessionCache: false, keyring: nil),
                                          logger: global.logger)

@@ -4,8 +4,9 @@ import Credentials
 import Vault
 
 extension MCPVault {
-    struct Init: AsyncParsableCommand {
+    struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create a new vault.",
             discussion: """
                 The vault key goes into the desktop keyring when a Secret Service is reachable and \
@@ -42,7 +43,7 @@ extension MCPVault {
             }
         }
 
-        func run() async throws {
+        func run() throws {
             try reportingErrors {
                 let source = PassphraseSource(file: passphraseFile, descriptor: passphraseDescriptor,
                                               environment: EnvironmentSecrets.passphrase,

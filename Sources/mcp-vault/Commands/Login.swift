@@ -6,12 +6,12 @@ import Glibc
 
 /// Stands in for `login`, `logout` and `proxy` in help, completions and the manual, with their
 /// real options; `main` hands those commands to mcp-vault-oauth before anything is parsed.
-struct HandedOver<Arguments: SharedCommandArguments>: AsyncParsableCommand {
+struct HandedOver<Arguments: SharedCommandArguments>: ParsableCommand {
     static var configuration: CommandConfiguration { Arguments.configuration }
 
     @OptionGroup var arguments: Arguments
 
-    func run() async throws {
+    func run() throws {
         OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
     }
 }

@@ -11,8 +11,9 @@ import Foundation
 #endif
 
 extension MCPVault {
-    struct Migrate: AsyncParsableCommand {
+    struct Migrate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "migrate",
             abstract: "Seal the plaintext token files of older tools into the vault, then remove them.",
             discussion: """
                 Reads $OPENCODE_CONFIG_DIR/mcp-oauth/ (else ${XDG_CONFIG_HOME:-~/.config}/opencode/mcp-oauth/), \
@@ -78,7 +79,7 @@ extension MCPVault {
             }, uniquingKeysWith: { $1 })
         }
 
-        func run() async throws {
+        func run() throws {
             try reportingErrors {
                 let files = LegacyTokenFiles(environment: global.environment)
                 let survey = ClientSurvey(environment: global.environment, projectDirectory: FileManager.default.currentDirectoryPath)

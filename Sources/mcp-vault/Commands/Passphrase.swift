@@ -4,8 +4,9 @@ import Credentials
 import Vault
 
 extension MCPVault {
-    struct Passphrase: AsyncParsableCommand {
+    struct Passphrase: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "passphrase",
             abstract: "Add, change or remove the vault's passphrase slot.",
             discussion: """
                 The passphrase slot unlocks the vault where there is no desktop keyring (SSH, \
@@ -19,15 +20,16 @@ extension MCPVault {
                 """,
             subcommands: [Add.self, Change.self, Remove.self])
 
-        struct Add: AsyncParsableCommand {
+        struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "add",
                 abstract: "Add a passphrase slot (the vault is unlocked first, for example through the keyring).",
                 discussion: "Example:\n  mcp-vault passphrase add --cost moderate")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var unlock: UnlockOptions
             @OptionGroup var new: NewPassphraseOptions
 
-            func run() async throws {
+            func run() throws {
                 try reportingErrors {
                     let vault = try unlock.access(global).unlock()
                     let passphrase = try new.source.readNew(prompt: "New vault passphrase: ")
@@ -37,15 +39,16 @@ extension MCPVault {
             }
         }
 
-        struct Change: AsyncParsableCommand {
+        struct Change: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "change",
                 abstract: "Replace the passphrase (or its cost) with a new one.",
                 discussion: "The vault is unlocked first as any command unlocks it (session cache, keyring, or the current passphrase).\n\nExample:\n  mcp-vault passphrase change --new-passphrase-file new.txt")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var unlock: UnlockOptions
             @OptionGroup var new: NewPassphraseOptions
 
-            func run() async throws {
+            func run() throws {
                 try reportingErrors {
                     let vault = try unlock.access(global).unlock()
                     guard vault.header.slot(of: .passphrase) != nil else { throw VaultError.noSuchSlot(.passphrase) }
@@ -56,14 +59,15 @@ extension MCPVault {
             }
         }
 
-        struct Remove: AsyncParsableCommand {
+        struct Remove: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "remove",
                 abstract: "Remove the passphrase slot (refused when it is the only slot).",
                 discussion: "Example:\n  mcp-vault passphrase remove")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var unlock: UnlockOptions
 
-            func run() async throws {
+            func run() throws {
                 try reportingErrors {
                     let vault = try unlock.access(global).unlock()
                     _ = try vault.removeSlot(.passphrase, keyring: nil)
@@ -73,8 +77,9 @@ extension MCPVault {
         }
     }
 
-    struct Keyring: AsyncParsableCommand {
+    struct Keyring: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "keyring",
             abstract: "Add or remove the vault's keyring (Secret Service) slot.",
             discussion: """
                 The keyring slot keeps a random key in your desktop keyring's default collection, so \
@@ -86,14 +91,15 @@ extension MCPVault {
                 """,
             subcommands: [Add.self, Remove.self])
 
-        struct Add: AsyncParsableCommand {
+        struct Add: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "add",
                 abstract: "Store a new key in the keyring and add a slot for it.",
                 discussion: "Example:\n  mcp-vault keyring add")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var unlock: UnlockOptions
 
-            func run() async throws {
+            func run() throws {
                 try reportingErrors {
                     let vault = try unlock.access(global).unlock()
                     if vault.header.slot(of: .secretService) != nil { throw VaultError.slotExists(.secretService) }
@@ -104,14 +110,15 @@ extension MCPVault {
             }
         }
 
-        struct Remove: AsyncParsableCommand {
+        struct Remove: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "remove",
                 abstract: "Remove the keyring slot and its key (refused when it is the only slot).",
                 discussion: "Example:\n  mcp-vault keyring remove")
             @OptionGroup var global: GlobalOptions
             @OptionGroup var unlock: UnlockOptions
 
-            func run() async throws {
+            func run() throws {
                 try reportingErrors {
                     let vault = try unlock.access(global).unlock()
                     let (_, cleanup) = try vault.removeSlot(.secretService, keyring: global.keyring)

@@ -13,8 +13,9 @@ import Foundation
 extension MCPClient: ExpressibleByArgument {}
 
 extension MCPVault {
-    struct Setup: AsyncParsableCommand {
+    struct Setup: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "setup",
             abstract: "Point an MCP client's remote servers at mcp-vault, so that the client keeps no token.",
             discussion: """
                 Finds the client's configuration files (global, and the project's in the current \
@@ -68,7 +69,7 @@ extension MCPVault {
             return URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
         }
 
-        func run() async throws {
+        func run() throws {
             try reportingErrors {
                 guard let client else {
                     let vault = try? unlock.access(global).unlock()

@@ -10,8 +10,9 @@ import Foundation
 #endif
 
 extension MCPVault {
-    struct Status: AsyncParsableCommand {
+    struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show what the vault holds, never the secrets.",
             discussion: """
                 For each stored server: URL, issuer, client id, granted scopes and whether the access \
@@ -38,7 +39,7 @@ extension MCPVault {
             }
         }
 
-        func run() async throws {
+        func run() throws {
             try reportingErrors {
                 let access = unlock.access(global)
                 let directory = try access.openDirectory()

@@ -12,8 +12,9 @@ import Foundation
 #endif
 
 extension MCPVault {
-    struct Token: AsyncParsableCommand {
+    struct Token: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "token",
             abstract: "Print a stored access token for an MCP client or script.",
             discussion: """
                 Prints an access token valid for at least --min-ttl seconds and a newline to standard \
@@ -34,7 +35,7 @@ extension MCPVault {
 
         @OptionGroup var options: TokenOptions
 
-        func run() async throws {
+        func run() throws {
             try reportingErrors {
                 let vault = try unlock.access(global).unlock()
                 let server = try ServerReference.resolve(options.serverURL, in: vault)

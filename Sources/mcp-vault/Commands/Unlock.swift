@@ -4,8 +4,9 @@ import Credentials
 import Vault
 
 extension MCPVault {
-    struct Unlock: AsyncParsableCommand {
+    struct Unlock: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "unlock",
             abstract: "Cache the vault key in the kernel keyring for a while.",
             discussion: """
                 Later commands then need neither the keyring nor the passphrase until the time is up \
@@ -24,7 +25,7 @@ extension MCPVault {
             "How long the key stays cached: 90s, 15m, 2h, 1h30m (at most 24h).", valueName: "duration"))
         var duration: SessionDuration = SessionDuration(seconds: 15 * 60)
 
-        func run() async throws {
+        func run() throws {
             try reportingErrors {
                 // Renewing takes the keyring or the passphrase again, never the cache itself:
                 // otherwise `unlock --for 24h` could be repeated for ever on one passphrase.
@@ -35,8 +36,9 @@ extension MCPVault {
         }
     }
 
-    struct Lock: AsyncParsableCommand {
+    struct Lock: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "lock",
             abstract: "Drop the cached vault key at once.",
             discussion: """
                 Undoes `mcp-vault unlock`. Commands afterwards unlock through the keyring or the passphrase again.
@@ -47,7 +49,7 @@ extension MCPVault {
 
         @OptionGroup var global: GlobalOptions
 
-        func run() async throws {
+        func run() throws {
             try reportingErrors {
                 let header = try VaultDirectory.open(at: global.vaultPath, create: false).readHeader()
                 if try SessionKeyCache.remove(vaultID: header.vaultID) {
