@@ -70,10 +70,12 @@ public enum EnvironmentSecrets {
 public enum CommandLineProgram {
     /// For a root whose commands all run synchronously (mcp-vault): no Swift concurrency runtime
     /// and no Dispatch threads are started, which keeps `token` and `status` quick.
-    public static func run<Root: ParsableCommand>(_ root: Root.Type) {
+    /// `shortcut` may recognise a form of the arguments and return its command, ready to run,
+    /// instead of the argument parser (its errors are reported as the parser's would be).
+    public static func run<Root: ParsableCommand>(_ root: Root.Type, shortcut: ([String]) throws -> ParsableCommand? = { _ in nil }) {
         prepare(Root.self)
         do {
-            var command = try Root.parseAsRoot()
+            var command = try shortcut(Array(CommandLine.arguments.dropFirst())) ?? Root.parseAsRoot()
             try command.run()
         } catch {
             fail(Root.self, error)

@@ -7,6 +7,17 @@ import Vault
 public struct TokenOptions: ParsableArguments {
     public init() {}
 
+    /// The options as `token SERVER` gives them: every one at its default.
+    public init(server: String) {
+        serverURL = server
+        header = false
+        format = .token
+        minimumTTL = Self.defaultMinimumTTL
+        challenge = nil
+        noBrowser = false
+        timeout = Self.defaultTimeout
+    }
+
     @Argument(help: ArgumentHelp("The MCP server's URL, or the name it was given (`login --name`).", valueName: "server"), completion: ServerCompletion.kind)
     public var serverURL: String
 
@@ -23,7 +34,8 @@ public struct TokenOptions: ParsableArguments {
     }
 
     @Option(name: .customLong("min-ttl"), help: ArgumentHelp("Seconds the token must stay valid; refresh otherwise.", valueName: "seconds"))
-    public var minimumTTL: Int64 = 60
+    public var minimumTTL: Int64 = Self.defaultMinimumTTL
+    public static let defaultMinimumTTL: Int64 = 60
 
     @Option(name: .customLong("challenge"), help: ArgumentHelp(
         "A WWW-Authenticate value an MCP client got with a 403 insufficient_scope: sign in again for the granted and the challenged scopes (opens the browser).",
@@ -34,7 +46,8 @@ public struct TokenOptions: ParsableArguments {
     public var noBrowser = false
 
     @Option(help: ArgumentHelp("With --challenge: seconds to wait for the authorization (10 to 3600).", valueName: "seconds"))
-    public var timeout: Int64 = 300
+    public var timeout: Int64 = Self.defaultTimeout
+    public static let defaultTimeout: Int64 = 300
 
     public func validate() throws {
         do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }

@@ -63,6 +63,33 @@ struct TokenLifecycleTests {
         #expect(stats["refresh_requests"] == 2 && stats["reuse_detections"] == 0 && stats["live_grants"] == 1, "\(stats)")
     }
 
+    /// `token SERVER` is set up without the argument parser (start-up); with any option it is
+    /// parsed. Both forms must behave alike: a fresh token, a refresh, an unknown server, a bad one.
+    @Test func theOptionFreeFormAgreesWithTheParsedForm() async throws {
+        let session = try await SignedIn(try await TestAuthorizationServer())
+        defer { session.lock() }
+        let environment = session.fixture.environment.merging(["MCP_VAULT_HTTP_TIMEOUT": "3"]) { $1 }
+        func both(_ server: String) async throws -> (plain: ProcessResult, parsed: ProcessResult) {
+            (try await runAsync(Binaries.mcpVault, ["token", server], environment: environment),
+             try await runAsync(Binaries.mcpVault, ["token", "--min-ttl", "60", server], environment: environment))
+        }
+        let fresh = try await both(session.url)
+        #expect(fresh.plain.status == 0 && fresh.plain.stdout == fresh.parsed.stdout, "\(fresh)")
+
+        try session.expireAccessToken()
+        let refreshed = try await runAsync(Binaries.mcpVault, ["token", session.url], environment: environment)
+        let sealed = try session.record().tokens?.accessToken ?? ""
+        #expect(refreshed.status == 0 && refreshed.stdout == sealed + "\n", "\(refreshed)")
+        #expect(refreshed.stdout != fresh.plain.stdout, "the expired token was refreshed")
+        #expect(try await session.server.stats()["refresh_requests"] == 1)
+
+        for server in [session.url.replacingOccurrences(of: "/mcp", with: "/mpc"), "not a server"] {
+            let failed = try await both(server)
+            #expect(failed.plain.status != 0 && failed.plain.status == failed.parsed.status, "\(failed)")
+            #expect(failed.plain.stderr == failed.parsed.stderr && failed.plain.stdout.isEmpty, "\(failed)")
+        }
+    }
+
     @Test func fiftyConcurrentCallersMakeOneRefreshAndAllGetTheSameToken() async throws {
         let session = try await SignedIn(try await TestAuthorizationServer())
         defer { session.lock() }

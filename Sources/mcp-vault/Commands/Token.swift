@@ -59,6 +59,28 @@ extension MCPVault {
             }
         }
 
+        /// `token SERVER`, the form MCP clients run before each request, set up without the
+        /// argument parser, whose reflection costs about 2 ms a run (BENCHMARKS.md: start-up);
+        /// any other form, options included, is parsed. Every option takes its default here, and
+        /// the validation the parser would run runs.
+        static func withoutOptions(_ arguments: [String]) throws -> Token? {
+            guard arguments.count == 2, arguments[0] == configuration.commandName, !arguments[1].hasPrefix("-") else { return nil }
+            var token = Token()
+            token.global = GlobalOptions()
+            token.global.vaultDirectory = nil
+            token.global.verbose = false
+            token.unlock = UnlockOptions()
+            token.unlock.passphraseFile = nil
+            token.unlock.passphraseDescriptor = nil
+            token.unlock.noKeyring = false
+            token.options = TokenOptions(server: arguments[1])
+            try token.global.validate()
+            try token.unlock.validate()
+            try token.options.validate()
+            try token.validate()
+            return token
+        }
+
         /// Runs `token` in mcp-vault-oauth with the vault key handed over through a pipe.
         private func handOver(_ vault: Vault) -> Never {
             do {
