@@ -151,8 +151,13 @@ public enum ConfigRewrite {
 
     /// Writes the change: a backup of the old file beside it (mode 0600: it may hold a token in a
     /// header), then the new bytes atomically with the old file's permissions. Refuses when the
-    /// file changed since it was read.
+    /// file changed since it was read, and when its owner may not write it: a file made read-only
+    /// (by hand, or by a tool that manages it) is not replaced behind that choice.
     public static func write(_ change: ConfigChange) throws -> String {
+        guard change.file.permissions & 0o200 != 0 else {
+            throw WriteError(description: "it is read-only (mode \(String(change.file.permissions, radix: 8))); "
+                + "make it writable (chmod u+w) or change it yourself as `setup --dry-run` shows")
+        }
         let current = try PlainFiles.read(change.file.realPath, limit: ConfigFile.sizeLimit)
         guard current == change.file.document.bytes else {
             throw WriteError(description: "\(change.file.path) changed while setup ran (the client may have written it); nothing was written, run setup again")

@@ -237,6 +237,36 @@ struct SetupTests {
         #expect(result.stderr.contains("no configuration of"), "\(result)")
     }
 
+    /// A configuration made read-only is not replaced behind the owner's back (the atomic
+    /// rename would succeed: the directory is writable).
+    @Test func aReadOnlyConfigurationIsLeftAsItWas() throws {
+        let fixture = try prepared("opencode")
+        let path = fixture.home.file(try #require(sampleFiles("opencode").first).path)
+        chmod(path, 0o444)
+        let before = fileContents(path)
+        let result = try runSetup(fixture, "opencode")
+        #expect(result.status == 74, "\(result)")
+        #expect(result.stderr.contains("\(path) could not be rewritten (it is read-only (mode 444); make it writable (chmod u+w)"), "\(result)")
+        #expect(fileContents(path) == before && !FileManager.default.fileExists(atPath: path + ".before-mcp-vault"))
+        #expect(try fileMode(path) == 0o444)
+    }
+
+    /// `setup` without a client surveys them all; a file it cannot read is named with why, not
+    /// passed off as no configuration.
+    @Test func theSurveyNamesAnUnreadableConfiguration() throws {
+        let fixture = try prepared("opencode")
+        let cursor = fixture.home.file(".cursor/mcp.json")
+        try FileManager.default.createDirectory(atPath: fixture.home.file(".cursor"), withIntermediateDirectories: true)
+        try #"{"mcpServers": {"linear": {"url": "#.write(toFile: cursor, atomically: true, encoding: .utf8)
+        let result = try fixture.mcpVault(["setup", "--project", projectDirectory(fixture), "--passphrase-file", fixture.passphraseFile])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("linear  \(linearURL)  reaches the server directly (the vault holds it)"), "\(result)")
+        #expect(result.stdout.contains("run `mcp-vault setup opencode` to point these at mcp-vault"), "\(result)")
+        #expect(result.stdout.contains("cursor (Cursor):\n  \(cursor) is not valid JSON"), "\(result)")
+        #expect(!result.stdout.contains("cursor: no configuration found"), "\(result)")
+        #expect(result.stdout.contains("vscode: no configuration found"), "\(result)")
+    }
+
     @Test func zedKeepsTheCommentsAroundTheEntries() throws {
         let fixture = try prepared("zed")
         let path = fixture.home.file(sampleFiles("zed")[0].path)

@@ -8,22 +8,23 @@ import Vault
 /// still reach servers directly).
 struct ClientSurvey {
     let files: [(client: MCPClient, files: [ConfigFile])]
-    /// Configuration files that exist but could not be read (not JSON, say).
-    let unreadable: [String]
+    /// Configuration files that exist but could not be read (not JSON, say), by client.
+    let unreadableByClient: [MCPClient: [String]]
+    var unreadable: [String] { MCPClient.allCases.flatMap { unreadableByClient[$0] ?? [] } }
 
     init(environment: [String: String], projectDirectory: String) {
-        var unreadable: [String] = []
+        var unreadable: [MCPClient: [String]] = [:]
         files = MCPClient.allCases.map { client in
             (client, ConfigFile.files(of: client, environment: environment, projectDirectory: projectDirectory).compactMap { result in
                 switch result {
                 case .success(let file): return file
                 case .failure(let error):
-                    unreadable.append(error.description)
+                    unreadable[client, default: []].append(error.description)
                     return nil
                 }
             })
         }
-        self.unreadable = unreadable
+        unreadableByClient = unreadable
     }
 
     private var entries: [ServerEntry] { files.flatMap { $0.files.flatMap(\.entries) } }
@@ -71,11 +72,13 @@ struct ClientSurvey {
         var lines: [String] = []
         let pending = Set(clientsReachingServersDirectly.map(\.client))
         for (client, files) in files {
-            guard !files.isEmpty else {
+            let problems = unreadableByClient[client] ?? []
+            guard !files.isEmpty || !problems.isEmpty else {
                 lines.append("\(client.rawValue): no configuration found")
                 continue
             }
             lines.append("\(client.rawValue) (\(client.displayName)):")
+            lines += problems.map { "  " + $0 }
             for file in files {
                 let servers = file.entries.filter { $0.kind != .other }
                 lines.append("  \(file.path)" + (servers.isEmpty ? ": no remote servers" : ""))
