@@ -31,8 +31,11 @@ public struct Diagnosis: Sendable {
             checks.append(DiagnosticCheck(subject: subject, outcome: outcome, detail: detail, remedy: remedy))
         }
 
+        // The vault's directory and header, read once: the keyring checks depend on its slots.
+        let opened = Result { try access.openDirectory() }
+        let headerRead = opened.flatMap { directory in Result { try directory.readHeader() } }
         // A vault with no keyring slot does not need the keyring: its absence is no warning.
-        let keyringUnused = (try? access.openDirectory().readHeader()).map { $0.slot(of: .secretService) == nil } ?? false
+        let keyringUnused = (try? headerRead.get()).map { $0.slot(of: .secretService) == nil } ?? false
         let keyringProblem: DiagnosticCheck.Outcome = keyringUnused ? .info : .warning
         let unusedNote = keyringUnused ? " (not needed: this vault has no keyring slot)" : ""
 
@@ -69,18 +72,18 @@ public struct Diagnosis: Sendable {
         var writable = true
         vault: do {
             let directory: VaultDirectory
-            do {
-                directory = try access.openDirectory()
-            } catch {
+            switch opened {
+            case .success(let opened): directory = opened
+            case .failure(let error):
                 add("vault", .problem, "\(error)", (error as? VaultError)?.hint)
                 break vault
             }
             add("vault location", .ok, "\(directory.path) (mode 0700, owned by you)")
             let header: VaultHeader
-            do {
-                header = try directory.readHeader()
-            } catch {
-                add("vault header", .problem, error.description, error.hint)
+            switch headerRead {
+            case .success(let read): header = read
+            case .failure(let error):
+                add("vault header", .problem, "\(error)", (error as? VaultError)?.hint)
                 break vault
             }
             let slotNames = header.slots.map(\.type.displayName).joined(separator: ", ")
