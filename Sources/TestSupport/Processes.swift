@@ -50,12 +50,13 @@ private struct CapturedRun {
     }
 
     func result(_ status: Int32?, _ description: String, timeout: Double) throws -> ProcessResult {
+        let written = { (name: String) in (try? String(contentsOfFile: scratch.file(name), encoding: .utf8)) ?? "" }
         guard let status else {
             child.signal(SIGKILL)
-            throw TestFailure("\(description) did not finish within \(timeout) s")
+            // What it had said by then is what tells a hang from a slow machine.
+            throw TestFailure("\(description) did not finish within \(timeout) s\nstdout so far:\n\(written("out"))\nstderr so far:\n\(written("err"))")
         }
-        let out = (try? String(contentsOfFile: scratch.file("out"), encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: scratch.file("err"), encoding: .utf8)) ?? ""
+        let (out, err) = (written("out"), written("err"))
         return ProcessResult(status: status, stdout: out, stderr: err, seconds: Date().timeIntervalSince(start))
     }
 }

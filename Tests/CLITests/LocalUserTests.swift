@@ -24,7 +24,9 @@ struct LocalUserTests {
             /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/curl -s -o /dev/null -w '%{http_code}' "$location" > \(home)/attacker-status
             /usr/bin/curl -s "$location" >/dev/null
             """)
-        let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile],
+        // --timeout and --verbose: should the response never come, login says so itself, with its log.
+        let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile,
+                                                           "--timeout", "60", "--verbose"],
                                        environment: session.environment.merging(["BROWSER": script]) { $1 })
         #expect(login.status == 0, "\(login)")
         #expect(login.stderr.contains("refused a sign-in response from another local user (uid 65534)"), "\(login)")
