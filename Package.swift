@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "CommandSupport", "Session", "OAuth", "Credentials", "Vault", "Processes", "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Sources/OAuthTool"
         ),

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// How mcp-vault is known to an authorization server.
 public struct ClientCredentials: Sendable, Equatable {
@@ -60,17 +64,20 @@ struct DynamicRegistration {
     }
 
     private func register(at endpoint: String, redirectURI: String?, method: String, device: Bool) async throws(OAuthError) -> ClientCredentials {
-        var request: [String: Any] = [
-            "client_name": "mcp-vault",
-            "grant_types": device ? [Self.deviceGrant, "refresh_token"] : ["authorization_code", "refresh_token"],
-            "token_endpoint_auth_method": method,
-            "application_type": "native",
-        ]
-        if let redirectURI {
-            request["redirect_uris"] = [redirectURI]
-            request["response_types"] = ["code"]
+        struct Registration: Encodable {
+            var client_name = "mcp-vault"
+            var grant_types: [String]
+            var token_endpoint_auth_method: String
+            var application_type = "native"
+            var redirect_uris: [String]?
+            var response_types: [String]?
         }
-        let body = (try? JSONSerialization.data(withJSONObject: request, options: [.sortedKeys])) ?? Data()
+        let request = Registration(grant_types: device ? [Self.deviceGrant, "refresh_token"] : ["authorization_code", "refresh_token"],
+                                   token_endpoint_auth_method: method,
+                                   redirect_uris: redirectURI.map { [$0] }, response_types: redirectURI.map { _ in ["code"] })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(request)) ?? Data()
         let response = try await http.postJSON(endpoint, body: body)
         struct Registered: Decodable {
             var client_id: String

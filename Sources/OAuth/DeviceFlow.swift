@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 
 /// RFC 8628 device authorization: show a code, poll the token endpoint at the given interval.

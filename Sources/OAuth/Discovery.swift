@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import ServerAddress
 
@@ -101,9 +105,18 @@ public struct Discovery: Sendable {
         let type = (response.header("Content-Type") ?? "").lowercased()
         let text = String(decoding: response.body.prefix(4096), as: UTF8.self)
         if type.hasPrefix("text/event-stream") { return text.contains("\"jsonrpc\"") }
-        guard type.hasPrefix("application/json"),
-              let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any] else { return false }
-        return object["jsonrpc"] as? String == "2.0" && (object["result"] != nil || object["error"] != nil)
+        /// A JSON-RPC response: "jsonrpc": "2.0" and a result or an error member (of any value, null too).
+        struct Answer: Decodable {
+            enum Key: String, CodingKey { case jsonrpc, result, error }
+            let isResponse: Bool
+            init(from decoder: any Decoder) throws {
+                let members = try decoder.container(keyedBy: Key.self)
+                isResponse = (try? members.decode(String.self, forKey: .jsonrpc)) == "2.0"
+                    && (members.contains(.result) || members.contains(.error))
+            }
+        }
+        guard type.hasPrefix("application/json") else { return false }
+        return (try? JSONDecoder().decode(Answer.self, from: response.body))?.isResponse ?? false
     }
 
     /// RFC 8414 and OpenID Connect discovery, with path insertion for issuers that have a path.

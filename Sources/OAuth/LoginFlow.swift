@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 
 /// What a login needs to know beyond the server URL.
@@ -196,7 +200,7 @@ public struct LoginFlow: Sendable {
         let authorization = Self.authorizationRequest(request, discovery: discovery, client: client, redirectURI: redirectURI,
                                                       endpoint: authorizationEndpoint)
         await present(.paste(url: authorization.url))
-        let pasted = try await readPasted().trimmingCharacters(in: .whitespacesAndNewlines)
+        let pasted = try await readPasted().trimmingWhitespace()
         guard let query = pasted.firstIndex(of: "?").map({ String(pasted[pasted.index(after: $0)...]) }) else {
             throw OAuthError.pasteNeedsAddress
         }

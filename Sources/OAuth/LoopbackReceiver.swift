@@ -1,4 +1,9 @@
+import Synchronization
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -70,16 +75,14 @@ public final class LoopbackReceiver: Sendable {
 
 /// The state the receiver expects, set once the authorization request is made, and how many
 /// requests it refused.
-final class StateBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: String?
-    private var refused = 0
-    func set(_ state: String) { lock.withLock { value = state } }
-    func matches(_ state: String?) -> Bool {
-        lock.withLock { value.map { expected in state.map { Randomness.equal($0, expected) } ?? false } ?? false }
+final class StateBox: Sendable {
+    private let state = Mutex<(value: String?, refused: Int)>((nil, 0))
+    func set(_ value: String) { state.withLock { $0.value = value } }
+    func matches(_ given: String?) -> Bool {
+        state.withLock { state in state.value.map { expected in given.map { Randomness.equal($0, expected) } ?? false } ?? false }
     }
-    func countRefusal() { lock.withLock { refused += 1 } }
-    var refusals: Int { lock.withLock { refused } }
+    func countRefusal() { state.withLock { $0.refused += 1 } }
+    var refusals: Int { state.withLock { $0.refused } }
 }
 
 private final class CallbackHandler: ChannelInboundHandler {
@@ -150,7 +153,7 @@ private final class CallbackHandler: ChannelInboundHandler {
 
     /// The server's error text is shown escaped, never as markup.
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        text.replacing("&", with: "&amp;").replacing("<", with: "&lt;")
+            .replacing(">", with: "&gt;").replacing("\"", with: "&quot;")
     }
 }

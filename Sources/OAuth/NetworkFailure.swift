@@ -1,5 +1,9 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 import NIOPosix
 
@@ -60,6 +64,6 @@ public enum NetworkFailure {
 extension HTTPClientError {
     /// The case name, without the library's decorations.
     var shortDescription: String {
-        String(describing: self).replacingOccurrences(of: "HTTPClientError.", with: "")
+        String(describing: self).replacing("HTTPClientError.", with: "")
     }
 }

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Who owns the other end of a loopback TCP connection, from /proc/net/tcp: another local user
 /// can connect to the callback port as easily as the browser can.
@@ -8,10 +10,8 @@ enum PeerCredentials {
     /// The uid owning the socket 127.x.x.x:`peerPort` connected to our `localPort`, or nil when it
     /// cannot be found (the table cannot be read, or the peer has gone).
     static func owner(ofConnectionFrom peerPort: Int, to localPort: Int, table: String = "/proc/net/tcp") -> UInt32? {
-        // /proc files report a size of 0: read to the end rather than by the size.
-        guard let handle = FileHandle(forReadingAtPath: table), let data = try? handle.readToEnd() else { return nil }
-        try? handle.close()
-        return owner(in: String(decoding: data, as: UTF8.self), peerPort: peerPort, localPort: localPort)
+        guard let text = readToEnd(table) else { return nil }
+        return owner(in: text, peerPort: peerPort, localPort: localPort)
     }
 
     /// Each line: `sl local_address rem_address st … uid …`, addresses as HEXIP:HEXPORT. The
@@ -23,6 +23,22 @@ enum PeerCredentials {
             if local == peerPort && remote == localPort { return UInt32(fields[7]) }
         }
         return nil
+    }
+
+    /// /proc files report a size of 0: read to the end rather than by the size.
+    private static func readToEnd(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes += chunk[0..<count]
+        }
     }
 
     private static func port(of address: Substring) -> Int? {

@@ -1,6 +1,10 @@
 // The OAuth engine's only use of libsodium: random bytes and SHA-256.
 internal import CSodium
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 enum Randomness {
     /// `count` random bytes, base64url without padding.
@@ -29,7 +33,7 @@ enum Randomness {
 enum Base64URL {
     static func encode(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            .replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
     }
 }
 

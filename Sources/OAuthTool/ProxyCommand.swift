@@ -1,5 +1,7 @@
 import ArgumentParser
 import CommandSupport
+import Dispatch
+import NIOConcurrencyHelpers
 import Credentials
 import OAuth
 import Proxy
@@ -8,7 +10,11 @@ import Vault
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `mcp-vault proxy`.
 extension ProxyArguments: RunnableArguments {
@@ -56,24 +62,24 @@ extension ProxyArguments: RunnableArguments {
     /// 'Name: value' with ${VAR} replaced from the environment.
     static func header(_ text: String, environment: [String: String]) -> (name: String, value: String) {
         let colon = text.firstIndex(of: ":")!
-        var value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        while let start = value.range(of: "${"), let end = value[start.upperBound...].firstIndex(of: "}") {
+        var value = text[text.index(after: colon)...].trimmingWhitespace()
+        while let start = value.firstRange(of: "${"), let end = value[start.upperBound...].firstIndex(of: "}") {
             let name = String(value[start.upperBound..<end])
             value.replaceSubrange(start.lowerBound...end, with: environment[name] ?? "")
         }
-        return (String(text[..<colon]).trimmingCharacters(in: .whitespaces), value)
+        return (text[..<colon].trimmingWhitespace(), value)
     }
 }
 
 /// Tokens for the proxy: the vault unlocked once (or again, after `mcp-vault unlock`, while it
 /// is locked), the record read per request, refreshes by the same detached worker as `token`.
-final class VaultTokenSource: TokenSource, @unchecked Sendable {
+final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable state is behind `lock`
     let server: ServerURL
     let access: VaultAccess
     let minimumTTL: Int64
     let global: GlobalOptions
     let httpTimeout: Int64
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var vault: Vault?
     /// The last token handed out and its expiry: served from memory while it stays fresh, so
     /// that a request costs no record read (a 401 or its expiry sends the proxy to the record).
@@ -122,12 +128,13 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {
             let fingerprint = rejected.map(TokenService.fingerprint)
             lock.withLock { cached = nil }
             return try await withCheckedThrowingContinuation { continuation in
-                Thread {
+                // The refresh waits on the record's lock and a child process: not on the cooperative pool.
+                DispatchQueue.global().async {
                     continuation.resume(with: Result {
                         try RefreshWorker.refresh(server: self.server, vault: vault, minimumTTL: self.minimumTTL, global: self.global,
                                                   httpTimeout: self.httpTimeout, rejectedFingerprint: fingerprint)
                     })
-                }.start()
+                }
             }
         } catch {
             let refusal = Self.refusal(for: error, server: server)

@@ -10,7 +10,11 @@ import Glibc
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #endif
 
 /// A refresh that its caller's death cannot interrupt.

@@ -114,7 +114,7 @@ extension LogoutArguments: RunnableArguments {
             if all && !yes && !names.isEmpty {
                 Console.note("This logs out of \(names.count) server\(names.count == 1 ? "" : "s"): \(names.joined(separator: ", ")).")
                 Console.prompt("Log out of all of them? [y/N] ")
-                guard let answer = readLine(), ["y", "yes"].contains(answer.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                guard let answer = readLine(), ["y", "yes"].contains(answer.trimmingWhitespace().lowercased()) else {
                     Console.out("Nothing was changed.")
                     throw ExitCode(ExitStatus.failure.rawValue)
                 }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The little the proxy needs to know about a JSON-RPC message: it is a message pump, not an
 /// MCP implementation.
@@ -13,28 +17,39 @@ struct JSONRPCMessage {
     var isRequest: Bool { method != nil && id != nil }
 
     init?(_ bytes: Data) {
-        guard let object = try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed]) as? [String: Any] else { return nil }
+        /// Only what routing needs; the other members are not decoded.
+        struct Envelope: Decodable {
+            let method: String?
+            let id: JSONValue?
+        }
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: bytes) else { return nil }
         self.bytes = bytes
-        method = object["method"] as? String
-        switch object["id"] {
-        case let number as NSNumber: id = number.stringValue
-        case let text as String:
-            id = (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) }
+        method = envelope.method
+        switch envelope.id {
+        case .integer(let number): id = String(number)
+        case .number(let number): id = String(number)
+        case .string(let text): id = Self.quoted(text)
         default: id = nil
         }
     }
 
+    /// `text` as a JSON string.
+    static func quoted(_ text: String) -> String {
+        (try? JSONEncoder().encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+    }
+
     /// A JSON-RPC error response to the request `id` (already JSON), for the client.
     static func error(id: String?, code: Int, message: String) -> Data {
-        let text = (try? JSONSerialization.data(withJSONObject: message, options: [.fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? "\"error\""
-        return Data(#"{"jsonrpc":"2.0","id":\#(id ?? "null"),"error":{"code":\#(code),"message":\#(text)}}"#.utf8)
+        Data(#"{"jsonrpc":"2.0","id":\#(id ?? "null"),"error":{"code":\#(code),"message":\#(quoted(message))}}"#.utf8)
     }
 
     /// The negotiated protocol version in an initialize result.
     static func protocolVersion(inInitializeResult bytes: Data) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
-              let result = object["result"] as? [String: Any] else { return nil }
-        return result["protocolVersion"] as? String
+        struct Answer: Decodable {
+            struct Result: Decodable { let protocolVersion: String? }
+            let result: Result?
+        }
+        return (try? JSONDecoder().decode(Answer.self, from: bytes))?.result?.protocolVersion
     }
 
     /// A tools/list result without the tools named in `ignored` (`--ignore-tool`).
@@ -54,13 +69,59 @@ struct JSONRPCMessage {
     }
 
     static func removingTools(_ ignored: Set<String>, from bytes: Data) -> Data {
-        guard !ignored.isEmpty, var object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
-              var result = object["result"] as? [String: Any], let tools = result["tools"] as? [[String: Any]] else { return bytes }
-        result["tools"] = tools.filter { tool in
-            let name = tool["name"] as? String ?? ""
+        guard !ignored.isEmpty, case .object(var object)? = try? JSONDecoder().decode(JSONValue.self, from: bytes),
+              case .object(var result)? = object["result"], case .array(let tools)? = result["tools"] else { return bytes }
+        result["tools"] = .array(tools.filter { tool in
+            guard case .object(let members) = tool, case .string(let name)? = members["name"] else { return true }
             return !ignored.contains { matches(name, pattern: $0) }
+        })
+        object["result"] = .object(result)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(JSONValue.object(object))) ?? bytes
+    }
+}
+
+/// Any JSON value, for the one place the proxy edits a message (and a message's id). Integers
+/// stay integers: a number is a Double only when it is not a whole Int64.
+enum JSONValue: Codable, Sendable {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer()
+        if value.decodeNil() {
+            self = .null
+        } else if let bool = try? value.decode(Bool.self) {
+            self = .bool(bool)
+        } else if let integer = try? value.decode(Int64.self) {
+            self = .integer(integer)
+        } else if let number = try? value.decode(Double.self) {
+            self = .number(number)
+        } else if let string = try? value.decode(String.self) {
+            self = .string(string)
+        } else if let array = try? value.decode([JSONValue].self) {
+            self = .array(array)
+        } else {
+            self = .object(try value.decode([String: JSONValue].self))
         }
-        object["result"] = result
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? bytes
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var value = encoder.singleValueContainer()
+        switch self {
+        case .null: try value.encodeNil()
+        case .bool(let bool): try value.encode(bool)
+        case .integer(let integer): try value.encode(integer)
+        case .number(let number): try value.encode(number)
+        case .string(let string): try value.encode(string)
+        case .array(let array): try value.encode(array)
+        case .object(let object): try value.encode(object)
+        }
     }
 }

@@ -1,5 +1,9 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 
 /// The HTTP+SSE transport of MCP 2024-11-05: a GET opens an event stream whose first event,
@@ -64,7 +68,7 @@ extension MCPProxy {
     /// The endpoint an `endpoint` event names, which must be on the server's own origin: the
     /// token goes nowhere else.
     static func endpoint(_ text: String, relativeTo base: String) throws -> String {
-        guard let baseURL = URL(string: base), let resolved = URL(string: text.trimmingCharacters(in: .whitespaces), relativeTo: baseURL)?.absoluteURL,
+        guard let baseURL = URL(string: base), let resolved = URL(string: text.trimmingWhitespace(), relativeTo: baseURL)?.absoluteURL,
               resolved.scheme == baseURL.scheme, resolved.host == baseURL.host, resolved.port == baseURL.port else {
             throw ProxyRefusal("the server named a message endpoint on another origin (\(text)); refused")
         }

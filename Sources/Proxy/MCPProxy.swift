@@ -1,5 +1,9 @@
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -348,12 +352,5 @@ public final class MCPProxy: Sendable {
                 try? await Task.sleep(for: .milliseconds(min(max(retryMilliseconds, 100), 60_000)))
             }
         }
-    }
-}
-
-extension Duration {
-    var milliseconds: String {
-        let (seconds, attoseconds) = components
-        return String(format: "%.2f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
     }
 }

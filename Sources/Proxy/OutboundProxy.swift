@@ -1,5 +1,10 @@
 import AsyncHTTPClient
+import OAuth
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as curl reads them (lowercase first).
 enum OutboundProxy {
@@ -8,7 +13,7 @@ enum OutboundProxy {
         let names = url.scheme == "https" ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy", "HTTP_PROXY"]
         guard let value = names.lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) else { return nil }
         let exclusions = (environment["no_proxy"] ?? environment["NO_PROXY"] ?? "").split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            .map { $0.trimmingWhitespace().lowercased() }
         for exclusion in exclusions where !exclusion.isEmpty {
             if exclusion == "*" { return nil }
             let suffix = exclusion.hasPrefix(".") ? String(exclusion.dropFirst()) : exclusion

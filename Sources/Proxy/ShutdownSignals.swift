@@ -1,4 +1,12 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// SIGTERM and SIGINT end the proxy as the end of its input does: the session is deleted at the
 /// server, then it exits 0.

@@ -1,4 +1,12 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The client's side of stdio: newline-delimited JSON-RPC messages in, one per line out.
 enum StandardStreams {
@@ -15,7 +23,7 @@ enum StandardStreams {
     static func lines(limit: Int) -> (lines: AsyncStream<Input>, taken: @Sendable () -> Void) {
         let room = DispatchSemaphore(value: 16)
         let stream = AsyncStream<Input> { continuation in
-            let thread = Thread {
+            DispatchQueue(label: "mcp-vault.standard-input").async {
                 var line = Data()
                 var dropped = 0
                 var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -40,7 +48,6 @@ enum StandardStreams {
                 if dropped == 0 && !line.isEmpty { emit(.message(line)) }
                 continuation.finish()
             }
-            thread.start()
         }
         return (stream, { room.signal() })
     }

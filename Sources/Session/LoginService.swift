@@ -5,7 +5,11 @@ import Vault
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #endif
 
 /// Login: runs the OAuth flow, checks the token against the MCP server, and only then seals the

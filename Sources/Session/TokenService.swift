@@ -5,7 +5,11 @@ import Vault
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #endif
 
 /// Why no token can be handed out.
@@ -134,7 +138,7 @@ public struct TokenService: Sendable {
             }
             let answered = ContinuousClock.now
             try reservation.write(record.encodedForStorage())  // on disk before it is handed out
-            logger.debug("the refreshed tokens were sealed and durable \((ContinuousClock.now - answered).formatted(.units(allowed: [.milliseconds], fractionalPart: .show(length: 2)))) after the answer arrived")
+            logger.debug("the refreshed tokens were sealed and durable \((ContinuousClock.now - answered).milliseconds) ms after the answer arrived")
             return response.accessToken
         }
     }
