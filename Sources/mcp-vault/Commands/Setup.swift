@@ -94,16 +94,13 @@ extension MCPVault {
             }
             var vault = try openVault()
             let command = self.command ?? Self.defaultCommand(environment: environment)
-            var problems = 0
-            var written = 0
-            var remoteSeen = false
-            var vaultSeen = false
+            var tally = Tally()
             for result in results {
                 let file: ConfigFile
                 switch result {
                 case .failure(let error):
                     Console.out("\(error)")
-                    problems += 1
+                    tally.problems += 1
                     continue
                 case .success(let read):
                     file = read
@@ -111,79 +108,100 @@ extension MCPVault {
                 Console.out(file.path + ":")
                 for problem in file.problems {
                     Console.out("  \(problem)")
-                    problems += 1
+                    tally.problems += 1
                 }
-                var chosen: [ServerEntry] = []
-                for entry in file.entries {
-                    switch entry.kind {
-                    case .other:
-                        continue
-                    case .vault(let url):
-                        vaultSeen = true
-                        Console.out("  \(entry.name): already gets its token from mcp-vault (\(url))")
-                    case .remote(let remote):
-                        remoteSeen = true
-                        guard let server = try? ServerURL(remote.url) else {
-                            Console.out("  \(entry.name): \(Self.displayed(remote.url)) is not a server URL mcp-vault can use; left alone")
-                            problems += 1
-                            continue
-                        }
-                        var held = vault.map { (try? $0.read(server.canonical)) != nil } ?? false
-                        if !held && login && !dryRun {
-                            held = signIn(server, name: entry.name, vault: vault)
-                            if vault == nil { vault = try openVault() }
-                        }
-                        if held {
-                            chosen.append(entry)
-                        } else {
-                            Console.out("  \(entry.name): \(Self.displayed(server.canonical)) is not in the vault; left alone (sign in with "
-                                        + "`mcp-vault login \(Self.displayed(server.canonical))\(ServerReference.isValidName(entry.name) ? " --name \(entry.name)" : "")`, "
-                                        + "or run setup again with --login)")
-                        }
-                    }
-                }
+                let chosen = try entriesToRewrite(in: file, vault: &vault, tally: &tally)
                 guard !chosen.isEmpty else { continue }
-                let change = ConfigRewrite.change(file, entries: chosen, command: command)
-                for refusal in change.refused {
-                    problems += 1
-                    Console.out("  \(refusal.entry.name): left alone: \(refusal.reason)")
-                    if !refusal.snippet.isEmpty {
-                        Console.out("  Put this in its place by hand:")
-                        Console.out(refusal.snippet.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
-                    }
-                }
-                guard change.changesFile else { continue }
-                if dryRun {
-                    for entry in change.rewritten { Console.out("  \(entry.name): would get its token from mcp-vault") }
-                    Console.out(change.diff.split(separator: "\n").map { Self.hidingSecrets(String($0)) }.joined(separator: "\n"))
-                    Console.out("(values that may be secrets, such as environment variables and headers, are shown as …)")
-                    continue
-                }
-                let backup: String
-                do {
-                    backup = try ConfigRewrite.write(change)
-                } catch {
-                    throw SetupError.cannotWrite(file.path, reason: "\(error)")
-                }
-                for entry in change.rewritten { Console.out("  \(entry.name): gets its token from mcp-vault") }
-                written += 1
-                Console.out("  written; the file as it was is kept as \(backup)")
-                let withStaticToken = change.rewritten.filter { if case .remote(let remote) = $0.kind { remote.hasAuthorizationHeader } else { false } }
-                if !withStaticToken.isEmpty {
-                    Console.out("  note: the old file holds the static token of \(withStaticToken.map(\.name).joined(separator: ", ")); remove \(backup) once the client works")
-                }
-                if let vault { name(change.rewritten, in: vault) }
+                try rewrite(file, entries: chosen, command: command, vault: vault, tally: &tally)
             }
-            if written > 0 {
+            if tally.written > 0 {
                 Console.out("Restart \(client.displayName) (or reload its MCP servers) to use the new entries.")
-            } else if !dryRun && problems == 0 {
-                Console.out(remoteSeen ? "Nothing was changed."
-                            : vaultSeen ? "Nothing to change: every remote server of \(client.displayName) gets its token from mcp-vault."
+            } else if !dryRun && tally.problems == 0 {
+                Console.out(tally.remoteSeen ? "Nothing was changed."
+                            : tally.vaultSeen ? "Nothing to change: every remote server of \(client.displayName) gets its token from mcp-vault."
                             : "\(client.displayName) reaches no remote MCP server in these files; nothing to change.")
             } else if dryRun {
                 Console.out("Nothing was changed (dry run).")
             }
-            if problems > 0 { throw SetupError.incomplete(problems) }
+            if tally.problems > 0 { throw SetupError.incomplete(tally.problems) }
+        }
+
+        /// What one client's files amounted to.
+        private struct Tally {
+            var problems = 0
+            var written = 0
+            var remoteSeen = false
+            var vaultSeen = false
+        }
+
+        /// The remote entries of `file` whose server the vault holds (after signing in, with
+        /// --login); says why each other entry is left alone. `vault` is opened by a first login.
+        private func entriesToRewrite(in file: ConfigFile, vault: inout Vault?, tally: inout Tally) throws -> [ServerEntry] {
+            var chosen: [ServerEntry] = []
+            for entry in file.entries {
+                switch entry.kind {
+                case .other:
+                    continue
+                case .vault(let url):
+                    tally.vaultSeen = true
+                    Console.out("  \(entry.name): already gets its token from mcp-vault (\(url))")
+                case .remote(let remote):
+                    tally.remoteSeen = true
+                    guard let server = try? ServerURL(remote.url) else {
+                        Console.out("  \(entry.name): \(Self.displayed(remote.url)) is not a server URL mcp-vault can use; left alone")
+                        tally.problems += 1
+                        continue
+                    }
+                    var held = vault.map { (try? $0.read(server.canonical)) != nil } ?? false
+                    if !held && login && !dryRun {
+                        held = signIn(server, name: entry.name, vault: vault)
+                        if vault == nil { vault = try openVault() }
+                    }
+                    if held {
+                        chosen.append(entry)
+                    } else {
+                        Console.out("  \(entry.name): \(Self.displayed(server.canonical)) is not in the vault; left alone (sign in with "
+                                    + "`mcp-vault login \(Self.displayed(server.canonical))\(ServerReference.isValidName(entry.name) ? " --name \(entry.name)" : "")`, "
+                                    + "or run setup again with --login)")
+                    }
+                }
+            }
+            return chosen
+        }
+
+        /// Rewrites `entries` in `file` (or, with --dry-run, shows the diff), with a backup, and
+        /// names the records after the entries.
+        private func rewrite(_ file: ConfigFile, entries: [ServerEntry], command: String, vault: Vault?, tally: inout Tally) throws {
+            let change = ConfigRewrite.change(file, entries: entries, command: command)
+            for refusal in change.refused {
+                tally.problems += 1
+                Console.out("  \(refusal.entry.name): left alone: \(refusal.reason)")
+                if !refusal.snippet.isEmpty {
+                    Console.out("  Put this in its place by hand:")
+                    Console.out(refusal.snippet.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
+                }
+            }
+            guard change.changesFile else { return }
+            if dryRun {
+                for entry in change.rewritten { Console.out("  \(entry.name): would get its token from mcp-vault") }
+                Console.out(change.diff.split(separator: "\n").map { Self.hidingSecrets(String($0)) }.joined(separator: "\n"))
+                Console.out("(values that may be secrets, such as environment variables and headers, are shown as …)")
+                return
+            }
+            let backup: String
+            do {
+                backup = try ConfigRewrite.write(change)
+            } catch {
+                throw SetupError.cannotWrite(file.path, reason: "\(error)")
+            }
+            for entry in change.rewritten { Console.out("  \(entry.name): gets its token from mcp-vault") }
+            tally.written += 1
+            Console.out("  written; the file as it was is kept as \(backup)")
+            let withStaticToken = change.rewritten.filter { if case .remote(let remote) = $0.kind { remote.hasAuthorizationHeader } else { false } }
+            if !withStaticToken.isEmpty {
+                Console.out("  note: the old file holds the static token of \(withStaticToken.map(\.name).joined(separator: ", ")); remove \(backup) once the client works")
+            }
+            if let vault { name(change.rewritten, in: vault) }
         }
 
         /// Keys whose string values are never secret, shown as they are in a dry run's diff.
