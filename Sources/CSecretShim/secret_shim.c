@@ -27,7 +27,7 @@
     F(g_list_free_full) F(g_main_context_iteration) F(g_main_context_new) \
     F(g_main_context_pop_thread_default) F(g_main_context_push_thread_default) F(g_main_context_unref) \
     F(g_mutex_clear) F(g_mutex_init) F(g_mutex_lock) F(g_mutex_unlock) F(g_object_unref) F(g_str_equal) \
-    F(g_str_has_suffix) F(g_str_hash) F(g_strcmp0) F(g_strdup) F(g_strdup_printf) F(g_thread_join) \
+    F(g_str_has_suffix) F(g_str_hash) F(g_strcmp0) F(g_thread_join) \
     F(g_thread_new) F(g_type_check_instance_cast) F(g_usleep) F(g_variant_builder_add) \
     F(g_variant_builder_end) F(g_variant_builder_init) F(g_variant_get) F(g_variant_get_boolean) \
     F(g_variant_get_child_value) F(g_variant_get_fixed_array) F(g_variant_is_of_type) \
@@ -154,10 +154,6 @@ static bool mv_lib_ready(char **message) {
 #define g_str_hash (*mv_lib.g_str_hash)
 #undef g_strcmp0
 #define g_strcmp0 (*mv_lib.g_strcmp0)
-#undef g_strdup
-#define g_strdup (*mv_lib.g_strdup)
-#undef g_strdup_printf
-#define g_strdup_printf (*mv_lib.g_strdup_printf)
 #undef g_thread_join
 #define g_thread_join (*mv_lib.g_thread_join)
 #undef g_thread_new
@@ -286,10 +282,13 @@ static gint remaining_ms(const Deadline *deadline) {
 }
 
 // MARK: - Errors
+//
+// Messages for the caller are allocated with malloc (never by GLib), so that
+// mv_secret_free_message can free them whether or not libsecret was ever loaded.
 
 static void set_message(char **message, const char *text) {
     if (message != NULL && *message == NULL) {
-        *message = g_strdup(text);
+        *message = strdup(text);
     }
 }
 
@@ -313,7 +312,12 @@ static mv_secret_status fail(Deadline *deadline, GError *error, const char *what
         status = MV_SECRET_NO_SERVICE;
     }
     if (message != NULL && *message == NULL) {
-        *message = g_strdup_printf("%s: %s", what, error != NULL ? error->message : "unknown error");
+        const char *reason = error != NULL ? error->message : "unknown error";
+        size_t size = strlen(what) + strlen(reason) + 3;
+        *message = malloc(size);
+        if (*message != NULL) {
+            snprintf(*message, size, "%s: %s", what, reason);
+        }
     }
     g_clear_error(&error);
     return status;
@@ -810,5 +814,5 @@ mv_secret_status mv_secret_clear(const char *vault_id, const char *slot_id, unsi
 }
 
 void mv_secret_free_message(char *message) {
-    free(message);  // GLib allocates with malloc (g_free is free since GLib 2.46)
+    free(message);
 }
