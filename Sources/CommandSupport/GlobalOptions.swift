@@ -11,6 +11,15 @@ import Foundation
 public struct GlobalOptions: ParsableArguments {
     public init() {}
 
+    /// Every option at its default, as a command line without them gives (for `token SERVER`,
+    /// which is set up without the parser).
+    public static var defaults: GlobalOptions {
+        var options = GlobalOptions()
+        options.vaultDirectory = nil
+        options.verbose = false
+        return options
+    }
+
     @Option(name: .customLong("vault-dir"), help: ArgumentHelp(
         "The vault directory (default: $MCP_VAULT_DIR, else ${XDG_DATA_HOME:-~/.local/share}/mcp-vault).",
         valueName: "dir"))

@@ -11,6 +11,16 @@ import Vault
 public struct UnlockOptions: ParsableArguments {
     public init() {}
 
+    /// Every option at its default, as a command line without them gives (for `token SERVER`,
+    /// which is set up without the parser).
+    public static var defaults: UnlockOptions {
+        var options = UnlockOptions()
+        options.passphraseFile = nil
+        options.passphraseDescriptor = nil
+        options.noKeyring = false
+        return options
+    }
+
     @Option(name: .customLong("passphrase-file"), help: ArgumentHelp(
         "Read the vault passphrase from the first line of this file.", valueName: "file"))
     public var passphraseFile: String?

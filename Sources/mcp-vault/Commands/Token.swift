@@ -66,13 +66,8 @@ extension MCPVault {
         static func withoutOptions(_ arguments: [String]) throws -> Token? {
             guard arguments.count == 2, arguments[0] == configuration.commandName, !arguments[1].hasPrefix("-") else { return nil }
             var token = Token()
-            token.global = GlobalOptions()
-            token.global.vaultDirectory = nil
-            token.global.verbose = false
-            token.unlock = UnlockOptions()
-            token.unlock.passphraseFile = nil
-            token.unlock.passphraseDescriptor = nil
-            token.unlock.noKeyring = false
+            token.global = .defaults
+            token.unlock = .defaults
             token.options = TokenOptions(server: arguments[1])
             try token.global.validate()
             try token.unlock.validate()
