@@ -1,4 +1,5 @@
 import AuthorizationServer
+import Credentials
 import Foundation
 import Testing
 import TestSupport
@@ -52,18 +53,9 @@ struct ImportedRecordTests {
         let client = try #require(signedIn.client)
 
         let session = try ServerSession(server)
-        let home = session.fixture.home.path
-        let folder = home + "/.mcp-auth/mcp-remote-0.1.29"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: home + "/.config/Claude", withIntermediateDirectories: true)
-        try #"{"mcpServers": {"demo": {"command": "npx", "args": ["-y", "mcp-remote", "\#(session.url)"]}}}"#
-            .write(toFile: home + "/.config/Claude/claude_desktop_config.json", atomically: true, encoding: .utf8)
-        let hash = try #require(try MD5Sum.hex(session.url))
-        let tokensFile = folder + "/\(hash)_tokens.json"
-        try #"{"access_token": "\#(tokens.accessToken)", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "\#(tokens.refreshToken ?? "")"}"#
-            .write(toFile: tokensFile, atomically: true, encoding: .utf8)
-        try #"{"client_id": "\#(client.clientID)", "token_endpoint_auth_method": "\#(client.authMethod)"\#(client.clientSecret.map { #", "client_secret": ""# + $0 + "\"" } ?? "")}"#
-            .write(toFile: folder + "/\(hash)_client_info.json", atomically: true, encoding: .utf8)
+        let tokensFile = try MCPRemoteHome.write(session.fixture.home.path, url: session.url, name: "demo",
+                                                 tokens: tokens, client: client, expiresIn: 3600)
+        let folder = URL(fileURLWithPath: tokensFile).deletingLastPathComponent().path
         // Written two hours ago with an hour to live: expired an hour ago.
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: tokensFile)
 
@@ -126,5 +118,28 @@ struct PlaintextStoreTests {
 enum MD5Sum {
     static func hex(_ text: String) throws -> String? {
         try run("/usr/bin/md5sum", [], environment: [:], input: text).stdout.split(separator: " ").first.map(String.init)
+    }
+}
+
+/// A home directory as mcp-remote 0.1.29 leaves it after signing in to `url`: the tokens and the
+/// client registration under ~/.mcp-auth, named by the URL's MD5, and a Claude Desktop
+/// configuration that launches mcp-remote for the server as `name`.
+enum MCPRemoteHome {
+    /// Writes the files; returns the tokens file's path.
+    static func write(_ home: String, url: String, name: String, tokens: CredentialRecord.Tokens,
+                      client: CredentialRecord.ClientRegistration, expiresIn: Int) throws -> String {
+        let folder = home + "/.mcp-auth/mcp-remote-0.1.29"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: home + "/.config/Claude", withIntermediateDirectories: true)
+        try #"{"mcpServers": {"\#(name)": {"command": "npx", "args": ["-y", "mcp-remote", "\#(url)"]}}}"#
+            .write(toFile: home + "/.config/Claude/claude_desktop_config.json", atomically: true, encoding: .utf8)
+        guard let hash = try MD5Sum.hex(url) else { throw TestFailure("md5sum printed nothing") }
+        let tokensFile = folder + "/\(hash)_tokens.json"
+        try #"{"access_token": "\#(tokens.accessToken)", "token_type": "Bearer", "expires_in": \#(expiresIn), "refresh_token": "\#(tokens.refreshToken ?? "")"}"#
+            .write(toFile: tokensFile, atomically: true, encoding: .utf8)
+        let secret = client.clientSecret.map { #", "client_secret": ""# + $0 + "\"" } ?? ""
+        try #"{"client_id": "\#(client.clientID)", "token_endpoint_auth_method": "\#(client.authMethod)"\#(secret)}"#
+            .write(toFile: folder + "/\(hash)_client_info.json", atomically: true, encoding: .utf8)
+        return tokensFile
     }
 }

@@ -61,18 +61,7 @@ struct PythonSDKPeerTests {
         let client = try #require(record.client)
 
         let fixture = try VaultFixture()
-        let home = fixture.home.path
-        let folder = home + "/.mcp-auth/mcp-remote-0.1.29"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: home + "/.config/Claude", withIntermediateDirectories: true)
-        try #"{"mcpServers": {"sdk": {"command": "npx", "args": ["-y", "mcp-remote", "\#(server.mcpURL)"]}}}"#
-            .write(toFile: home + "/.config/Claude/claude_desktop_config.json", atomically: true, encoding: .utf8)
-        let hash = try #require(try MD5Sum.hex(server.mcpURL))
-        try #"{"access_token": "\#(tokens.accessToken)", "token_type": "Bearer", "expires_in": 0, "refresh_token": "\#(tokens.refreshToken ?? "")"}"#
-            .write(toFile: folder + "/\(hash)_tokens.json", atomically: true, encoding: .utf8)
-        let secret = client.clientSecret.map { #", "client_secret": ""# + $0 + "\"" } ?? ""
-        try #"{"client_id": "\#(client.clientID)", "token_endpoint_auth_method": "\#(client.authMethod)"\#(secret)}"#
-            .write(toFile: folder + "/\(hash)_client_info.json", atomically: true, encoding: .utf8)
+        _ = try MCPRemoteHome.write(fixture.home.path, url: server.mcpURL, name: "sdk", tokens: tokens, client: client, expiresIn: 0)
 
         let unlock = ["--passphrase-file", fixture.passphraseFile]
         let migrate = try await runAsync(Binaries.mcpVault, ["migrate"] + unlock, environment: environment(fixture))
