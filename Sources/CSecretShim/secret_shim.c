@@ -340,19 +340,13 @@ static gboolean name_in_list(GVariant *reply, const char *name) {
 }
 
 static mv_secret_status connect_session_bus(Deadline *deadline, GDBusConnection **out, char **message) {
+    // The programs find the bus at start-up (SessionBus.adopt: $XDG_RUNTIME_DIR/bus or
+    // /run/user/UID/bus, owner-checked) and set the variable; without it GLib would try to
+    // autolaunch a bus of its own, which must never happen.
     const char *address = g_getenv("DBUS_SESSION_BUS_ADDRESS");
     if (address == NULL || *address == '\0') {
-        const char *runtime = g_getenv("XDG_RUNTIME_DIR");
-        gboolean socket_exists = FALSE;
-        if (runtime != NULL && *runtime != '\0') {
-            char *path = g_build_filename(runtime, "bus", NULL);
-            socket_exists = g_file_test(path, G_FILE_TEST_EXISTS);
-            g_free(path);
-        }
-        if (!socket_exists) {
-            set_message(message, "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus socket");
-            return MV_SECRET_NO_BUS;
-        }
+        set_message(message, "DBUS_SESSION_BUS_ADDRESS is not set and neither $XDG_RUNTIME_DIR/bus nor /run/user/UID/bus is a bus socket of this user's");
+        return MV_SECRET_NO_BUS;
     }
 
     GError *error = NULL;
@@ -640,6 +634,20 @@ static void prompt_completed(GDBusConnection *bus, const gchar *sender, const gc
     outcome->dismissed = dismissed;
 }
 
+static gboolean collection_unlocked(GDBusConnection *bus, Deadline *deadline, const char *collection) {
+    GVariant *reply = call(bus, deadline, collection, "org.freedesktop.DBus.Properties", "Get",
+                           g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), "(v)", NULL);
+    if (reply == NULL) {
+        return FALSE;
+    }
+    GVariant *value = NULL;
+    g_variant_get(reply, "(v)", &value);
+    gboolean unlocked = g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN) && !g_variant_get_boolean(value);
+    g_variant_unref(value);
+    g_variant_unref(reply);
+    return unlocked;
+}
+
 static mv_secret_status unlock_default(Deadline *deadline, char **message) {
     GDBusConnection *bus = NULL;
     char *collection = NULL;
@@ -650,8 +658,8 @@ static mv_secret_status unlock_default(Deadline *deadline, char **message) {
     GError *error = NULL;
     const char *objects[] = {collection, NULL};
     GVariant *reply = call(bus, deadline, MV_SERVICE_PATH, MV_SERVICE_IFACE, "Unlock", g_variant_new("(^ao)", objects), "(aoo)", &error);
-    g_free(collection);
     if (reply == NULL) {
+        g_free(collection);
         g_object_unref(bus);
         return fail(deadline, error, "the Secret Service refused to unlock the default collection", message);
     }
@@ -663,6 +671,7 @@ static mv_secret_status unlock_default(Deadline *deadline, char **message) {
     g_variant_unref(reply);
     if (g_strcmp0(prompt, "/") == 0) {
         g_free(prompt);
+        g_free(collection);
         g_object_unref(bus);
         if (count > 0) {
             return MV_SECRET_OK;
@@ -681,11 +690,21 @@ static mv_secret_status unlock_default(Deadline *deadline, char **message) {
         status = fail(deadline, error, "the unlock prompt could not be shown", message);
     } else {
         g_variant_unref(reply);
-        while (!outcome.completed && !deadline_expired(deadline)) {
+        // The collection may also be unlocked another way meanwhile (another program's prompt,
+        // the user's login): its lock state is read every quarter of a second as well.
+        gboolean unlocked_elsewhere = FALSE;
+        for (unsigned tick = 1; !outcome.completed && !unlocked_elsewhere && !deadline_expired(deadline); tick++) {
             g_main_context_iteration(context, FALSE);
             g_usleep(10 * 1000);
+            if (tick % 25 == 0) {
+                unlocked_elsewhere = collection_unlocked(bus, deadline, collection);
+            }
         }
-        if (!outcome.completed) {
+        if (unlocked_elsewhere) {
+            g_dbus_connection_call_sync(bus, MV_SECRETS_BUS_NAME, prompt, "org.freedesktop.Secret.Prompt", "Dismiss", NULL, NULL,
+                                        G_DBUS_CALL_FLAGS_NO_AUTO_START, 1000, NULL, NULL);
+            status = MV_SECRET_OK;
+        } else if (!outcome.completed) {
             // Nobody answered in time: take the prompt away rather than leave it on the screen.
             g_dbus_connection_call_sync(bus, MV_SECRETS_BUS_NAME, prompt, "org.freedesktop.Secret.Prompt", "Dismiss", NULL, NULL,
                                         G_DBUS_CALL_FLAGS_NO_AUTO_START, 1000, NULL, NULL);
@@ -702,11 +721,79 @@ static mv_secret_status unlock_default(Deadline *deadline, char **message) {
     g_main_context_pop_thread_default(context);
     g_main_context_unref(context);
     g_free(prompt);
+    g_free(collection);
     g_object_unref(bus);
     return status;
 }
 
+// MARK: - The user's service manager
+
+// The `Environment` property of systemd's user manager (org.freedesktop.systemd1.Manager): the
+// graphical session's variables, which a program started with a stripped environment lacks.
+// Never starts anything (no auto-start). *out receives the entries, each ended by a NUL byte.
+static mv_secret_status read_manager_environment(Deadline *deadline, char **out, size_t *out_length, char **message) {
+    GDBusConnection *bus = NULL;
+    mv_secret_status status = connect_session_bus(deadline, &bus, message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
+    GError *error = NULL;
+    GVariant *reply = g_dbus_connection_call_sync(
+        bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.DBus.Properties", "Get",
+        g_variant_new("(ss)", "org.freedesktop.systemd1.Manager", "Environment"), G_VARIANT_TYPE("(v)"),
+        G_DBUS_CALL_FLAGS_NO_AUTO_START, remaining_ms(deadline), deadline->cancellable, &error);
+    g_object_unref(bus);
+    if (reply == NULL) {
+        return fail(deadline, error, "the user's service manager did not give its environment", message);
+    }
+    GVariant *value = NULL;
+    g_variant_get(reply, "(v)", &value);
+    g_variant_unref(reply);
+    if (!g_variant_is_of_type(value, G_VARIANT_TYPE("as"))) {
+        g_variant_unref(value);
+        set_message(message, "the user's service manager gave its environment in an unexpected type");
+        return MV_SECRET_FAILED;
+    }
+    size_t total = 0;
+    GVariantIter *iter = NULL;
+    const char *entry = NULL;
+    g_variant_get(value, "as", &iter);
+    while (g_variant_iter_next(iter, "&s", &entry)) {
+        total += strlen(entry) + 1;
+    }
+    g_variant_iter_free(iter);
+    char *buffer = malloc(total + 1);
+    if (buffer == NULL) {
+        g_variant_unref(value);
+        set_message(message, "out of memory");
+        return MV_SECRET_FAILED;
+    }
+    size_t offset = 0;
+    g_variant_get(value, "as", &iter);
+    while (g_variant_iter_next(iter, "&s", &entry)) {
+        size_t length = strlen(entry) + 1;
+        memcpy(buffer + offset, entry, length);
+        offset += length;
+    }
+    g_variant_iter_free(iter);
+    g_variant_unref(value);
+    *out = buffer;
+    *out_length = offset;
+    return MV_SECRET_OK;
+}
+
 // MARK: - Public API
+
+mv_secret_status mv_session_manager_environment(unsigned timeout_ms, char **out, size_t *out_length, char **message) {
+    if (!mv_lib_ready(message)) {
+        return MV_SECRET_NO_LIBRARY;
+    }
+    Deadline deadline;
+    deadline_start(&deadline, timeout_ms);
+    mv_secret_status status = read_manager_environment(&deadline, out, out_length, message);
+    deadline_finish(&deadline);
+    return status;
+}
 
 mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message) {
     if (!mv_lib_ready(message)) {

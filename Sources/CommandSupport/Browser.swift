@@ -15,13 +15,16 @@ public enum Browser {
 
     /// False when no browser could be started (the URL is printed anyway).
     @discardableResult
+    /// A program started without the graphical session's variables (an MCP client's child) takes
+    /// them from the user's service manager (`DesktopSession`), and the browser gets them.
     public static func open(_ url: String, environment: [String: String]) -> Bool {
+        let environment = DesktopSession.completing(environment)
         if let command = environment["BROWSER"].map({ $0.split(separator: " ").map(String.init) }) {
             guard !command.isEmpty else { return false }
-            return (try? Subprocess.launch(command + [url])) != nil
+            return (try? Subprocess.launch(command + [url], environment: environment)) != nil
         }
         let target = (try? redirectFile(to: url, environment: environment)).map { "file://" + $0 } ?? url
-        return (try? Subprocess.launch(["xdg-open", target])) != nil
+        return (try? Subprocess.launch(["xdg-open", target], environment: environment)) != nil
     }
 
     /// Deletes the redirect files written for this process's logins.

@@ -98,6 +98,7 @@ public enum CommandLineProgram {
 
     private static func prepare<Root: ParsableCommand>(_ root: Root.Type) {
         ProcessHardening.apply()
+        SessionBus.adopt()  // before any thread: it may set DBUS_SESSION_BUS_ADDRESS
         EnvironmentSecrets.capture()
         rejectUnknownCommand(Root.self)
     }

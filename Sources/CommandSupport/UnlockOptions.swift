@@ -66,15 +66,15 @@ public struct UnlockOptions: ParsableArguments {
         if Console.isTerminal(2) {
             sources.deriving = { started in Console.progress(started ? "Unlocking the vault (deriving the passphrase key)…" : nil) }
         }
-        // A locked desktop keyring is unlocked through its own prompt when someone may see it (a
-        // display, or a terminal); without either it fails at once, as before.
+        // A locked desktop keyring is unlocked through its own prompt when someone may see it: a
+        // terminal, a display, or the graphical session that the user's service manager knows of
+        // (an MCP client starts us without DISPLAY). Without any it fails at once, as before.
         let environment = global.environment
-        let display = environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil
-        if display || Console.isTerminal(0) || Console.isTerminal(2) {
-            let seconds = environment["MCP_VAULT_KEYRING_PROMPT_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 60
-            sources.keyringUnlockPrompt = seconds
-            sources.promptingForKeyring = { Console.note("The desktop keyring is locked; unlock it in the prompt on your screen (waiting up to \(Int(seconds)) s)…") }
-        }
+        let atTerminal = Console.isTerminal(0) || Console.isTerminal(2)
+        let seconds = environment["MCP_VAULT_KEYRING_PROMPT_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 60
+        sources.keyringUnlockPrompt = seconds
+        sources.keyringPromptVisible = { atTerminal || DesktopSession.hasDisplay(DesktopSession.completing(environment)) }
+        sources.promptingForKeyring = { Console.note("The desktop keyring is locked; unlock it in the prompt on your screen (waiting up to \(Int(seconds)) s)…") }
         return VaultAccess(path: path, sources: sources, logger: global.logger)
     }
 }

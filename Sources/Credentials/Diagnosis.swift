@@ -40,14 +40,13 @@ public struct Diagnosis: Sendable {
         let unusedNote = keyringUnused ? " (not needed: this vault has no keyring slot)" : ""
 
         // The desktop keyring.
-        let busAddress = environment["DBUS_SESSION_BUS_ADDRESS"] ?? ""
-        let runtimeBus = (environment["XDG_RUNTIME_DIR"] ?? "") + "/bus"
-        if !busAddress.isEmpty {
+        switch SessionBus.current(environment: environment) {
+        case .variable:
             add("D-Bus session", .ok, "DBUS_SESSION_BUS_ADDRESS is set")
-        } else if environment["XDG_RUNTIME_DIR"] != nil && PlainFiles.exists(runtimeBus) {
-            add("D-Bus session", .ok, "using \(runtimeBus)")
-        } else {
-            add("D-Bus session", keyringProblem, "DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus" + unusedNote,
+        case .socket(let path):
+            add("D-Bus session", .ok, "using \(path) (DBUS_SESSION_BUS_ADDRESS is not set)")
+        case .none(let reason):
+            add("D-Bus session", keyringProblem, reason + unusedNote,
                 keyringUnused ? nil : "outside a desktop session the keyring is unavailable; use the passphrase slot")
         }
         var keyringWorks = false

@@ -30,7 +30,7 @@ extension LoginArguments: RunnableArguments {
             request.timeoutSeconds = timeout
             request.mode = device ? .device : paste ? .paste : noBrowser ? .browser : .automatic
             let environment = global.environment
-            request.canOpenBrowser = environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil
+            request.canOpenBrowser = DesktopSession.canOpenBrowser(environment)
             if let clientID {
                 let secret = try clientSecretFile.map { path in
                     try PassphraseInput.read(file: path).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }

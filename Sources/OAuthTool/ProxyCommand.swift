@@ -152,7 +152,7 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
             throw ProxyRefusal("the server refused with insufficient_scope but named no scope; run `mcp-vault login \(server.canonical) --scope …` in a terminal")
         }
         let environment = global.environment
-        guard environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil else {
+        guard DesktopSession.canOpenBrowser(environment) else {
             let refusal = ProxyRefusal("the server wants more scope (\(wanted)) and no browser can be opened from here: run `\(command)` in a terminal, then retry")
             Console.note("mcp-vault: error: \(refusal.message)")
             throw refusal

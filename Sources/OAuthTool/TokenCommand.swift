@@ -55,7 +55,7 @@ extension Token {
         var request = LoginRequest(serverURL: server.canonical)
         request.timeoutSeconds = Int(options.timeout)
         let environment = global.environment
-        let browser = environment["BROWSER"] != nil || environment["DISPLAY"] != nil || environment["WAYLAND_DISPLAY"] != nil
+        let browser = DesktopSession.canOpenBrowser(environment)
         if !browser && !Console.isTerminal(0) && !Console.isTerminal(2) {
             // Run by a client, with no browser to show and nobody at a terminal: a device code
             // the client can show, or an error now rather than a wait for nothing.

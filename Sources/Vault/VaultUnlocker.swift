@@ -22,6 +22,8 @@ public struct UnlockSources: Sendable {
     /// On a desktop (a display or a terminal to see it from): seconds to wait for the Secret
     /// Service's own unlock prompt when the default collection is locked; nil never prompts.
     public var keyringUnlockPrompt: Double?
+    /// Whether someone may see that prompt (asked only when the collection is locked); nil: yes.
+    public var keyringPromptVisible: (@Sendable () -> Bool)?
     /// Told when the unlock prompt is raised, to say so.
     public var promptingForKeyring: (@Sendable () -> Void)?
 
@@ -69,7 +71,7 @@ public enum VaultUnlocker {
         if let slot = header.slot(of: .secretService) {
             if let keyring = sources.keyring {
                 do {
-                    let kek = try lookup(keyring, vaultID: header.vaultID, slotID: slot.id, sources: sources)
+                    let kek = try lookup(keyring, vaultID: header.vaultID, slotID: slot.id, sources: sources, directory: directory)
                     guard slot.matches(kek) else {
                         throw VaultError.headerAuthenticationFailed(reason: "the keyring holds a different key for this vault's keyring slot")
                     }
@@ -129,15 +131,28 @@ public enum VaultUnlocker {
     /// The keyring slot's key; a locked default collection is unlocked through the desktop's own
     /// prompt (as secret-tool raises it) when `sources` allows. A dismissal or no answer in time
     /// is an error, and the unlock goes on to the passphrase slot.
+    ///
+    /// One prompt serves every process of the user (ten proxies that a client starts at once):
+    /// whoever takes the vault's "keyring-prompt" lock raises it, the others wait for their turn
+    /// and look again; one that waited raises no prompt of its own when the keyring is still
+    /// locked (the prompt it waited for was dismissed or went unanswered).
     private static func lookup(_ keyring: SecretServiceKeyring, vaultID: String, slotID: String,
-                               sources: UnlockSources) throws(KeyringError) -> SecureBytes {
+                               sources: UnlockSources, directory: VaultDirectory) throws -> SecureBytes {
         do {
             return try keyring.lookup(vaultID: vaultID, slotID: slotID)
         } catch {
-            guard case .locked = error, let seconds = sources.keyringUnlockPrompt else { throw error }
-            sources.promptingForKeyring?()
-            try keyring.unlockDefaultCollection(waiting: seconds)
-            return try keyring.lookup(vaultID: vaultID, slotID: slotID)
+            guard case .locked = error, let seconds = sources.keyringUnlockPrompt, sources.keyringPromptVisible?() ?? true else {
+                throw error
+            }
+            return try directory.withExclusiveLock(named: "keyring-prompt") { waited in
+                do {
+                    return try keyring.lookup(vaultID: vaultID, slotID: slotID)
+                } catch let error as KeyringError where error == .locked && !waited {
+                    sources.promptingForKeyring?()
+                    try keyring.unlockDefaultCollection(waiting: seconds)
+                    return try keyring.lookup(vaultID: vaultID, slotID: slotID)
+                }
+            }
         }
     }
 

@@ -49,6 +49,11 @@ mv_secret_status mv_secret_clear(const char *vault_id, const char *slot_id, unsi
 // time (the prompt is then dismissed). The only call here that may show anything.
 mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message);
 
+// The environment of the user's service manager (systemd --user, on the session bus): the
+// graphical session's DISPLAY, WAYLAND_DISPLAY and the like. On success *out is malloc'd (free
+// it with mv_secret_free_message) and holds the "NAME=value" entries, each ended by a NUL byte.
+mv_secret_status mv_session_manager_environment(unsigned timeout_ms, char **out, size_t *out_length, char **message);
+
 void mv_secret_free_message(char *message);
 
 #endif

@@ -122,6 +122,26 @@ public struct SecretServiceKeyring: Sendable {
         try check(status, message)
     }
 
+    /// The environment of the user's service manager (systemd --user, on the session bus), where
+    /// a desktop session keeps DISPLAY, WAYLAND_DISPLAY and the like. Throws `.noService` when
+    /// the bus has no service manager.
+    public func serviceManagerEnvironment() throws(KeyringError) -> [String: String] {
+        var entries: UnsafeMutablePointer<CChar>?
+        var length = 0
+        var message: UnsafeMutablePointer<CChar>?
+        let status = mv_session_manager_environment(timeoutMilliseconds, &entries, &length, &message)
+        try check(status, message)
+        defer { mv_secret_free_message(entries) }
+        guard let entries else { return [:] }
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(entries).assumingMemoryBound(to: UInt8.self), count: length)
+        var environment: [String: String] = [:]
+        for entry in bytes.split(separator: 0) {
+            guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            environment[String(decoding: entry[..<equals], as: UTF8.self)] = String(decoding: entry[(equals + 1)...], as: UTF8.self)
+        }
+        return environment
+    }
+
     private func check(_ status: mv_secret_status, _ message: UnsafeMutablePointer<CChar>?) throws(KeyringError) {
         let detail = message.map { String(cString: $0) } ?? "no detail"
         mv_secret_free_message(message)

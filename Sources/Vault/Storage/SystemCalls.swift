@@ -32,6 +32,7 @@ struct FileStatus: Sendable {
     let isDirectory: Bool
     let isRegularFile: Bool
     let isSymbolicLink: Bool
+    let isSocket: Bool
     let owner: UInt32
     let permissions: UInt32  // the low 12 bits of st_mode
     let size: Int
@@ -56,6 +57,7 @@ enum SystemCalls {
         let type = raw.st_mode & S_IFMT
         return FileStatus(
             isDirectory: type == S_IFDIR, isRegularFile: type == S_IFREG, isSymbolicLink: type == S_IFLNK,
+            isSocket: type == S_IFSOCK,
             owner: raw.st_uid, permissions: raw.st_mode & 0o7777, size: Int(raw.st_size), modified: Int64(raw.st_mtim.tv_sec),
             links: Int(raw.st_nlink))
     }
@@ -314,6 +316,32 @@ enum SystemCalls {
                 written += Int(count)
             }
         }
+    }
+
+    /// Whether writes to `descriptor` can wait on a reader: a pipe or a socket (not a terminal,
+    /// which a person reads, nor a file).
+    static func mayBlockOnReader(_ descriptor: Int32) -> Bool {
+        var raw = stat()
+        guard fstat(descriptor, &raw) == 0 else { return false }
+        let type = raw.st_mode & S_IFMT
+        return type == S_IFIFO || type == S_IFSOCK
+    }
+
+    /// Writes as much of `bytes` as `descriptor` takes without waiting, in pieces of at most
+    /// PIPE_BUF (a pipe that polls writable has room for one); returns how many were written.
+    static func writeWithoutWaiting(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
+        var written = 0
+        while written < bytes.count {
+            var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            guard poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 else { break }
+            let piece = min(bytes.count - written, Int(PIPE_BUF))
+            let count = send(descriptor, bytes.baseAddress! + written, piece, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            let result = count >= 0 || errno != ENOTSOCK ? count : write(descriptor, bytes.baseAddress! + written, piece)
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { break }
+            written += result
+        }
+        return written
     }
 
     /// Keeps secrets out of core dumps and out of reach of ptrace by other same-user processes.

@@ -294,6 +294,19 @@ public final class VaultDirectory: Sendable {
         return try withLock(name + ".lock", body)
     }
 
+    /// `withExclusiveLock` that tells `body` whether another process held the lock when this one
+    /// asked for it (and so has just had its turn): one keyring prompt serves many processes.
+    public func withExclusiveLock<R>(named name: String, _ body: (_ waited: Bool) throws -> R) throws -> R {
+        precondition(name.allSatisfy { $0.isLetter || $0 == "-" }, "lock names are plain words")
+        let file = name + ".lock"
+        let path = path + "/" + Self.locksName + "/" + file
+        if let lock = try Self.mapSystemErrors(path: path, { try SystemCalls.lock(file, in: locks, exclusive: true, wait: false) }) {
+            return try withExtendedLifetime(lock) { try body(false) }
+        }
+        let lock = try Self.mapSystemErrors(path: path) { try SystemCalls.lock(file, in: locks, exclusive: true, wait: true) }
+        return try withExtendedLifetime(lock) { try body(true) }
+    }
+
     /// `withExclusiveLock` for async work (a step-up that waits for the user): held until `body`
     /// returns. Waiting for the lock blocks the calling thread.
     public func withExclusiveLock<R>(named name: String, _ body: () async throws -> R) async throws -> R {
