@@ -9,8 +9,8 @@ public struct ServerEntry: Sendable {
     public enum Kind: Sendable, Equatable {
         /// Reaches a remote server by itself (a URL entry) or through mcp-remote.
         case remote(RemoteServer)
-        /// Already gets its token from mcp-vault.
-        case vault(url: String)
+        /// Already gets its token from mcp-vault, by running `command` (a name or a path).
+        case vault(url: String, command: String)
         /// A local server, or anything else that is none of mcp-vault's business.
         case other
     }
@@ -65,11 +65,13 @@ extension ServerEntry {
             return nil
         }()
         if let commandLine {
-            if let url = vaultProxyURL(commandLine) { return .vault(url: url) }
+            if let url = vaultProxyURL(commandLine) { return .vault(url: url, command: commandLine[0]) }
             if let remote = mcpRemote(commandLine) { return .remote(remote) }
             return .other
         }
-        if let helper = entry["headersHelper"]?.node.string, let url = vaultTokenURL(helper) { return .vault(url: url) }
+        if let helper = entry["headersHelper"]?.node.string, let url = vaultTokenURL(helper) {
+            return .vault(url: url, command: ShellWords.split(helper)[0])
+        }
         let type = entry["type"]?.node.string
         if location.client == .opencode && type != "remote" { return .other }
         let http = entry["httpUrl"]?.node.string

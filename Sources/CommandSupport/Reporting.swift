@@ -23,6 +23,7 @@ public enum CLIError: Error, CustomStringConvertible {
     case noValidToken(server: String, reason: String)
     case outputFailed(reason: String)
     case noNewPassphrase(reason: String)
+    case helperForAnotherServer(asked: String, named: String)
 
     public var description: String {
         switch self {
@@ -35,6 +36,8 @@ public enum CLIError: Error, CustomStringConvertible {
         case .noValidToken(let server, let reason): "no valid token for \(server): \(reason)"
         case .outputFailed(let reason): "the token could not be written to standard output (\(reason)); it was not delivered"
         case .noNewPassphrase(let reason): "the new vault needs a passphrase, and there is none: \(reason)"
+        case .helperForAnotherServer(let asked, let named):
+            "refused: Claude Code asks for a token to send to \(asked) (CLAUDE_CODE_MCP_SERVER_URL), but this helper names \(named); the token of one server is never handed to another"
         }
     }
 
@@ -43,6 +46,7 @@ public enum CLIError: Error, CustomStringConvertible {
         case .keyringRequired(let error): error.hint
         case .noValidToken(let server, _): "run `mcp-vault login \(server)`"
         case .noNewPassphrase: "run the command in a terminal, or give the new passphrase with --passphrase-file FILE, --passphrase-fd N or MCP_VAULT_PASSPHRASE"
+        case .helperForAnotherServer: "check the entry's headersHelper: it must name the server of the entry's url (a project's .mcp.json may have been written to take another server's token)"
         default: nil
         }
     }
@@ -89,6 +93,7 @@ public enum ExitStatus: Int32, Sendable {
             case .noValidToken: .noValidToken
             case .outputFailed: .ioError
             case .noNewPassphrase: .usage
+            case .helperForAnotherServer: .permissionDenied
             }
         default: .failure
         }
@@ -134,23 +139,21 @@ public enum Console {
     /// A question on stderr, without a newline, for an answer on stdin.
     public static func prompt(_ text: String) {
         fflush(nil)
-        var line = printable(text)
-        line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+        StandardError.write(printable(text))
     }
 
     /// A progress line on stderr that the next one overwrites; nil clears it.
     public static func progress(_ text: String?) {
         fflush(nil)
-        var line = "\r\u{1B}[K" + (text ?? "")
-        line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+        StandardError.write("\r\u{1B}[K" + (text ?? ""))
     }
 
-    /// A line on stderr. Control characters other than newline and tab are shown as `\u{…}`:
+    /// A line on stderr (never waiting for a reader: see `StandardError`). Control characters
+    /// other than newline and tab are shown as `\u{…}`:
     /// text from servers (error descriptions, device codes, addresses) cannot drive the terminal.
     public static func note(_ line: String) {
         fflush(nil)  // keep stdout's buffered lines ahead of this one when both go to one pipe
-        var text = printable(line) + "\n"
-        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+        StandardError.write(printable(line) + "\n")
     }
 
     /// `text` with every control character but newline and tab escaped (C0, DEL and C1).

@@ -13,6 +13,13 @@ public struct ServerURL: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { canonical }
 
+    /// Scheme, host and port: `https://mcp.example.com`.
+    public var origin: String {
+        // Canonical URLs are http or https: the authority ends at the first slash after "//".
+        let parts = canonical.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        return parts.prefix(3).joined(separator: "/")
+    }
+
     public init(_ text: String) throws(CredentialsError) {
         do {
             let url = try CanonicalURL(text)

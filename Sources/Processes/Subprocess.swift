@@ -41,13 +41,13 @@ public enum Subprocess {
         private var received: [UInt8] = []
         private var exitStatus: Int32?
 
-        public init(_ command: [String], passing descriptor: Int32) throws(Failure) {
+        public init(_ command: [String], passing descriptor: Int32, environment: [String: String]? = nil) throws(Failure) {
             var ends: [Int32] = [-1, -1]
             guard pipe(&ends) == 0 else { throw Failure(program: command.first ?? "", code: errno) }
             for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
             defer { close(ends[1]) }
             do {
-                pid = try spawn(command, environment: nil, searchPath: false, output: ends[1], passing: descriptor, newSession: true)
+                pid = try spawn(command, environment: environment, searchPath: false, output: ends[1], passing: descriptor, newSession: true)
             } catch {
                 close(ends[0])
                 throw error

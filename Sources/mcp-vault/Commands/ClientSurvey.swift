@@ -1,6 +1,8 @@
 import ClientConfig
+import CommandSupport
 import Credentials
 import LegacyImport
+import Processes
 import Vault
 
 /// What the MCP clients on this machine are configured to reach: for `setup` without a client,
@@ -51,7 +53,7 @@ struct ClientSurvey {
             let url: String
             switch entry.kind {
             case .remote(let remote): url = remote.url
-            case .vault(let target): url = target
+            case .vault(let target, _): url = target
             case .other: continue
             }
             if (try? ServerURL(url)) == server { names.insert(entry.name) }
@@ -84,7 +86,7 @@ struct ClientSurvey {
                 lines.append("  \(file.path)" + (servers.isEmpty ? ": no remote servers" : ""))
                 for entry in servers {
                     switch entry.kind {
-                    case .vault(let url):
+                    case .vault(let url, _):
                         lines.append("    \(entry.name)  \(url)  gets its token from mcp-vault")
                     case .remote(let remote):
                         let held = vault.flatMap { vault in (try? ServerURL(remote.url)).map { (try? vault.read($0.canonical)) != nil } } ?? false
@@ -100,5 +102,45 @@ struct ClientSurvey {
             }
         }
         return lines
+    }
+
+    /// For `doctor`: each entry that runs mcp-vault, started as its client starts it (the default
+    /// PATH, the SDKs' default environment): found, and this version, or what to do.
+    func launchChecks(environment: [String: String]) -> [DiagnosticCheck] {
+        let launched = ClientLaunch.environment(from: environment)
+        let own = ClientLaunch.realPath(OAuthProgram.ownPath)
+        var versions: [String: String?] = [:]  // resolved path → its --version, nil when it does not run
+        var checks: [DiagnosticCheck] = []
+        for (client, files) in files {
+            for file in files {
+                for entry in file.entries {
+                    guard case .vault(_, let command) = entry.kind else { continue }
+                    let subject = "\(client.rawValue) \(entry.name)"
+                    let fix = "set its command to \(own) (this program's full path), or install mcp-vault in /usr/local/bin"
+                    guard let path = ClientLaunch.resolve(command) else {
+                        checks.append(DiagnosticCheck(subject: subject, outcome: .warning,
+                                                      detail: "\(file.path): `\(command)` is not found when \(client.displayName) starts it (PATH \(launched["PATH"] ?? ""))",
+                                                      remedy: fix))
+                        continue
+                    }
+                    if versions[path] == nil {
+                        let child = try? Subprocess.Detached([path, "--version"], passing: -1, environment: launched)
+                        versions[path] = child?.finish(within: 10).flatMap { output, status in
+                            status == 0 ? String(decoding: output, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.map(String.init) : nil
+                        }
+                    }
+                    switch versions[path] ?? nil {
+                    case nil:
+                        checks.append(DiagnosticCheck(subject: subject, outcome: .warning, detail: "\(file.path): \(path) does not run", remedy: fix))
+                    case let version? where version != ProgramVersion.current:
+                        checks.append(DiagnosticCheck(subject: subject, outcome: .warning,
+                                                      detail: "\(file.path): \(path) is version \(version), this is \(ProgramVersion.current)", remedy: fix))
+                    default:
+                        checks.append(DiagnosticCheck(subject: subject, outcome: .ok, detail: "runs \(path), version \(ProgramVersion.current)", remedy: nil))
+                    }
+                }
+            }
+        }
+        return checks
     }
 }

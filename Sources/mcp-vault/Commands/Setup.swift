@@ -52,7 +52,7 @@ extension MCPVault {
         @Flag(help: "Sign in first (`mcp-vault login URL --name NAME`) to each remote server the vault does not hold yet.")
         var login = false
 
-        @Option(help: ArgumentHelp("The mcp-vault command the client runs (default: `mcp-vault` when that is this program on PATH, else this program's full path).",
+        @Option(help: ArgumentHelp("The mcp-vault command the client runs (default: `mcp-vault` when that is this program in /usr/local/bin, /usr/bin or /bin, where a client started from a desktop menu finds it, else this program's full path).",
                                    valueName: "path"))
         var command: String?
 
@@ -93,7 +93,7 @@ extension MCPVault {
                 throw SetupError.noConfiguration(client, looked: places)
             }
             var vault = try openVault()
-            let command = self.command ?? Self.defaultCommand(environment: environment)
+            let command = self.command ?? Self.defaultCommand()
             var tally = Tally()
             for result in results {
                 let file: ConfigFile
@@ -142,7 +142,7 @@ extension MCPVault {
                 switch entry.kind {
                 case .other:
                     continue
-                case .vault(let url):
+                case .vault(let url, _):
                     tally.vaultSeen = true
                     Console.out("  \(entry.name): already gets its token from mcp-vault (\(url))")
                 case .remote(let remote):
@@ -300,16 +300,12 @@ extension MCPVault {
             }
         }
 
-        /// `mcp-vault` when the PATH finds this very program under that name, else its full path
-        /// (a client started from a desktop menu may not have ~/.local/bin on its PATH).
-        static func defaultCommand(environment: [String: String]) -> String {
-            let own = URL(fileURLWithPath: OAuthProgram.ownPath).resolvingSymlinksInPath().path
-            for directory in (environment["PATH"] ?? "").split(separator: ":") {
-                let candidate = URL(fileURLWithPath: String(directory) + "/mcp-vault").resolvingSymlinksInPath().path
-                if candidate == own { return "mcp-vault" }
-                if FileManager.default.isExecutableFile(atPath: candidate) { break }
-            }
-            return own
+        /// `mcp-vault` when a client's launch finds this very program under that name (it lives
+        /// in a directory of the default PATH, as the Debian package puts it), else its full path:
+        /// a client started from a desktop menu may not have ~/.local/bin on its PATH.
+        static func defaultCommand() -> String {
+            let own = ClientLaunch.realPath(OAuthProgram.ownPath)
+            return ClientLaunch.resolve("mcp-vault").map(ClientLaunch.realPath) == own ? "mcp-vault" : own
         }
     }
 }

@@ -39,6 +39,7 @@ extension MCPVault {
             try reportingErrors {
                 let vault = try unlock.access(global).unlock()
                 let server = try ServerReference.resolve(options.serverURL, in: vault)
+                try Self.checkHeadersHelper(server: server, environment: global.environment)
                 if options.challenge != nil { handOver(vault) }  // step-up needs the network and the browser
                 guard let record = try VaultAccess.credential(for: server, in: vault) else {
                     throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: options.serverURL, in: vault))
@@ -74,6 +75,16 @@ extension MCPVault {
             try token.options.validate()
             try token.validate()
             return token
+        }
+
+        /// Run as Claude Code's `headersHelper`, the token goes to the entry's `url`, which Claude
+        /// Code names in CLAUDE_CODE_MCP_SERVER_URL: a helper that names another server (a
+        /// project's `.mcp.json` can pair any url with any helper) gets nothing.
+        static func checkHeadersHelper(server: ServerURL, environment: [String: String]) throws {
+            guard let asked = environment["CLAUDE_CODE_MCP_SERVER_URL"] else { return }
+            guard let destination = try? ServerURL(asked), destination.origin == server.origin else {
+                throw CLIError.helperForAnotherServer(asked: Console.printable(asked), named: server.canonical)
+            }
         }
 
         /// Runs `token` in mcp-vault-oauth with the vault key handed over through a pipe.
