@@ -41,6 +41,8 @@ public final class MCPProxy: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
                                                      timeout: .init(connect: .seconds(options.connectTimeout)))
         configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.http1_1ConnectionDebugInitializer = QuickAcknowledgement.install
+        configuration.http2ConnectionDebugInitializer = QuickAcknowledgement.install
         configuration.proxy = OutboundProxy.forServer(options.serverURL, environment: options.environment)
         return configuration
     }
