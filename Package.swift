@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "LegacyImport", dependencies: ["Vault"]),
         // MCP clients' configuration files: where they are, which servers they reach, and the
         // in-place rewrite that points them at mcp-vault (`setup`).
-        .target(name: "ClientConfig", dependencies: ["Vault"]),
+        .target(name: "ClientConfig", dependencies: ["Vault", "ServerAddress"]),
         // The OAuth flow engine: HTTP, JSON, the RFCs. Knows nothing of storage or terminals.
         .target(
             name: "OAuth",
@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "OAuth",
+                "OAuth", "ServerAddress",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -33,6 +33,39 @@ struct JSONRPCMessage {
         }
     }
 
+    /// `bytes` as one line, when they are one JSON-RPC 2.0 message (a request, a notification or a
+    /// response) or a batch of them; nil for anything else. A valid JSON text keeps its meaning
+    /// without its line breaks (inside strings they are always escaped), so a pretty-printed
+    /// answer becomes one line by dropping them. Every line the client reads is a message.
+    static func oneLine(_ bytes: Data) -> Data? {
+        struct Message: Decodable {
+            init(from decoder: any Decoder) throws {
+                enum Key: String, CodingKey { case jsonrpc, method, id, result, error }
+                let members = try decoder.container(keyedBy: Key.self)
+                guard try members.decode(String.self, forKey: .jsonrpc) == "2.0" else { throw Invalid() }
+                if members.contains(.method) {
+                    _ = try members.decode(String.self, forKey: .method)
+                } else {
+                    guard members.contains(.id), members.contains(.result) != members.contains(.error) else { throw Invalid() }
+                }
+            }
+        }
+        struct Invalid: Error {}
+        enum Batch: Decodable {
+            case one(Message), many([Message])
+            init(from decoder: any Decoder) throws {
+                if let many = try? decoder.singleValueContainer().decode([Message].self), !many.isEmpty {
+                    self = .many(many)
+                } else {
+                    self = .one(try decoder.singleValueContainer().decode(Message.self))
+                }
+            }
+        }
+        guard (try? JSONDecoder().decode(Batch.self, from: bytes)) != nil else { return nil }
+        guard bytes.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return bytes }
+        return Data(bytes.lazy.filter { $0 != 0x0A && $0 != 0x0D })
+    }
+
     /// `text` as a JSON string.
     static func quoted(_ text: String) -> String {
         (try? JSONEncoder().encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""

@@ -40,10 +40,11 @@ extension MCPProxy {
                         await self.session.legacyEndpointArrived(try Self.endpoint(event.data, relativeTo: url))
                     }) { data in
                         if await self.session.shouldDrop(data) { return }
-                        if let message = JSONRPCMessage(data), await self.session.isToolListAnswer(message) {
-                            await self.output.send(JSONRPCMessage.removingTools(self.options.ignoredTools, from: data))
+                        guard let line = await self.relay(data) else { return }
+                        if let message = JSONRPCMessage(line), await self.session.isToolListAnswer(message) {
+                            await self.output.send(JSONRPCMessage.removingTools(self.options.ignoredTools, from: line))
                         } else {
-                            await self.output.send(data)
+                            await self.output.send(line)
                         }
                     }
                     throw ProxyRefusal("the server closed the HTTP+SSE stream")

@@ -53,6 +53,11 @@ public final class MCPProxy: Sendable {
     public func run() async {
         let (lines, taken) = StandardStreams.lines(limit: options.maximumMessageSize)
         let stop = ShutdownSignals.install()
+        // At most 64 requests and 64 other messages (answers to the server's requests,
+        // notifications) in flight: past that the proxy stops reading its input, so a storm of
+        // messages costs waiting, not memory. Two pools, so that answers the server waits for
+        // never queue behind the requests that wait for them.
+        let requestSlots = Slots(64), otherSlots = Slots(64)
         let pump = Task {
             await withDiscardingTaskGroup { group in
                 for await input in lines {
@@ -70,7 +75,12 @@ public final class MCPProxy: Sendable {
                         if message.method == "initialize" {
                             await forward(message)
                         } else {
-                            group.addTask { await self.forward(message) }
+                            let slots = message.isRequest ? requestSlots : otherSlots
+                            await slots.take()
+                            group.addTask {
+                                await self.forward(message)
+                                await slots.give()
+                            }
                         }
                     }
                 }
@@ -162,8 +172,8 @@ public final class MCPProxy: Sendable {
                 steppedUp = true
                 steppedUpToken = try await tokens.stepUp(challenge: challenge)
             default:
-                let body = try await response.body.collect(upTo: 4096)
-                throw ProxyRefusal("\(serverURL) answered HTTP \(status)" + Self.summary(of: body))
+                let start = try await drain(response)
+                throw ProxyRefusal("\(serverURL) answered HTTP \(status)" + Self.summary(of: start))
             }
         }
         throw ProxyRefusal("\(serverURL) kept refusing the request")
@@ -219,19 +229,28 @@ public final class MCPProxy: Sendable {
             var answered = false
             do {
                 try await streamEvents(response) { data in
-                    let relayed = JSONRPCMessage(data)
-                    if let relayed, relayed.isResponse, relayed.id == message.id { answered = true }
-                    await self.deliver(data, answering: message)
+                    if await self.deliver(data, answering: message), let relayed = JSONRPCMessage(data), relayed.isResponse,
+                       relayed.id == message.id {
+                        answered = true
+                    }
                 }
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
                 if !answered && message.isRequest { throw ProxyRefusal("the server's stream broke before it answered: \(error)") }
             }
-            if !answered && message.isRequest { throw ProxyRefusal("the server ended its stream without answering the request") }
+            if !answered && message.isRequest { throw ProxyRefusal("the server ended its stream without answering the request with a JSON-RPC message") }
         } else if type.hasPrefix("application/json") {
-            let body = try await response.body.collect(upTo: options.maximumMessageSize)
-            await deliver(Data(body.readableBytesView), answering: message)
+            let body: ByteBuffer
+            do {
+                body = try await response.body.collect(upTo: options.maximumMessageSize)
+            } catch is NIOTooManyBytesError {
+                throw ProxyRefusal("the server's answer is larger than \(options.maximumMessageSize) bytes (see --max-message-size)")
+            }
+            let data = Data(body.readableBytesView)
+            if !(await deliver(data, answering: message)) && message.isRequest {
+                throw ProxyRefusal("the server answered with something that is not a JSON-RPC message" + Self.summary(of: body))
+            }
         } else {
             try await drain(response)
             if message.isRequest && Int(response.status.code) != 202 {
@@ -240,18 +259,28 @@ public final class MCPProxy: Sendable {
         }
     }
 
-    /// Sends one server message to the client (tools/list filtered for --ignore-tool). An empty
-    /// body (a 202 that still names a content type) is no message.
-    private func deliver(_ data: Data, answering message: JSONRPCMessage) async {
-        guard data.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return }
-        if message.method == "initialize", let version = JSONRPCMessage.protocolVersion(inInitializeResult: data) {
+    /// Sends one server message to the client, as one line (tools/list filtered for
+    /// --ignore-tool); false when it is not a JSON-RPC message, which is dropped. An empty body
+    /// (a 202 that still names a content type) is no message.
+    @discardableResult
+    private func deliver(_ data: Data, answering message: JSONRPCMessage) async -> Bool {
+        guard data.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return false }
+        guard let line = await relay(data) else { return false }
+        if message.method == "initialize", let version = JSONRPCMessage.protocolVersion(inInitializeResult: line) {
             await session.negotiated(version)
         }
-        if message.method == "tools/list" {
-            await output.send(JSONRPCMessage.removingTools(options.ignoredTools, from: data))
-        } else {
-            await output.send(data)
+        await output.send(message.method == "tools/list" ? JSONRPCMessage.removingTools(options.ignoredTools, from: line) : line)
+        return true
+    }
+
+    /// A server message as the one line the client may read, or nil (said on stderr) when it is
+    /// not a JSON-RPC message.
+    func relay(_ data: Data) async -> Data? {
+        guard let line = JSONRPCMessage.oneLine(data) else {
+            logger.warning("the server sent something that is not a JSON-RPC message (\(data.count) bytes); dropped")
+            return nil
         }
+        return line
     }
 
     /// Calls `each` with the data of every `message` event of an SSE body, as it arrives;
@@ -272,8 +301,33 @@ public final class MCPProxy: Sendable {
         }
     }
 
-    func drain(_ response: HTTPClientResponse) async throws {
-        for try await _ in response.body {}
+    /// Reads and drops a body the proxy does not relay, and returns its first 4 KiB (for an error
+    /// message). A body that goes on past 64 KiB or 5 s is abandoned (its connection closed): an
+    /// error body that never ends must not hold a request, nor fill memory.
+    @discardableResult
+    func drain(_ response: HTTPClientResponse) async throws -> ByteBuffer {
+        let body = response.body
+        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var start = ByteBuffer()
+                var total = 0
+                for try await chunk in body {
+                    var chunk = chunk
+                    if let piece = chunk.readSlice(length: min(chunk.readableBytes, 4096 - start.readableBytes)) {
+                        start.writeImmutableBuffer(piece)
+                    }
+                    total += chunk.readableBytes
+                    if total > 65536 { break }
+                }
+                return start
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(5))
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next().flatMap { $0 } ?? ByteBuffer()
+        }
     }
 
     // MARK: Sessions
@@ -309,7 +363,7 @@ public final class MCPProxy: Sendable {
         await addCommonHeaders(to: &request, token: token, sessionID: id)
         let response = try? await client.execute(request, deadline: .now() + .seconds(1))
         logger.debug("DELETE session: HTTP \(response.map { String($0.status.code) } ?? "no answer")")
-        if let response { try? await drain(response) }
+        if let response { _ = try? await drain(response) }
     }
 
     // MARK: The server's own stream (GET)
@@ -320,6 +374,7 @@ public final class MCPProxy: Sendable {
         await session.startServerStream {
             var retryMilliseconds = 1000
             var rejected: String?
+            var refusals = 0  // 401s in a row
             while !Task.isCancelled {
                 do {
                     let token = try await self.tokens.token(rejected: rejected)
@@ -334,13 +389,21 @@ public final class MCPProxy: Sendable {
                     self.logger.debug("GET stream: HTTP \(status)")
                     switch status {
                     case 200:
+                        refusals = 0
                         try await self.streamEvents(response, onRetry: { retryMilliseconds = $0 },
                                                     lastEventID: { await self.session.sawEvent($0) }) { data in
-                            await self.output.send(data)
+                            if let line = await self.relay(data) { await self.output.send(line) }
                         }
                     case 401:
-                        rejected = token
                         try await self.drain(response)
+                        refusals += 1
+                        guard refusals == 1 else {
+                            // Refused again with a token refreshed for it: another refresh would
+                            // only be refused too (and each is a grant at the server).
+                            self.logger.warning("the server refuses its own stream (GET) even with a fresh token (HTTP 401); it is not opened again in this session")
+                            return
+                        }
+                        rejected = token
                         continue
                     default:  // 405: no such stream; 404: the session is gone (a request will renew it)
                         try await self.drain(response)

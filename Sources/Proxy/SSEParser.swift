@@ -1,7 +1,8 @@
 /// An incremental parser of `text/event-stream` (the WHATWG server-sent events format): bytes go
 /// in as they arrive, whole events come out. Lines end with LF, CRLF or CR; a blank line ends an
 /// event; `data` lines are joined with LF; `id` and `retry` are remembered for reconnecting.
-/// A line longer than `lineLimit` is an error: memory never grows with what a server sends.
+/// A line, or an event's data, longer than `lineLimit` is an error: memory never grows with what a
+/// server sends.
 struct SSEParser {
     struct Event: Equatable {
         var type = "message"
@@ -9,7 +10,11 @@ struct SSEParser {
         var id: String?
     }
 
-    struct LineTooLong: Error {}
+    /// A line, or an event's data, longer than the limit.
+    struct TooLarge: Error, CustomStringConvertible {
+        let limit: Int
+        var description: String { "the server sent an event of more than \(limit) bytes (see --max-message-size)" }
+    }
 
     let lineLimit: Int
     private(set) var lastEventID: String?
@@ -19,6 +24,7 @@ struct SSEParser {
     private var afterCR = false
     private var pending = Event()
     private var dataLines: [String] = []
+    private var dataSize = 0
     private var hasData = false
 
     init(lineLimit: Int) {
@@ -36,21 +42,22 @@ struct SSEParser {
             switch byte {
             case 0x0A, 0x0D:
                 afterCR = byte == 0x0D
-                if let event = takeLine() { events.append(event) }
+                if let event = try takeLine() { events.append(event) }
             default:
-                guard line.count < lineLimit else { throw LineTooLong() }
+                guard line.count < lineLimit else { throw TooLarge(limit: lineLimit) }
                 line.append(byte)
             }
         }
         return events
     }
 
-    private mutating func takeLine() -> Event? {
+    private mutating func takeLine() throws -> Event? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
             defer {
                 pending = Event()
                 dataLines = []
+                dataSize = 0
                 hasData = false
             }
             guard hasData else { return nil }
@@ -68,6 +75,8 @@ struct SSEParser {
         switch field {
         case "event": pending.type = text.isEmpty ? "message" : text
         case "data":
+            dataSize += value.count + 1
+            guard dataSize <= lineLimit else { throw TooLarge(limit: lineLimit) }
             dataLines.append(text)
             hasData = true
         case "id" where !text.contains("\0"): lastEventID = text
