@@ -18,7 +18,7 @@ int mv_syncfs(int fd) {
 #include <spawn.h>
 
 pid_t mv_spawn(const char *path, char *const argv[], char *const envp[], int search_path,
-               int out_fd, int pass_fd, int new_session) {
+               int out_fd, int err_fd, int pass_fd, int new_session) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int result = posix_spawn_file_actions_init(&actions);
@@ -35,6 +35,7 @@ pid_t mv_spawn(const char *path, char *const argv[], char *const envp[], int sea
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     }
+    if (err_fd >= 0) posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
     int first_closed = 3;
     if (pass_fd >= 0) {
         posix_spawn_file_actions_adddup2(&actions, pass_fd, 3);

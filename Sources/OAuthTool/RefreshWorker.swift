@@ -40,29 +40,47 @@ enum RefreshWorker {
         if global.verbose { command.append("--verbose") }
         let worker: Subprocess.Detached
         do {
-            worker = try Subprocess.Detached(command, passing: key)
+            // Its standard error comes through a pipe of ours, passed on while we wait: a worker
+            // that outlives our patience must not keep our caller's stderr open (a reader of it
+            // would wait for the worker's own deadline).
+            worker = try Subprocess.Detached(command, passing: key, separateError: true)
             close(key)
         } catch {
             close(key)
             throw error
         }
         let patience = Double(httpTimeout) + 5
-        guard let (output, status) = worker.finish(within: patience) else {
-            // The worker goes on and will seal the answer when it comes; meanwhile the current
-            // token serves if it is still valid.
-            let now = Int64(Date().timeIntervalSince1970)
-            if let tokens = try VaultAccess.credential(for: server, in: vault)?.tokens, let expiry = tokens.expiresAt, expiry > now {
-                global.logger.warning("the refresh has not finished after \(Int(patience)) s (it goes on in the background); handing out the current token, valid for \(expiry - now) s more")
-                return tokens.accessToken
-            }
-            throw TokenServiceError.cannotRefresh(server.canonical, reason: "the refresh has not finished after \(Int(patience)) s; it goes on in the background, and its answer will be stored when it comes")
+        let finished = worker.finish(within: patience)
+        if !worker.errorOutput.isEmpty { StandardError.write(String(decoding: worker.errorOutput, as: UTF8.self)) }
+        guard let (output, status) = finished else {
+            // The worker goes on and will seal the answer when it comes.
+            return try currentToken(server: server, vault: vault, global: global, rejectedFingerprint: rejectedFingerprint,
+                                    because: "the refresh has not finished after \(Int(patience)) s; it goes on in the background, and its answer will be stored when it comes")
         }
         let text = String(decoding: output, as: UTF8.self)
+        if status > 128 {
+            let signal = status - 128
+            return try currentToken(server: server, vault: vault, global: global, rejectedFingerprint: rejectedFingerprint,
+                                    because: "the refresh worker was killed by signal \(signal)\(signal == SIGKILL ? " (SIGKILL)" : "") before it answered")
+        }
         guard status == 0, text.hasSuffix("\n"), let token = text.split(separator: "\n").first, !token.isEmpty else {
             // The worker has said what went wrong on standard error.
             throw ExitCode(status == 0 ? ExitStatus.softwareError.rawValue : status)
         }
         return String(token)
+    }
+
+    /// When the worker gave no answer: the stored token if it is still valid (with a warning
+    /// saying why), else the reason as an error.
+    private static func currentToken(server: ServerURL, vault: Vault, global: GlobalOptions, rejectedFingerprint: String?,
+                                     because reason: String) throws -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        if let tokens = try VaultAccess.credential(for: server, in: vault)?.tokens, let expiry = tokens.expiresAt, expiry > now,
+           TokenService.fingerprint(tokens.accessToken) != rejectedFingerprint {
+            global.logger.warning("\(reason); handing out the current token, valid for \(expiry - now) s more")
+            return tokens.accessToken
+        }
+        throw TokenServiceError.cannotRefresh(server.canonical, reason: reason)
     }
 }
 
