@@ -93,11 +93,23 @@ private final class CallbackHandler: ChannelInboundHandler {
     private let state: StateBox
     private let logger: Logger
     private var uri = ""
+    /// Who connected, looked up as the connection arrives (nil: it could not be found).
+    private var owner: UInt32?
 
     init(deliver: AsyncStream<[String: String]>.Continuation, state: StateBox, logger: Logger) {
         self.deliver = deliver
         self.state = state
         self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        owner = Self.owner(of: context.channel)
+        context.fireChannelActive()
+    }
+
+    private static func owner(of channel: any Channel) -> UInt32? {
+        guard let peer = channel.remoteAddress?.port, let local = channel.localAddress?.port else { return nil }
+        return PeerCredentials.owner(ofConnectionFrom: peer, to: local)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -110,12 +122,14 @@ private final class CallbackHandler: ChannelInboundHandler {
                 respond(context, status: .notFound, title: "Not found", text: "This address only receives the sign-in response.")
                 return
             }
-            if let peer = context.channel.remoteAddress?.port, let local = context.channel.localAddress?.port,
-               let owner = PeerCredentials.owner(ofConnectionFrom: peer, to: local), owner != PeerCredentials.currentUser {
+            // The connection must be this user's: another local user can reach the port as
+            // easily as the browser can. One whose owner cannot be found (gone from the table,
+            // as a connection reset at once is) is refused too, whatever the timing.
+            guard let owner = owner ?? Self.owner(of: context.channel), owner == PeerCredentials.currentUser else {
                 state.countRefusal()
-                logger.warning("refused a sign-in response from another local user (uid \(owner)); still waiting for yours")
+                logger.warning("refused a sign-in response from \(owner.map { "another local user (uid \($0))" } ?? "a connection whose owner cannot be found"); still waiting for yours")
                 respond(context, status: .forbidden, title: "Sign-in refused",
-                        text: "This response came from another user of this computer, so it was refused.")
+                        text: "This response did not come from a program of your own on this computer, so it was refused.")
                 return
             }
             let query = uri.firstIndex(of: "?").map { String(uri[uri.index(after: $0)...]) } ?? ""
