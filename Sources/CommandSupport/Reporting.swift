@@ -1,3 +1,4 @@
+import Synchronization
 import ArgumentParser
 import Credentials
 import Logging
@@ -145,15 +146,24 @@ public enum Console {
     /// A progress line on stderr that the next one overwrites; nil clears it.
     public static func progress(_ text: String?) {
         fflush(nil)
+        progressShown.withLock { $0 = text != nil }
         StandardError.write("\r\u{1B}[K" + (text ?? ""))
     }
+
+    /// Whether a progress line (without its newline) is on the terminal: a line written then
+    /// clears it first, so that it does not run on after the progress text.
+    private static let progressShown = Mutex(false)
 
     /// A line on stderr (never waiting for a reader: see `StandardError`). Control characters
     /// other than newline and tab are shown as `\u{…}`:
     /// text from servers (error descriptions, device codes, addresses) cannot drive the terminal.
     public static func note(_ line: String) {
         fflush(nil)  // keep stdout's buffered lines ahead of this one when both go to one pipe
-        StandardError.write(printable(line) + "\n")
+        let clear = progressShown.withLock { shown in
+            defer { shown = false }
+            return shown
+        }
+        StandardError.write((clear ? "\r\u{1B}[K" : "") + printable(line) + "\n")
     }
 
     /// `text` with every control character but newline and tab escaped (C0, DEL and C1).

@@ -28,7 +28,8 @@ public struct CredentialSummary: Sendable, Encodable {
         clientID = record.client?.clientID
         scopes = (record.tokens?.scope ?? "").split(separator: " ").map(String.init)
         expiresAt = record.tokens?.expiresAt
-        canRefresh = record.tokens?.refreshToken != nil
+        // A refresh token past its own expiry is no way to refresh.
+        canRefresh = record.tokens?.refreshToken != nil && (record.tokens?.refreshExpiresAt.map { $0 > now } ?? true)
         discoversEndpoints = record.endpoints.token == nil
         needsLogin = record.needsLogin
         refreshExpiresAt = record.tokens?.refreshExpiresAt

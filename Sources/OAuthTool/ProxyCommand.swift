@@ -107,6 +107,9 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
         if let vault = lock.withLock({ vault }) { return vault }
         let opened = try access.unlock()
         lock.withLock { vault = opened }
+        // The key is held from now on: the copy of MCP_VAULT_PASSPHRASE is no longer needed
+        // (as a --passphrase-file is read once and not kept).
+        EnvironmentSecrets.passphrase?.wipe()
         return opened
     }
 

@@ -50,6 +50,12 @@ public final class SecureBytes: @unchecked Sendable, CustomStringConvertible, Cu
         try body(UnsafeMutableRawBufferPointer(start: base, count: count))
     }
 
+    /// Overwrites the bytes with zeros: for a secret that is no longer needed while something
+    /// still holds it (the passphrase taken from the environment, once the proxy has unlocked).
+    public func wipe() {
+        sodium_memzero(base, max(count, 1))
+    }
+
     /// A copy of the first `length` bytes (used after reading into an oversized buffer).
     public func prefix(_ length: Int) -> SecureBytes {
         let copy = SecureBytes(count: min(length, count))

@@ -103,7 +103,8 @@ extension MCPVault {
                 Console.out("  refresh    " + (summary.needsLogin ? "refused by the server; run `mcp-vault login \(summary.serverURL)`"
                     : summary.canRefresh ? "possible" + (summary.discoversEndpoints ? " (endpoints found on first use)" : "")
                         + (summary.refreshExpiresAt.map { ", refresh token expires \(summary.relative($0))" } ?? "")
-                    : "not possible (no refresh token)"))
+                    : summary.refreshExpiresAt.map { "not possible (the refresh token expired \(summary.relative($0))); run `mcp-vault login \(summary.serverURL)`" }
+                        ?? "not possible (no refresh token)"))
             }
             for entry in unreadable {
                 Console.note("mcp-vault: record \(entry.id) cannot be read: \(entry.error)")
