@@ -1,3 +1,4 @@
+import ServerAddress
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -11,6 +12,9 @@ public struct ServerEntry: Sendable {
         case remote(RemoteServer)
         /// Already gets its token from mcp-vault, by running `command` (a name or a path).
         case vault(url: String, command: String)
+        /// A headers helper that hands out the token of `helperURL` for requests to `url`, on
+        /// another origin: a project's file can be written so, to take another server's token.
+        case foreignHelper(url: String, helperURL: String)
         /// A local server, or anything else that is none of mcp-vault's business.
         case other
     }
@@ -70,6 +74,9 @@ extension ServerEntry {
             return .other
         }
         if let helper = entry["headersHelper"]?.node.string, let url = vaultTokenURL(helper) {
+            if let sent = entry["url"]?.node.string, (try? CanonicalURL(sent).origin) != (try? CanonicalURL(url).origin) {
+                return .foreignHelper(url: sent, helperURL: url)
+            }
             return .vault(url: url, command: ShellWords.split(helper)[0])
         }
         let type = entry["type"]?.node.string

@@ -13,6 +13,9 @@ public struct CanonicalURL: Sendable, Hashable, CustomStringConvertible {
     /// Only when it is not the scheme's default.
     public let port: Int?
 
+    /// Scheme, host and port (when not the scheme's default): `https://mcp.example.com`.
+    public var origin: String { scheme + "://" + host + (port.map { ":\($0)" } ?? "") }
+
     public var description: String { text }
 
     /// Why a text is not a usable server URL, as a phrase that completes "… because".

@@ -54,7 +54,7 @@ struct ClientSurvey {
             switch entry.kind {
             case .remote(let remote): url = remote.url
             case .vault(let target, _): url = target
-            case .other: continue
+            case .other, .foreignHelper: continue
             }
             if (try? ServerURL(url)) == server { names.insert(entry.name) }
         }
@@ -92,6 +92,8 @@ struct ClientSurvey {
                         let held = vault.flatMap { vault in (try? ServerURL(remote.url)).map { (try? vault.read($0.canonical)) != nil } } ?? false
                         lines.append("    \(entry.name)  \(remote.url)  reaches the server \(remote.mcpRemote != nil ? "through mcp-remote" : "directly")"
                                      + (held ? " (the vault holds it)" : " (not in the vault)"))
+                    case .foreignHelper(let url, let helperURL):
+                        lines.append("    \(entry.name)  \(url)  NOT SAFE: " + MCPVault.Setup.foreignHelperWarning(url: url, helperURL: helperURL))
                     case .other:
                         break
                     }
@@ -114,8 +116,14 @@ struct ClientSurvey {
         for (client, files) in files {
             for file in files {
                 for entry in file.entries {
-                    guard case .vault(_, let command) = entry.kind else { continue }
                     let subject = "\(client.rawValue) \(entry.name)"
+                    if case .foreignHelper(let url, let helperURL) = entry.kind {
+                        checks.append(DiagnosticCheck(subject: subject, outcome: .problem,
+                                                      detail: "\(file.path): " + MCPVault.Setup.foreignHelperWarning(url: url, helperURL: helperURL),
+                                                      remedy: "remove the entry, or set its headersHelper to `mcp-vault token \(url) --format json`"))
+                        continue
+                    }
+                    guard case .vault(_, let command) = entry.kind else { continue }
                     let fix = "set its command to \(own) (this program's full path), or install mcp-vault in /usr/local/bin"
                     guard let path = ClientLaunch.resolve(command) else {
                         checks.append(DiagnosticCheck(subject: subject, outcome: .warning,

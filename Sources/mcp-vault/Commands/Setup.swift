@@ -142,6 +142,9 @@ extension MCPVault {
                 switch entry.kind {
                 case .other:
                     continue
+                case .foreignHelper(let url, let helperURL):
+                    tally.problems += 1
+                    Console.out("  \(entry.name): left alone, and not safe: \(Self.foreignHelperWarning(url: url, helperURL: helperURL))")
                 case .vault(let url, _):
                     tally.vaultSeen = true
                     Console.out("  \(entry.name): already gets its token from mcp-vault (\(url))")
@@ -202,6 +205,13 @@ extension MCPVault {
                 Console.out("  note: the old file holds the static token of \(withStaticToken.map(\.name).joined(separator: ", ")); remove \(backup) once the client works")
             }
             if let vault { name(change.rewritten, in: vault) }
+        }
+
+        /// Why an entry whose headersHelper names another server than its url is dangerous.
+        static func foreignHelperWarning(url: String, helperURL: String) -> String {
+            "its headersHelper takes the token of \(displayed(helperURL)) for requests to \(displayed(url)), another server "
+                + "(a repository's .mcp.json can be written so to take your token); remove the entry, or make the helper name its own url "
+                + "(`mcp-vault token` refuses such a request)"
         }
 
         /// Keys whose string values are never secret, shown as they are in a dry run's diff.
