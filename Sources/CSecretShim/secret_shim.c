@@ -700,14 +700,13 @@ static mv_secret_status unlock_default(Deadline *deadline, char **message) {
                 unlocked_elsewhere = collection_unlocked(bus, deadline, collection);
             }
         }
+        // The prompt is never dismissed from here: gnome-keyring 42 aborts (gkd-secret-unlock.c,
+        // assertion !self->current) when a client calls Dismiss on an unlock prompt while its
+        // dialog is up, which would take every secret of the session down with it. Stopping the
+        // wait is harmless: the dialog stays, and answering it later unlocks the keyring.
         if (unlocked_elsewhere) {
-            g_dbus_connection_call_sync(bus, MV_SECRETS_BUS_NAME, prompt, "org.freedesktop.Secret.Prompt", "Dismiss", NULL, NULL,
-                                        G_DBUS_CALL_FLAGS_NO_AUTO_START, 1000, NULL, NULL);
             status = MV_SECRET_OK;
         } else if (!outcome.completed) {
-            // Nobody answered in time: take the prompt away rather than leave it on the screen.
-            g_dbus_connection_call_sync(bus, MV_SECRETS_BUS_NAME, prompt, "org.freedesktop.Secret.Prompt", "Dismiss", NULL, NULL,
-                                        G_DBUS_CALL_FLAGS_NO_AUTO_START, 1000, NULL, NULL);
             set_message(message, "nobody answered the keyring's unlock prompt in time");
             status = MV_SECRET_TIMEOUT;
         } else if (outcome.dismissed) {

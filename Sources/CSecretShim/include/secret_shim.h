@@ -46,7 +46,9 @@ mv_secret_status mv_secret_clear(const char *vault_id, const char *slot_id, unsi
 // Asks the Secret Service to unlock the default collection, which shows the desktop's own
 // unlock prompt, and waits for the answer until the deadline. MV_SECRET_OK: unlocked (or it
 // was not locked); MV_SECRET_LOCKED: the prompt was dismissed; MV_SECRET_TIMEOUT: no answer in
-// time (the prompt is then dismissed). The only call here that may show anything.
+// time (the prompt is left as it is: gnome-keyring 42 aborts when a client dismisses it), and
+// also MV_SECRET_OK when the collection is unlocked some other way meanwhile. The only call here
+// that may show anything.
 mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message);
 
 // The environment of the user's service manager (systemd --user, on the session bus): the
