@@ -302,7 +302,7 @@ public final class MCPProxy: Sendable {
     }
 
     /// Reads and drops a body the proxy does not relay, and returns its first 4 KiB (for an error
-    /// message). A body that goes on past 64 KiB or 5 s is abandoned (its connection closed): an
+    /// message). A body that goes on past 64 KiB or 2 s is abandoned (its connection closed): an
     /// error body that never ends must not hold a request, nor fill memory.
     @discardableResult
     func drain(_ response: HTTPClientResponse) async throws -> ByteBuffer {
@@ -322,7 +322,7 @@ public final class MCPProxy: Sendable {
                 return start
             }
             group.addTask {
-                try await Task.sleep(for: .seconds(5))
+                try await Task.sleep(for: .seconds(2))
                 return nil
             }
             defer { group.cancelAll() }

@@ -23,64 +23,81 @@ struct SSEParser {
     private var line: [UInt8] = []
     private var afterCR = false
     private var pending = Event()
-    private var dataLines: [String] = []
-    private var dataSize = 0
-    private var hasData = false
+    /// The event's data lines so far, joined with LF (nil: no data line yet).
+    private var data: [UInt8]?
+    /// The bytes of the event's field lines so far, as sent: what the limit counts (endless empty
+    /// `data:` lines add little data but never end).
+    private var eventSize = 0
 
     init(lineLimit: Int) {
         self.lineLimit = lineLimit
     }
 
-    /// Feeds bytes; returns the events they complete.
-    mutating func feed(_ bytes: some Sequence<UInt8>) throws -> [Event] {
+    /// Feeds bytes; returns the events they complete. Runs of bytes between line ends are
+    /// copied whole, not byte by byte.
+    mutating func feed<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws -> [Event] {
         var events: [Event] = []
-        for byte in bytes {
-            if afterCR {
-                afterCR = false
-                if byte == 0x0A { continue }  // CRLF: the CR already ended the line
+        var index = bytes.startIndex
+        if afterCR, index < bytes.endIndex {
+            afterCR = false
+            if bytes[index] == 0x0A { index = bytes.index(after: index) }  // CRLF: the CR already ended the line
+        }
+        while index < bytes.endIndex {
+            guard let end = bytes[index...].firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) else {
+                try append(bytes[index...])
+                break
             }
-            switch byte {
-            case 0x0A, 0x0D:
-                afterCR = byte == 0x0D
-                if let event = try takeLine() { events.append(event) }
-            default:
-                guard line.count < lineLimit else { throw TooLarge(limit: lineLimit) }
-                line.append(byte)
+            try append(bytes[index..<end])
+            if let event = try takeLine() { events.append(event) }
+            index = bytes.index(after: end)
+            if bytes[end] == 0x0D {
+                if index == bytes.endIndex {
+                    afterCR = true
+                } else if bytes[index] == 0x0A {
+                    index = bytes.index(after: index)
+                }
             }
         }
         return events
     }
 
+    private mutating func append(_ piece: some Collection<UInt8>) throws {
+        guard line.count + piece.count <= lineLimit else { throw TooLarge(limit: lineLimit) }
+        line.append(contentsOf: piece)
+    }
+
     private mutating func takeLine() throws -> Event? {
-        defer { line.removeAll(keepingCapacity: true) }
+        defer { line.removeAll(keepingCapacity: line.count <= 4096) }
         if line.isEmpty {
             defer {
                 pending = Event()
-                dataLines = []
-                dataSize = 0
-                hasData = false
+                data = nil
+                eventSize = 0
             }
-            guard hasData else { return nil }
+            guard let data else { return nil }
             var event = pending
-            event.data = dataLines.joined(separator: "\n")
+            event.data = String(decoding: data, as: UTF8.self)
             event.id = lastEventID
             return event
         }
         if line.first == UInt8(ascii: ":") { return nil }  // a comment (keep-alive)
+        eventSize += line.count + 1
+        guard eventSize <= lineLimit else { throw TooLarge(limit: lineLimit) }
         let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
-        let field = String(decoding: line[..<colon], as: UTF8.self)
         var value = colon < line.endIndex ? line[(colon + 1)...] : []
         if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
-        let text = String(decoding: value, as: UTF8.self)
-        switch field {
-        case "event": pending.type = text.isEmpty ? "message" : text
-        case "data":
-            dataSize += value.count + 1
-            guard dataSize <= lineLimit else { throw TooLarge(limit: lineLimit) }
-            dataLines.append(text)
-            hasData = true
-        case "id" where !text.contains("\0"): lastEventID = text
-        case "retry": if let milliseconds = Int(text), milliseconds >= 0, text.allSatisfy(\.isASCII) { retry = milliseconds }
+        switch line[..<colon] {
+        case ArraySlice("data".utf8):
+            if data != nil { data!.append(0x0A) } else { data = [] }
+            data!.append(contentsOf: value)
+        case ArraySlice("event".utf8):
+            let text = String(decoding: value, as: UTF8.self)
+            pending.type = text.isEmpty ? "message" : text
+        case ArraySlice("id".utf8) where !value.contains(0):
+            lastEventID = String(decoding: value, as: UTF8.self)
+        case ArraySlice("retry".utf8):
+            let text = String(decoding: value, as: UTF8.self)
+            if let milliseconds = Int(text), milliseconds >= 0, text.allSatisfy(\.isASCII) { retry = milliseconds }
         default: break
         }
         return nil
