@@ -28,6 +28,9 @@ public struct PassphraseSource: Sendable {
         if let descriptor { return try PassphraseInput.read(descriptor: descriptor) }
         if let environment {
             guard environment.count > 0 else { throw VaultError.emptyPassphrase }
+            guard environment.count <= PassphraseInput.maximumLength else {
+                throw VaultError.passphraseUnavailable(reason: "\(environmentName) is longer than \(PassphraseInput.maximumLength) bytes, the longest passphrase there is")
+            }
             return environment
         }
         guard PassphraseInput.canPrompt else {

@@ -36,6 +36,16 @@ public enum RecordChange: Sendable {
 /// An unlocked vault: reads and writes sealed records. Record names (mcp-vault uses the canonical
 /// server URL) are turned into ids with keyed BLAKE2b, so file names reveal nothing.
 public final class Vault: Sendable {
+    /// The generation a rewrite of a record gets. The largest one (a crafted record's, never
+    /// reached by counting) cannot be followed: the record can only be removed.
+    static func nextGeneration(after current: UInt64?, id: String) throws(VaultError) -> UInt64 {
+        guard let current else { return 1 }
+        guard current < UInt64.max else {
+            throw .malformedRecord(id: id, reason: "its generation is the largest there is, so it cannot be rewritten; remove it with `mcp-vault logout` and sign in again")
+        }
+        return current + 1
+    }
+
     public let directory: VaultDirectory
     public let header: VaultHeader
     public let unlockedBy: UnlockMethod
@@ -96,7 +106,7 @@ public final class Vault: Sendable {
                 try directory.removeRecordFile(id)
                 return nil
             case .write(let payload):
-                let generation = (current?.generation ?? 0) + 1
+                let generation = try Self.nextGeneration(after: current?.generation, id: id)
                 let bytes = try RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
                                                 generation: generation, vaultID: vaultIDBytes, key: keys.recordSealing)
                 try directory.writeRecordFile(id, bytes: bytes, synchronizeDirectory: durable)
@@ -167,7 +177,8 @@ public final class Vault: Sendable {
         /// `payload` sealed as the next generation of this record.
         func sealed(_ payload: [UInt8]) throws(VaultError) -> [UInt8] {
             try RecordFile.seal(payload, recordID: Encoding.bytes(fromHex: id, length: RecordFile.recordIDLength)!,
-                            generation: (current?.generation ?? 0) + 1, vaultID: vault.vaultIDBytes, key: vault.keys.recordSealing)
+                            generation: try Vault.nextGeneration(after: current?.generation, id: id), vaultID: vault.vaultIDBytes,
+                            key: vault.keys.recordSealing)
         }
 
         public func delete() throws {
