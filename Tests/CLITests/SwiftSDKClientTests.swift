@@ -23,7 +23,12 @@ struct SwiftSDKClientTests {
         try #require(fixture.mcpVault(["unlock", "--passphrase-file", fixture.passphraseFile]).status == 0)
         defer { _ = try? fixture.mcpVault(["lock"]) }
 
-        let proxy = try ChildProcess(Binaries.mcpVault, ["proxy", server.mcpURL], environment: fixture.environment, output: .pipe,
+        // Started as a client starts it: only the SDKs' default variables and a desktop menu's PATH
+        // (no MCP_VAULT_DIR: the entry names the vault by argument); the key is in the session cache.
+        let clientEnvironment = ["HOME": fixture.home.path, "PATH": "/usr/local/bin:/usr/bin:/bin", "USER": "root", "LOGNAME": "root",
+                                 "SHELL": "/bin/sh", "TERM": "dumb"]
+        let proxy = try ChildProcess(Binaries.mcpVault, ["proxy", "--vault-dir", fixture.vaultPath, server.mcpURL],
+                                     environment: clientEnvironment, output: .pipe,
                                      error: .file(fixture.home.file("proxy.err")), pipedInput: true)
         let transport = StdioTransport(input: FileDescriptor(rawValue: proxy.outputDescriptor),
                                        output: FileDescriptor(rawValue: proxy.inputDescriptor))
