@@ -33,6 +33,46 @@ struct LocalUserTests {
         #expect(try String(contentsOfFile: home + "/attacker-status", encoding: .utf8) == "403")
     }
 
+    /// The attack of the last round: another user sends its response and resets the connection
+    /// at once, so that the socket is gone from /proc/net/tcp before the receiver looks. Five
+    /// such tries, each refused (the owner was found as the connection arrived, or it cannot be
+    /// found, which is refused as well); the user's own response then signs in.
+    @Test(.enabled(if: getuid() == 0, "needs root to act as another user (setpriv)"))
+    func aResponseFromAnotherUserThatResetsAtOnceIsRefused() async throws {
+        let session = try ServerSession(try await TestAuthorizationServer())
+        let home = session.fixture.home.path
+        // The attacker's program where another user can read it.
+        let attackerHome = try TemporaryDirectory(prefix: "attacker")
+        defer { withExtendedLifetime(attackerHome) {} }
+        chmod(attackerHome.path, 0o755)
+        let attacker = attackerHome.file("attacker.py")
+        try """
+            import socket, struct, sys, urllib.parse
+            target = urllib.parse.urlsplit(sys.argv[1])
+            forged = target.path + "?" + urllib.parse.urlencode({"code": "attacker-code", "state": urllib.parse.parse_qs(target.query)["state"][0]})
+            for _ in range(5):
+                connection = socket.create_connection((target.hostname, target.port))
+                connection.sendall(f"GET {forged} HTTP/1.1\\r\\nHost: {target.netloc}\\r\\n\\r\\n".encode())
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                connection.close()  # a reset, at once
+            """.write(toFile: attacker, atomically: true, encoding: .utf8)
+        chmod(attacker, 0o644)
+        let script = try browserScript(session, "attacked-browser", """
+            location=$(/usr/bin/curl -s -o /dev/null -w '%{redirect_url}' "$1")
+            /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 \(attacker) "$location" 2>\(home)/attacker-err
+            sleep 1
+            /usr/bin/curl -s "$location" >/dev/null
+            """)
+        let login = try await runAsync(Binaries.mcpVault, ["login", session.url, "--passphrase-file", session.fixture.passphraseFile,
+                                                           "--timeout", "60", "--verbose"],
+                                       environment: session.environment.merging(["BROWSER": script]) { $1 })
+        #expect(login.status == 0, "the attacker's code was not taken: \(login)")
+        let refusals = login.stderr.components(separatedBy: "refused a sign-in response from").count - 1
+        #expect(refusals >= 1, "\(login)")
+        #expect(!login.stderr.contains("attacker-code"), "\(login)")
+        #expect(try String(contentsOfFile: home + "/attacker-err", encoding: .utf8).isEmpty, "the attack ran")
+    }
+
     /// A stray response with another state gets an error page; the right one still signs in.
     @Test func aWrongStateDoesNotEndTheLogin() async throws {
         let session = try ServerSession(try await TestAuthorizationServer())
