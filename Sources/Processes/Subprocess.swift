@@ -149,13 +149,15 @@ public enum Subprocess {
         guard let program = command.first else { throw Failure(program: "", code: EINVAL) }
         let argv = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let pid: Int32
-        if let environment {
-            let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-            defer { envp.forEach { free($0) } }
-            pid = mv_spawn(program, argv, envp, searchPath ? 1 : 0, output, error, passing, newSession ? 1 : 0)
-        } else {
-            pid = mv_spawn(program, argv, environ, searchPath ? 1 : 0, output, error, passing, newSession ? 1 : 0)
+        let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { envp?.forEach { free($0) } }
+        var pid: Int32 = 0
+        // ETXTBSY: the program was just written and a descriptor of it open for writing is still
+        // held somewhere (a child forked meanwhile by another thread); it is gone in a moment.
+        for attempt in 0..<5 {
+            pid = mv_spawn(program, argv, envp ?? environ, searchPath ? 1 : 0, output, error, passing, newSession ? 1 : 0)
+            guard pid == -ETXTBSY && attempt < 4 else { break }
+            usleep(20_000)
         }
         guard pid > 0 else { throw Failure(program: program, code: -pid) }
         return pid
