@@ -155,7 +155,11 @@ public enum Subprocess {
         // ETXTBSY: the program was just written and a descriptor of it open for writing is still
         // held somewhere (a child forked meanwhile by another thread); it is gone in a moment.
         for attempt in 0..<5 {
-            pid = mv_spawn(program, argv, envp ?? environ, searchPath ? 1 : 0, output, error, passing, newSession ? 1 : 0)
+            pid = if let envp {
+                mv_spawn(program, argv, envp, searchPath ? 1 : 0, output, error, passing, newSession ? 1 : 0)
+            } else {
+                mv_spawn(program, argv, environ, searchPath ? 1 : 0, output, error, passing, newSession ? 1 : 0)
+            }
             guard pid == -ETXTBSY && attempt < 4 else { break }
             usleep(20_000)
         }
