@@ -66,7 +66,7 @@ public struct ConfigFile: Sendable {
             }
             if missing { continue }
             guard let members = node.node.members else {
-                file.problems.append("\(location.description): \"\(location.keys.last!)\" is not an object; it was left alone")
+                file.problems.append("\(location.description): \(location.keys.last.map { "\"\($0)\"" } ?? "the file") is not an object; it was left alone")
                 continue
             }
             file.entries += members.map { ServerEntry(location: location, name: $0.key, member: $0, kind: ServerEntry.classify($0, in: location)) }

@@ -22,7 +22,9 @@ public enum ConfigRewrite {
     /// Rewrites `entries` (remote entries of `file`) to get their token from `command`
     /// (mcp-vault): a local entry running `command proxy URL`, or, for Claude Code's HTTP entries,
     /// a headers helper running `command token URL --format json`.
-    public static func change(_ file: ConfigFile, entries: [ServerEntry], command: String) -> ConfigChange {
+    /// `proxyForClaudeCode`: Claude Code's HTTP entries run the proxy too, where a headers helper
+    /// would leave another reader of the file (oh-my-opencode) with an entry it cannot use.
+    public static func change(_ file: ConfigFile, entries: [ServerEntry], command: String, proxyForClaudeCode: Bool = false) -> ConfigChange {
         var edits: [(span: Range<Int>, text: String)] = []
         var rewritten: [ServerEntry] = []
         var refused: [(ServerEntry, String, String)] = []
@@ -31,7 +33,7 @@ public enum ConfigRewrite {
             guard case .remote(let remote) = entry.kind, seen.insert(entry.member.span.lowerBound).inserted else { continue }
             let members: [(String, String)]
             do {
-                members = try replacementMembers(entry, remote, file: file, command: command)
+                members = try replacementMembers(entry, remote, file: file, command: command, proxyForClaudeCode: proxyForClaudeCode)
             } catch {
                 refused.append((entry, error.reason, snippet(entry, members: error.members)))
                 continue
@@ -59,7 +61,7 @@ public enum ConfigRewrite {
     }
 
     /// The arguments after `proxy`.
-    static func proxyArguments(_ remote: RemoteServer) -> [String] {
+    public static func proxyArguments(_ remote: RemoteServer) -> [String] {
         var arguments = ["proxy", remote.url]
         if remote.sse { arguments += ["--transport", "sse"] } else if remote.httpOnly { arguments += ["--transport", "streamable-http"] }
         for header in remote.headers { arguments += ["--header", "\(header.name): \(header.value)"] }
@@ -69,7 +71,8 @@ public enum ConfigRewrite {
 
     /// The entry's new members, as (key, JSON text): the ones that reach mcp-vault first, then
     /// every member of the old entry that is not about the transport, as it was written.
-    static func replacementMembers(_ entry: ServerEntry, _ remote: RemoteServer, file: ConfigFile, command: String) throws(Refusal) -> [(String, String)] {
+    static func replacementMembers(_ entry: ServerEntry, _ remote: RemoteServer, file: ConfigFile, command: String,
+                                   proxyForClaudeCode: Bool = false) throws(Refusal) -> [(String, String)] {
         let old = entry.member.value.node.members ?? []
         let client = entry.location.client
         func kept(dropping keys: Set<String>) -> [(String, String)] {
@@ -89,7 +92,7 @@ public enum ConfigRewrite {
             return [("type", json("local")), ("command", json([command] + arguments))] + kept(dropping: client.transportKeys)
         case .vscode:
             return [("type", json("stdio")), ("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
-        case .claudeCode where remote.mcpRemote == nil:
+        case .claudeCode where remote.mcpRemote == nil && !proxyForClaudeCode:
             // Claude Code asks a headers helper for the headers of each connection: the URL stays.
             var members: [(String, String)] = []
             let helper = [command, "token", remote.url, "--format", "json"].map(ShellWords.quote).joined(separator: " ")
@@ -105,7 +108,7 @@ public enum ConfigRewrite {
                 }
             }
             return members + [("headersHelper", json(helper))]
-        case .claudeCode:
+        case .claudeCode, .ohMyOpencode:
             return (hadType ? [("type", json("stdio"))] : []) + [("command", json(command)), ("args", json(arguments))]
                 + kept(dropping: client.transportKeys)
         case .zed where entry.member.value.node["command"]?.node.members != nil:
@@ -154,17 +157,23 @@ public enum ConfigRewrite {
     /// file changed since it was read, and when its owner may not write it: a file made read-only
     /// (by hand, or by a tool that manages it) is not replaced behind that choice.
     public static func write(_ change: ConfigChange) throws -> String {
-        guard change.file.permissions & 0o200 != 0 else {
-            throw WriteError(description: "it is read-only (mode \(String(change.file.permissions, radix: 8))); "
+        try write(path: change.file.path, realPath: change.file.realPath, permissions: change.file.permissions,
+                  old: change.file.document.bytes, new: change.newBytes)
+    }
+
+    /// `write(_:)` for any file read as `old` from `realPath` (a skill's SKILL.md, say).
+    public static func write(path: String, realPath: String, permissions: UInt32, old: [UInt8], new: [UInt8]) throws -> String {
+        guard permissions & 0o200 != 0 else {
+            throw WriteError(description: "it is read-only (mode \(String(permissions, radix: 8))); "
                 + "make it writable (chmod u+w) or change it yourself as `setup --dry-run` shows")
         }
-        let current = try PlainFiles.read(change.file.realPath, limit: ConfigFile.sizeLimit)
-        guard current == change.file.document.bytes else {
-            throw WriteError(description: "\(change.file.path) changed while setup ran (the client may have written it); nothing was written, run setup again")
+        let current = try PlainFiles.read(realPath, limit: ConfigFile.sizeLimit)
+        guard current == old else {
+            throw WriteError(description: "\(path) changed while setup ran (the client may have written it); nothing was written, run setup again")
         }
         // Every change gets its own backup: the first is FILE.before-mcp-vault, later ones .2, .3…
         // (what a later run removes, a static token say, must not be lost with an older backup).
-        let base = change.file.realPath + ".before-mcp-vault"
+        let base = realPath + ".before-mcp-vault"
         var backup = base
         var number = 2
         while PlainFiles.exists(backup) {
@@ -172,7 +181,7 @@ public enum ConfigRewrite {
             number += 1
         }
         try PlainFiles.replace(backup, with: current)
-        try PlainFiles.replace(change.file.realPath, with: change.newBytes, permissions: change.file.permissions)
+        try PlainFiles.replace(realPath, with: new, permissions: permissions)
         return backup
     }
 

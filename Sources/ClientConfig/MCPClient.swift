@@ -8,6 +8,7 @@ public enum MCPClient: String, CaseIterable, Sendable {
     case gemini
     case zed
     case vscode
+    case ohMyOpencode = "oh-my-opencode"
 
     public var displayName: String {
         switch self {
@@ -18,6 +19,7 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .gemini: "Gemini CLI"
         case .zed: "Zed"
         case .vscode: "VS Code"
+        case .ohMyOpencode: "opencode with oh-my-openagent"
         }
     }
 
@@ -62,6 +64,8 @@ public enum MCPClient: String, CaseIterable, Sendable {
             return [at(config + "/zed/settings.json", ["context_servers"], "global"), at(project + "/.zed/settings.json", ["context_servers"], "project")]
         case .vscode:
             return [at(config + "/Code/User/mcp.json", ["servers"], "global"), at(project + "/.vscode/mcp.json", ["servers"], "project")]
+        case .ohMyOpencode:
+            return OhMyOpencode.jsonLocations(environment: environment, projectDirectory: project)
         }
     }
 
@@ -72,6 +76,7 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .opencode: ["type", "url", "headers", "oauth", "command"]
         case .gemini: ["httpUrl", "url", "headers", "oauth", "authProviderType", "command", "args", "type"]
         case .claudeDesktop, .cursor, .zed, .vscode, .claudeCode: ["type", "url", "headers", "command", "args"]
+        case .ohMyOpencode: ["type", "url", "headers", "oauth", "command", "args"]
         }
     }
 }

@@ -98,7 +98,7 @@ extension ServerEntry {
     }
 
     /// Whether a command names mcp-vault (on PATH, or by its path).
-    static func isMCPVault(_ command: String) -> Bool {
+    public static func isMCPVault(_ command: String) -> Bool {
         command == "mcp-vault" || command.hasSuffix("/mcp-vault")
     }
 

@@ -1,9 +1,9 @@
 /// A unified diff (as `diff -u` prints) of a file and the same file with some byte ranges
 /// replaced, computed from the replacements themselves.
-enum UnifiedDiff {
+public enum UnifiedDiff {
     static let context = 3
 
-    static func make(old: [UInt8], edits: [(span: Range<Int>, text: String)], path: String) -> String {
+    public static func make(old: [UInt8], edits: [(span: Range<Int>, text: String)], path: String) -> String {
         guard !edits.isEmpty else { return "" }
         let oldLines = lines(old)
         // Line starts (byte offsets) of the old text.

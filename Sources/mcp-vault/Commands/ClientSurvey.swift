@@ -13,10 +13,15 @@ struct ClientSurvey {
     /// Configuration files that exist but could not be read (not JSON, say), by client.
     let unreadableByClient: [MCPClient: [String]]
     var unreadable: [String] { MCPClient.allCases.flatMap { unreadableByClient[$0] ?? [] } }
+    /// oh-my-opencode's skills that name MCP servers in their front matter (when it is installed).
+    let skills: [SkillFile]
 
     init(environment: [String: String], projectDirectory: String) {
         var unreadable: [MCPClient: [String]] = [:]
-        files = MCPClient.allCases.map { client in
+        // oh-my-opencode's files are mostly Claude Code's: they count only when it is installed.
+        let installed = OhMyOpencode.isInstalled(environment: environment, projectDirectory: projectDirectory)
+        skills = installed ? OhMyOpencode.skillFiles(environment: environment, projectDirectory: projectDirectory).compactMap { try? $0.get() } : []
+        files = MCPClient.allCases.filter { $0 != .ohMyOpencode || installed }.map { client in
             (client, ConfigFile.files(of: client, environment: environment, projectDirectory: projectDirectory).compactMap { result in
                 switch result {
                 case .success(let file): return file
@@ -64,7 +69,8 @@ struct ClientSurvey {
     /// Clients with entries that still reach a remote server by themselves, and those entries' names.
     var clientsReachingServersDirectly: [(client: MCPClient, names: [String])] {
         files.compactMap { client, files in
-            let names = files.flatMap(\.entries).filter { if case .remote = $0.kind { true } else { false } }.map(\.name)
+            var names = files.flatMap(\.entries).filter { if case .remote = $0.kind { true } else { false } }.map(\.name)
+            if client == .ohMyOpencode { names += skills.flatMap(\.entries).filter { $0.remote != nil }.map(\.name) }
             return names.isEmpty ? nil : (client, names)
         }
     }
@@ -99,6 +105,19 @@ struct ClientSurvey {
                     }
                 }
             }
+            if client == .ohMyOpencode {
+                for skill in skills {
+                    lines.append("  \(skill.path) (front matter)")
+                    for entry in skill.entries {
+                        if let remote = entry.remote {
+                            lines.append("    \(entry.name)  \(remote.url)  reaches the server directly"
+                                         + (entry.value("oauth") != nil ? " and signs in by itself (plaintext tokens under mcp-oauth/)" : ""))
+                        } else if let command = entry.value("command"), ServerEntry.isMCPVault(command) {
+                            lines.append("    \(entry.name)  gets its token from mcp-vault")
+                        }
+                    }
+                }
+            }
             if pending.contains(client) {
                 lines.append("  run `mcp-vault setup \(client.rawValue)` to point these at mcp-vault")
             }
@@ -117,6 +136,11 @@ struct ClientSurvey {
             for file in files {
                 for entry in file.entries {
                     let subject = "\(client.rawValue) \(entry.name)"
+                    if client == .ohMyOpencode, case .remote(let remote) = entry.kind {
+                        checks.append(Self.pluginReachesDirectly(subject: subject, path: file.path, url: remote.url,
+                                                                 signsIn: entry.member.value.node["oauth"] != nil))
+                        continue
+                    }
                     if case .foreignHelper(let url, let helperURL) = entry.kind {
                         checks.append(DiagnosticCheck(subject: subject, outcome: .problem,
                                                       detail: "\(file.path): " + MCPVault.Setup.foreignHelperWarning(url: url, helperURL: helperURL),
@@ -149,6 +173,22 @@ struct ClientSurvey {
                 }
             }
         }
+        for skill in skills {
+            for entry in skill.entries {
+                guard let remote = entry.remote else { continue }
+                checks.append(Self.pluginReachesDirectly(subject: "oh-my-opencode \(entry.name)", path: skill.path + " (front matter)",
+                                                         url: remote.url, signsIn: entry.value("oauth") != nil))
+            }
+        }
         return checks
+    }
+
+    /// An entry oh-my-opencode loads that reaches its server by itself.
+    static func pluginReachesDirectly(subject: String, path: String, url: String, signsIn: Bool) -> DiagnosticCheck {
+        DiagnosticCheck(subject: subject, outcome: .warning,
+                        detail: "\(path): oh-my-opencode reaches \(url) by itself" + (signsIn
+                            ? " and signs in with its own OAuth engine, which writes a plaintext token under ~/.config/opencode/mcp-oauth/"
+                            : ""),
+                        remedy: "run `mcp-vault setup oh-my-opencode` (then `mcp-vault migrate` for the tokens it wrote)")
     }
 }

@@ -85,7 +85,8 @@ extension MCPVault {
         private func setUp(_ client: MCPClient) throws {
             let environment = global.environment
             let results = ConfigFile.files(of: client, environment: environment, projectDirectory: projectDirectory)
-            guard !results.isEmpty else {
+            let skills = client == .ohMyOpencode ? OhMyOpencode.skillFiles(environment: environment, projectDirectory: projectDirectory) : []
+            guard !results.isEmpty || !skills.isEmpty else {
                 var places: [String] = []
                 for location in client.locations(environment: environment, projectDirectory: projectDirectory) where !places.contains(location.path) {
                     places.append(location.path)
@@ -95,6 +96,12 @@ extension MCPVault {
             var vault = try openVault()
             let command = self.command ?? Self.defaultCommand()
             var tally = Tally()
+            // oh-my-opencode reads Claude Code's files too, and cannot use a headers helper.
+            let proxyForClaudeCode = client == .claudeCode && OhMyOpencode.isInstalled(environment: environment, projectDirectory: projectDirectory)
+            if proxyForClaudeCode {
+                Console.out("oh-my-opencode is installed and reads these files too; it cannot run a headersHelper, so HTTP entries run "
+                            + "`mcp-vault proxy` instead (Claude Code runs it as well).")
+            }
             for result in results {
                 let file: ConfigFile
                 switch result {
@@ -112,8 +119,9 @@ extension MCPVault {
                 }
                 let chosen = try entriesToRewrite(in: file, vault: &vault, tally: &tally)
                 guard !chosen.isEmpty else { continue }
-                try rewrite(file, entries: chosen, command: command, vault: vault, tally: &tally)
+                try rewrite(file, entries: chosen, command: command, vault: vault, proxyForClaudeCode: proxyForClaudeCode, tally: &tally)
             }
+            try setUpSkills(skills, vault: &vault, command: command, tally: &tally)
             if tally.written > 0 {
                 Console.out("Restart \(client.displayName) (or reload its MCP servers) to use the new entries.")
             } else if !dryRun && tally.problems == 0 {
@@ -127,7 +135,7 @@ extension MCPVault {
         }
 
         /// What one client's files amounted to.
-        private struct Tally {
+        struct Tally {
             var problems = 0
             var written = 0
             var remoteSeen = false
@@ -174,8 +182,9 @@ extension MCPVault {
 
         /// Rewrites `entries` in `file` (or, with --dry-run, shows the diff), with a backup, and
         /// names the records after the entries.
-        private func rewrite(_ file: ConfigFile, entries: [ServerEntry], command: String, vault: Vault?, tally: inout Tally) throws {
-            let change = ConfigRewrite.change(file, entries: entries, command: command)
+        private func rewrite(_ file: ConfigFile, entries: [ServerEntry], command: String, vault: Vault?, proxyForClaudeCode: Bool,
+                             tally: inout Tally) throws {
+            let change = ConfigRewrite.change(file, entries: entries, command: command, proxyForClaudeCode: proxyForClaudeCode)
             for refusal in change.refused {
                 tally.problems += 1
                 Console.out("  \(refusal.entry.name): left alone: \(refusal.reason)")
@@ -286,7 +295,7 @@ extension MCPVault {
         }
 
         /// The vault, or nil when there is none yet.
-        private func openVault() throws -> Vault? {
+        func openVault() throws -> Vault? {
             do {
                 return try unlock.access(global).unlock()
             } catch VaultError.noVault {
@@ -295,7 +304,7 @@ extension MCPVault {
         }
 
         /// Runs `mcp-vault login URL --name NAME`; whether it signed in.
-        private func signIn(_ server: ServerURL, name: String, vault: Vault?) -> Bool {
+        func signIn(_ server: ServerURL, name: String, vault: Vault?) -> Bool {
             var arguments = [OAuthProgram.path, "login", server.canonical]
             let free = vault.map { (try? ServerReference.resolve(name, in: $0)) == nil } ?? true
             if ServerReference.isValidName(name) && free { arguments += ["--name", name] }
