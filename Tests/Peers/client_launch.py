@@ -10,7 +10,9 @@ at its default place under HOME). Scenarios that need the process itself spawn i
                      (--config FILE --entry NAME | -- COMMAND [ARG ...]) [options]
 
 The command is the entry NAME of FILE's "mcpServers" (Claude Desktop's format, as `mcp-vault setup
-claude-desktop` writes it: "command", "args", "env"), or COMMAND. --desktop-menu-path sets PATH to
+claude-desktop` writes it: "command", "args", "env"; or a skill's mcp.json, or a SKILL.md whose
+front matter's "mcp" map holds it, read with PyYAML), or COMMAND. --plugin-environment gives the
+child the environment oh-my-openagent gives a stdio server (this process's, less secrets). --desktop-menu-path sets PATH to
 /usr/local/bin:/usr/bin:/bin in the entry's env, as a client started from a desktop menu has it.
 Prints one line per check ("ok" or "FAIL"; "skip" for a scenario not written yet), exits 1 if a
 check failed, 2 on a usage error. -v prints the raw wire of the scenarios that drive JSON-RPC by
@@ -98,10 +100,35 @@ class Launch:
         return Launch(self.command, [url if a == old else a for a in self.args], self.env)
 
 
+PLUGIN_DROPPED = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY")
+
+
+def plugin_environment() -> dict[str, str]:
+    """The environment oh-my-openagent's skill-mcp-manager gives a stdio server: its own process's,
+    without package managers' settings and anything named like a secret."""
+    def dropped(name: str) -> bool:
+        upper = name.upper()
+        return (upper.startswith(("NPM_CONFIG_", "YARN_", "PNPM_", "AZURE_")) or upper in PLUGIN_DROPPED
+                or upper.endswith(("_KEY", "_SECRET", "_TOKEN", "_PASSWORD", "_CREDENTIAL", "_CREDENTIALS")))
+    return {name: value for name, value in os.environ.items() if not dropped(name)}
+
+
+def read_entry(path: str, name: str) -> dict:
+    """The entry NAME of a configuration: JSON with "mcpServers" (or the map itself), or a
+    SKILL.md whose YAML front matter has an "mcp" map (read with PyYAML)."""
+    with open(path) as f:
+        text = f.read()
+    if path.endswith(".md"):
+        import yaml
+        front = text.split("\n---", 1)[0].removeprefix("---\n")
+        return yaml.safe_load(front)["mcp"][name]
+    document = json.loads(text)
+    return document.get("mcpServers", document)[name]
+
+
 def launch_from(args: argparse.Namespace) -> Launch:
     if args.config:
-        with open(args.config) as f:
-            entry = json.load(f)["mcpServers"][args.entry]
+        entry = read_entry(args.config, args.entry)
         launch = Launch(entry["command"], list(entry.get("args", [])), entry.get("env") or None)
         if args.command:
             raise SystemExit("client_launch.py: give --config/--entry or a COMMAND, not both")
@@ -111,6 +138,8 @@ def launch_from(args: argparse.Namespace) -> Launch:
         raise SystemExit("client_launch.py: give --config FILE --entry NAME, or -- COMMAND [ARG ...]")
     if args.desktop_menu_path:
         launch.env = (launch.env or {}) | {"PATH": DESKTOP_MENU_PATH}
+    if args.plugin_environment:
+        launch.env = plugin_environment() | (launch.env or {})
     return launch
 
 
@@ -537,6 +566,8 @@ if __name__ == "__main__":
     parser.add_argument("--config", metavar="FILE", help="a client configuration in Claude Desktop's format")
     parser.add_argument("--entry", metavar="NAME", help="the entry of FILE's mcpServers to start")
     parser.add_argument("--desktop-menu-path", action="store_true", help=f"PATH={DESKTOP_MENU_PATH} in the entry's env")
+    parser.add_argument("--plugin-environment", action="store_true",
+                        help="the environment oh-my-openagent gives stdio servers: this process's, less secrets (as env=)")
     parser.add_argument("--server-name", default="python-sdk-peer", help="the serverInfo.name expected")
     parser.add_argument("--request-timeout", type=float, default=30, help="seconds a request may take")
     parser.add_argument("--scenario-timeout", type=float, default=120, help="seconds a scenario may take")
