@@ -201,11 +201,14 @@ private struct FrontMatter {
         if !rest.isEmpty {
             // `name: {url: …, oauth: {}}` on one line.
             var parser = FlowParser(text: rest)
-            guard let fields = parser.mapping(), parser.atEnd else { throw Unreadable(reason: "its value is not a one-line mapping mcp-vault reads") }
+            guard let fields = parser.mapping(), parser.atEnd, range.count == 1 || (range.dropFirst()).allSatisfy({ Self.blank(lines[$0].text) }) else {
+                throw Unreadable(reason: "its value is not a one-line mapping mcp-vault reads")
+            }
             let headers = FlowParser.pairs(fields.first { $0.key == "headers" }?.value ?? "")
+            // The mapping's own text: not a comment after it.
             let contentStart = head.range.lowerBound + head.indentation
             let start = contentStart + head.text.utf8.distance(from: head.text.startIndex, to: rest.startIndex)
-            let end = contentStart + head.text.utf8.distance(from: head.text.startIndex, to: rest.endIndex)
+            let end = contentStart + head.text.utf8.distance(from: head.text.startIndex, to: parser.index)
             return SkillFile.Entry(name: name, fields: fields, headers: headers, span: start..<end, isFlow: true,
                                    indentation: indentation, keyIndentation: indentation, keySpans: [])
         }
@@ -228,6 +231,9 @@ private struct FrontMatter {
             let next = end < lines.count ? lines[end].range.lowerBound : bytes.count
             keySpans.append((key, line.range.lowerBound..<(end == children.upperBound ? lines[end - 1].next : next)))
             if !value.isEmpty {
+                guard ((index + 1)..<end).allSatisfy({ Self.blank(lines[$0].text) }) else {
+                    throw Unreadable(reason: "the value of \(key) goes on over more lines")
+                }
                 var parser = FlowParser(text: value)
                 guard let scalar = parser.value(), parser.atEnd else { throw Unreadable(reason: "the value of \(key) is not one mcp-vault reads") }
                 fields.append((key, scalar))
