@@ -38,12 +38,7 @@ extension MCPVault.Setup {
                     tally.problems += 1
                     continue
                 }
-                var held = vault.map { (try? $0.read(server.canonical)) != nil } ?? false
-                if !held && login && !dryRun {
-                    held = signIn(server, name: entry.name, vault: vault)
-                    if vault == nil { vault = try openVault() }
-                }
-                guard held else {
+                guard try holds(server, signingInAs: entry.name, vault: &vault) else {
                     Console.out("  \(entry.name): \(Self.displayed(server.canonical)) is not in the vault; left alone (sign in with "
                                 + "`mcp-vault login \(Self.displayed(server.canonical))`, or run setup again with --login)")
                     continue

@@ -163,12 +163,7 @@ extension MCPVault {
                         tally.problems += 1
                         continue
                     }
-                    var held = vault.map { (try? $0.read(server.canonical)) != nil } ?? false
-                    if !held && login && !dryRun {
-                        held = signIn(server, name: entry.name, vault: vault)
-                        if vault == nil { vault = try openVault() }
-                    }
-                    if held {
+                    if try holds(server, signingInAs: entry.name, vault: &vault) {
                         chosen.append(entry)
                     } else {
                         Console.out("  \(entry.name): \(Self.displayed(server.canonical)) is not in the vault; left alone (sign in with "
@@ -294,8 +289,19 @@ extension MCPVault {
             }
         }
 
+        /// Whether the vault holds `server`, after signing in to it first with --login (which
+        /// opens `vault` when there was none before).
+        func holds(_ server: ServerURL, signingInAs name: String, vault: inout Vault?) throws -> Bool {
+            var held = vault.map { (try? $0.read(server.canonical)) != nil } ?? false
+            if !held && login && !dryRun {
+                held = signIn(server, name: name, vault: vault)
+                if vault == nil { vault = try openVault() }
+            }
+            return held
+        }
+
         /// The vault, or nil when there is none yet.
-        func openVault() throws -> Vault? {
+        private func openVault() throws -> Vault? {
             do {
                 return try unlock.access(global).unlock()
             } catch VaultError.noVault {
@@ -304,7 +310,7 @@ extension MCPVault {
         }
 
         /// Runs `mcp-vault login URL --name NAME`; whether it signed in.
-        func signIn(_ server: ServerURL, name: String, vault: Vault?) -> Bool {
+        private func signIn(_ server: ServerURL, name: String, vault: Vault?) -> Bool {
             var arguments = [OAuthProgram.path, "login", server.canonical]
             let free = vault.map { (try? ServerReference.resolve(name, in: $0)) == nil } ?? true
             if ServerReference.isValidName(name) && free { arguments += ["--name", name] }
