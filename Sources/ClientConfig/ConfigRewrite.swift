@@ -90,7 +90,7 @@ public enum ConfigRewrite {
         switch client {
         case .opencode:
             return [("type", json("local")), ("command", json([command] + arguments))] + kept(dropping: client.transportKeys)
-        case .vscode:
+        case .vscode, .cline:
             return [("type", json("stdio")), ("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
         case .claudeCode where remote.mcpRemote == nil && !proxyForClaudeCode:
             // Claude Code asks a headers helper for the headers of each connection: the URL stays.
@@ -123,7 +123,7 @@ public enum ConfigRewrite {
             // Zed's custom servers carry "source": "custom" (kept when there, added when not).
             let source: [(String, String)] = old.contains { $0.key == "source" } ? [] : [("source", json("custom"))]
             return source + [("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
-        case .claudeDesktop, .cursor, .gemini:
+        case .claudeDesktop, .cursor, .gemini, .windsurf:
             return [("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
         }
     }

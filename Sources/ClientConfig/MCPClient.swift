@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// The MCP clients whose configuration `setup` rewrites and `migrate` reads: where each keeps
 /// its servers, and how it writes a remote one and a local (stdio) one.
 public enum MCPClient: String, CaseIterable, Sendable {
@@ -8,6 +14,8 @@ public enum MCPClient: String, CaseIterable, Sendable {
     case gemini
     case zed
     case vscode
+    case windsurf
+    case cline
     case ohMyOpencode = "oh-my-opencode"
 
     public var displayName: String {
@@ -19,6 +27,8 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .gemini: "Gemini CLI"
         case .zed: "Zed"
         case .vscode: "VS Code"
+        case .windsurf: "Windsurf"
+        case .cline: "Cline"
         case .ohMyOpencode: "opencode with oh-my-openagent"
         }
     }
@@ -63,7 +73,27 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .zed:
             return [at(config + "/zed/settings.json", ["context_servers"], "global"), at(project + "/.zed/settings.json", ["context_servers"], "project")]
         case .vscode:
-            return [at(config + "/Code/User/mcp.json", ["servers"], "global"), at(project + "/.vscode/mcp.json", ["servers"], "project")]
+            // VS Code, VS Code Insiders and VSCodium, each with its profiles (User/profiles/<id>/mcp.json).
+            var found: [Location] = []
+            for product in ["Code", "Code - Insiders", "VSCodium"] {
+                let user = config + "/" + product + "/User"
+                found.append(at(user + "/mcp.json", ["servers"], "global"))
+                let profiles = ((try? FileManager.default.contentsOfDirectory(atPath: user + "/profiles")) ?? []).sorted()
+                found += profiles.map { at(user + "/profiles/" + $0 + "/mcp.json", ["servers"], "global") }
+            }
+            return found + [at(project + "/.vscode/mcp.json", ["servers"], "project")]
+        case .windsurf:
+            // docs.windsurf.com, "Model Context Protocol": remote servers by `serverUrl` (or `url`).
+            return [at(home + "/.codeium/windsurf/mcp_config.json", ["mcpServers"], "global")]
+        case .cline:
+            // cline/cline src/core/storage (mcp-settings-legacy-migration.ts): ~/.cline/data/settings,
+            // moved by CLINE_MCP_SETTINGS_PATH, CLINE_DATA_DIR or CLINE_DIR; the VS Code extension's
+            // global storage before it.
+            let current: String = if let path = environment["CLINE_MCP_SETTINGS_PATH"], !path.isEmpty { path }
+                else if let data = environment["CLINE_DATA_DIR"], !data.isEmpty { data + "/settings/cline_mcp_settings.json" }
+                else { (environment["CLINE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.cline") + "/data/settings/cline_mcp_settings.json" }
+            return [at(current, ["mcpServers"], "global"),
+                    at(config + "/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", ["mcpServers"], "global")]
         case .ohMyOpencode:
             return OhMyOpencode.jsonLocations(environment: environment, projectDirectory: project)
         }
@@ -77,6 +107,8 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .gemini: ["httpUrl", "url", "headers", "oauth", "authProviderType", "command", "args", "type"]
         case .claudeDesktop, .cursor, .zed, .vscode, .claudeCode: ["type", "url", "headers", "command", "args"]
         case .ohMyOpencode: ["type", "url", "headers", "oauth", "command", "args"]
+        case .windsurf: ["serverUrl", "url", "headers", "command", "args", "type"]
+        case .cline: ["type", "url", "headers", "command", "args", "transportType"]
         }
     }
 }

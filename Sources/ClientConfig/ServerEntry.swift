@@ -81,11 +81,12 @@ extension ServerEntry {
         }
         let type = entry["type"]?.node.string
         if location.client == .opencode && type != "remote" { return .other }
-        let http = entry["httpUrl"]?.node.string
+        let http = entry["httpUrl"]?.node.string ?? entry["serverUrl"]?.node.string  // Gemini CLI's, Windsurf's
         guard let url = http ?? entry["url"]?.node.string, url.contains("://") else { return .other }
         var remote = RemoteServer(url: url)
-        // Gemini CLI's `url` without a type is tried as Streamable HTTP then SSE, as the proxy's auto does.
-        remote.sse = type == "sse"
+        // Gemini CLI's `url` without a type is tried as Streamable HTTP then SSE, as the proxy's auto does;
+        // Cline's without a type is SSE.
+        remote.sse = type == "sse" || (location.client == .cline && type == nil)
         for header in entry["headers"]?.node.members ?? [] {
             guard let value = header.value.node.string else { continue }
             if header.key.lowercased() == "authorization" {

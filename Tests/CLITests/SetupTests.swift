@@ -47,6 +47,11 @@ private func sampleFiles(_ sample: String) -> [SampleFile] {
                            linear: proxied(["source": "custom"]))]
     case "vscode":
         return [SampleFile(path: ".config/Code/User/mcp.json", keys: ["servers"], local: "memory", linear: proxied(["type": "stdio"]))]
+    case "windsurf":
+        return [SampleFile(path: ".codeium/windsurf/mcp_config.json", keys: ["mcpServers"], local: "github", linear: proxy)]
+    case "cline":
+        return [SampleFile(path: ".cline/data/settings/cline_mcp_settings.json", keys: ["mcpServers"], local: "fetch",
+                           linear: proxied(["type": "stdio", "disabled": false, "autoApprove": ["list_issues"], "timeout": 60]))]
     default:
         return []
     }
@@ -156,7 +161,7 @@ private func objectValue(_ name: String, in bytes: [UInt8]) -> Range<Int>? {
 
 @Suite("Setup")
 struct SetupTests {
-    static let clients = ["opencode", "claude-desktop", "cursor", "claude-code", "gemini", "zed", "vscode"]
+    static let clients = ["opencode", "claude-desktop", "cursor", "claude-code", "gemini", "zed", "vscode", "windsurf", "cline"]
 
     @Test(arguments: SetupTests.clients)
     func rewritesTheLinearEntryAndNothingElse(_ client: String) throws {
