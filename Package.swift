@@ -48,7 +48,7 @@ let package = Package(
             ]
         ),
         // Reads the plaintext token files of older tools and imports them into the vault.
-        .target(name: "LegacyImport", dependencies: ["Vault"]),
+        .target(name: "LegacyImport", dependencies: ["Vault", "ClientConfig"]),
         // MCP clients' configuration files: where they are, which servers they reach, and the
         // in-place rewrite that points them at mcp-vault (`setup`).
         .target(name: "ClientConfig", dependencies: ["Vault", "ServerAddress"]),

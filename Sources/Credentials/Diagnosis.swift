@@ -145,10 +145,9 @@ public struct Diagnosis: Sendable {
             add("mcp-remote tokens", .warning, "\(mcpRemote.count) plaintext token file(s) of mcp-remote, for example \(mcpRemote[0])",
                 "run `mcp-vault migrate` to seal them (a file whose server no client configuration names needs --assign HASH=URL), then `mcp-vault setup CLIENT` so the client stops running mcp-remote")
         }
-        // Stores of other clients that mcp-vault knows but does not import: their format is the
-        // client's own, and the client rewrites them.
+        // MCP clients' own token files (Claude Code, Codex, Gemini CLI) that still hold servers' tokens.
         for store in files.otherClientStores() {
-            add(store.name, .warning, "\(store.path) holds MCP OAuth tokens in plaintext; mcp-vault does not import it: \(store.why)", store.advice)
+            add(store.name, .warning, "\(store.path) holds \(store.why)", store.advice)
         }
         return Diagnosis(checks: checks, vaultUsable: usable, vaultWritable: writable)
     }

@@ -80,6 +80,7 @@ public struct LegacyMigration: Sendable {
         }
         guard !options.dryRun && !options.keepPlaintext else { return report }
         var entriesToRemove: [String: [String: String?]] = [:]
+        var clientEntriesToRemove: [String: [String: String?]] = [:]
         var filesToRemove: [(path: String, fingerprint: String?)] = []
         var lineOfFile: [String: Int] = [:]
         for index in report.lines.indices where report.lines[index].removesPlaintext {
@@ -90,6 +91,8 @@ public struct LegacyMigration: Sendable {
                 lineOfFile[path] = index
             case .entry(let path, let key):
                 entriesToRemove[path, default: [:]][key] = fingerprint
+            case .clientStore(let path, let key):
+                clientEntriesToRemove[path, default: [:]][key] = fingerprint
             }
         }
         // A file with another hard link is unlinked, not zeroed (zeroing would destroy the other
@@ -111,10 +114,12 @@ public struct LegacyMigration: Sendable {
         for (path, failure) in PlainFiles.shredAll(companions) {
             report.notes.append("\(path) could not be removed: \(failure)")
         }
-        for (path, fingerprints) in entriesToRemove.sorted(by: { $0.key < $1.key }) {
+        let removals = entriesToRemove.map { ($0.key, $0.value, LegacyCleanup.removeEntries) }
+            + clientEntriesToRemove.map { ($0.key, $0.value, ClientTokenStore.removeEntries) }
+        for (path, fingerprints, remove) in removals.sorted(by: { $0.0 < $1.0 }) {
             let lines = report.lines.indices.filter { report.lines[$0].origin.path == path && report.lines[$0].removesPlaintext }
             do {
-                let changed = try LegacyCleanup.removeEntries(fingerprints, from: path)
+                let changed = try remove(fingerprints, path)
                 for index in lines where changed.contains(report.lines[index].origin.assignmentName) {
                     report.lines[index].cleanupFailure = LegacyCleanup.changedSinceRead
                 }

@@ -31,6 +31,7 @@ public enum LegacyScanner {
             scanEntriesFile(file, assignments, into: &scan)
         }
         MCPRemoteStore.scan(files.mcpRemoteDirectory, urlsByHash: mcpRemoteURLs, assignments: assignments, into: &scan)
+        for (store, path) in files.clientStores { store.scan(path: path, assignments: assignments, into: &scan) }
         // A killed run may have left a file half removed where no file is left to scan (the
         // single file renamed aside for shredding, say): those directories are looked at too.
         scan.directories += files.directories.filter(PlainFiles.exists)

@@ -21,10 +21,12 @@ public enum LegacyOrigin: Sendable, Equatable, CustomStringConvertible {
     case entry(path: String, key: String)
     /// mcp-remote's `<hash>_tokens.json`, with the files beside it that share its hash.
     case mcpRemote(path: String, hash: String)
+    /// One server's entry in an MCP client's own token file (`ClientTokenStore`).
+    case clientStore(path: String, key: String)
 
     public var path: String {
         switch self {
-        case .perServerFile(let path, _), .entry(let path, _), .mcpRemote(let path, _): path
+        case .perServerFile(let path, _), .entry(let path, _), .mcpRemote(let path, _), .clientStore(let path, _): path
         }
     }
 
@@ -32,14 +34,14 @@ public enum LegacyOrigin: Sendable, Equatable, CustomStringConvertible {
     public var assignmentName: String {
         switch self {
         case .perServerFile(_, let hash), .mcpRemote(_, let hash): hash
-        case .entry(_, let key): key
+        case .entry(_, let key), .clientStore(_, let key): key
         }
     }
 
     public var description: String {
         switch self {
         case .perServerFile(let path, _), .mcpRemote(let path, _): path
-        case .entry(let path, let key): "\(path) [\(key)]"
+        case .entry(let path, let key), .clientStore(let path, let key): "\(path) [\(key)]"
         }
     }
 }

@@ -16,10 +16,13 @@ public struct LegacyTokenFiles: Sendable {
     /// folder per version, with `<md5 of the server URL>_tokens.json` files.
     public let mcpRemoteDirectory: String
     let home: String
+    /// The token files of MCP clients that `migrate` imports MCP servers' entries from.
+    public let clientStores: [(store: ClientTokenStore, path: String)]
 
     public init(environment: [String: String]) {
         let home = environment["HOME"] ?? ""
         self.home = home
+        clientStores = ClientTokenStore.allCases.map { ($0, $0.path(environment: environment)) }
         if let explicit = environment["OPENCODE_CONFIG_DIR"], !explicit.isEmpty {
             configDirectory = explicit
         } else {
@@ -69,7 +72,7 @@ extension LegacyTokenFiles {
         }
     }
 
-    /// A plaintext token store of another client that `migrate` does not import.
+    /// An MCP client's own token file that holds MCP servers' tokens.
     public struct OtherStore: Sendable {
         public let name: String
         public let path: String
@@ -77,20 +80,18 @@ extension LegacyTokenFiles {
         public let advice: String
     }
 
-    /// Other clients' plaintext token stores that exist now.
+    /// MCP clients' token files that hold MCP servers' tokens now (`migrate` imports them and
+    /// removes just those entries).
     public func otherClientStores() -> [OtherStore] {
         var stores: [OtherStore] = []
-        let gemini = home + "/.gemini/mcp-oauth-tokens.json"
-        if PlainFiles.exists(gemini) {
-            stores.append(OtherStore(name: "Gemini CLI tokens", path: gemini,
-                                     why: "Gemini CLI keeps it up to date itself while it signs in to servers",
-                                     advice: "after `mcp-vault setup gemini`, remove the servers' sign-ins with `/mcp auth` in Gemini CLI or delete the file"))
-        }
-        let claude = home + "/.claude/.credentials.json"
-        if PlainFiles.exists(claude) {
-            stores.append(OtherStore(name: "Claude Code credentials", path: claude,
-                                     why: "it also holds Claude Code's own sign-in, which mcp-vault must not touch",
-                                     advice: "after `mcp-vault setup claude-code`, sign out of those servers with /mcp in Claude Code"))
+        for (store, path) in clientStores where PlainFiles.exists(path) {
+            var scan = LegacyScan()
+            store.scan(path: path, assignments: [:], into: &scan)
+            let servers = scan.items.filter { $0.origin.assignmentName != "*" }.count
+            guard servers > 0 else { continue }
+            stores.append(OtherStore(name: "\(store.rawValue) MCP tokens", path: path,
+                                     why: "\(servers) MCP server token\(servers == 1 ? "" : "s") in plaintext",
+                                     advice: "run `mcp-vault migrate` (it takes only those entries out of the file), then " + store.pointAtTheVault))
         }
         return stores
     }
