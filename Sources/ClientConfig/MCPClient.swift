@@ -16,6 +16,7 @@ public enum MCPClient: String, CaseIterable, Sendable {
     case vscode
     case windsurf
     case cline
+    case codex
     case ohMyOpencode = "oh-my-opencode"
 
     public var displayName: String {
@@ -29,6 +30,7 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .vscode: "VS Code"
         case .windsurf: "Windsurf"
         case .cline: "Cline"
+        case .codex: "Codex"
         case .ohMyOpencode: "opencode with oh-my-openagent"
         }
     }
@@ -96,6 +98,8 @@ public enum MCPClient: String, CaseIterable, Sendable {
                     at(config + "/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", ["mcpServers"], "global")]
         case .ohMyOpencode:
             return OhMyOpencode.jsonLocations(environment: environment, projectDirectory: project)
+        case .codex:
+            return []  // TOML: CodexConfig
         }
     }
 
@@ -109,6 +113,7 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .ohMyOpencode: ["type", "url", "headers", "oauth", "command", "args"]
         case .windsurf: ["serverUrl", "url", "headers", "command", "args", "type"]
         case .cline: ["type", "url", "headers", "command", "args", "transportType"]
+        case .codex: []
         }
     }
 }

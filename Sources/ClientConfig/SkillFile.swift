@@ -20,7 +20,7 @@ import Vault
 /// An entry is known by its lines: a rewrite replaces those lines (or, for a flow mapping, the
 /// text after the name) and keeps every other byte of the file. YAML beyond what entries of this
 /// shape use (anchors, multi-line flow, block scalars) leaves the entry alone, with a reason.
-public struct SkillFile: Sendable {
+public struct SkillFile: LineEditedConfig {
     public let path: String
     public let realPath: String
     public let bytes: [UInt8]
@@ -31,7 +31,7 @@ public struct SkillFile: Sendable {
     /// "\r\n" when the file has any line so ended, else "\n".
     var lineEnding: String { zip(bytes, bytes.dropFirst()).contains { $0 == 0x0D && $1 == 0x0A } ? "\r\n" : "\n" }
 
-    public struct Entry: Sendable {
+    public struct Entry: ServerLines {
         public let name: String
         /// The entry's keys and their values as text (`oauth` and other nested values as their
         /// source text).
@@ -48,6 +48,8 @@ public struct SkillFile: Sendable {
         let keySpans: [(key: String, span: Range<Int>)]
 
         public func value(_ key: String) -> String? { fields.last { $0.key == key }?.value }
+
+        public var runsMCPVault: Bool { value("command").map(ServerEntry.isMCPVault) ?? false }
 
         /// A remote server (a url, not stdio), as `setup` sees it.
         public var remote: RemoteServer? {

@@ -31,7 +31,7 @@ public enum ClientTokenStore: String, Sendable, CaseIterable {
         switch self {
         case .claudeCode: "`mcp-vault setup claude-code`, so that Claude Code gets its tokens from the vault"
         case .gemini: "`mcp-vault setup gemini`, so that Gemini CLI gets its tokens from the vault"
-        case .codex: "point Codex's [mcp_servers] entries at `mcp-vault proxy URL` (command and args; `setup` does not write Codex's TOML yet)"
+        case .codex: "`mcp-vault setup codex`, so that Codex gets its tokens from the vault"
         }
     }
 

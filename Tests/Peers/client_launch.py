@@ -118,6 +118,9 @@ def read_entry(path: str, name: str) -> dict:
     SKILL.md whose YAML front matter has an "mcp" map (read with PyYAML)."""
     with open(path) as f:
         text = f.read()
+    if path.endswith(".toml"):
+        import tomllib
+        return tomllib.loads(text)["mcp_servers"][name]
     if path.endswith(".md"):
         import yaml
         front = text.split("\n---", 1)[0].removeprefix("---\n")

@@ -3,13 +3,13 @@ import CommandSupport
 import Credentials
 import Vault
 
-/// `setup oh-my-opencode`: the MCP servers of the plugin's skills, in SKILL.md front matter (its
-/// JSON files go the way of every other client's).
+/// The entries of configurations that are not JSON: oh-my-opencode's skills (SKILL.md front
+/// matter) and Codex's config.toml.
 extension MCPVault.Setup {
-    func setUpSkills(_ skills: [Result<SkillFile, OhMyOpencode.SkillReadError>], vault: inout Vault?, command: String,
-                     tally: inout Tally) throws {
-        for result in skills {
-            let file: SkillFile
+    func setUpLines<File: LineEditedConfig>(_ files: [Result<File, any Error>], vault: inout Vault?, command: String,
+                                           tally: inout Tally) throws {
+        for result in files {
+            let file: File
             switch result {
             case .failure(let error):
                 Console.out("\(error)")
@@ -18,15 +18,15 @@ extension MCPVault.Setup {
             case .success(let read):
                 file = read
             }
-            Console.out(file.path + " (front matter):")
+            Console.out(file.path + (file.path.hasSuffix(".md") ? " (front matter):" : ":"))
             for problem in file.problems {
                 Console.out("  \(problem)")
                 tally.problems += 1
             }
-            var chosen: [(entry: SkillFile.Entry, arguments: [String])] = []
+            var chosen: [(entry: File.Entry, arguments: [String])] = []
             for entry in file.entries {
                 guard let remote = entry.remote else {
-                    if let runs = entry.value("command"), ServerEntry.isMCPVault(runs) {
+                    if entry.runsMCPVault {
                         tally.vaultSeen = true
                         Console.out("  \(entry.name): already gets its token from mcp-vault")
                     }

@@ -85,12 +85,18 @@ extension MCPVault {
         private func setUp(_ client: MCPClient) throws {
             let environment = global.environment
             let results = ConfigFile.files(of: client, environment: environment, projectDirectory: projectDirectory)
-            let skills = client == .ohMyOpencode ? OhMyOpencode.skillFiles(environment: environment, projectDirectory: projectDirectory) : []
-            guard !results.isEmpty || !skills.isEmpty else {
+            let skills = client == .ohMyOpencode ? OhMyOpencode.skillFiles(environment: environment, projectDirectory: projectDirectory)
+                .map { $0.mapError { $0 as any Error } } : []
+            let codexFiles: [Result<CodexConfig, any Error>] = client == .codex
+                ? CodexConfig.paths(environment: environment, projectDirectory: projectDirectory).compactMap { path in
+                    do { return try CodexConfig.read(path).map { .success($0) } } catch { return .failure(error) }
+                } : []
+            guard !results.isEmpty || !skills.isEmpty || !codexFiles.isEmpty else {
                 var places: [String] = []
                 for location in client.locations(environment: environment, projectDirectory: projectDirectory) where !places.contains(location.path) {
                     places.append(location.path)
                 }
+                if client == .codex { places += CodexConfig.paths(environment: environment, projectDirectory: projectDirectory) }
                 throw SetupError.noConfiguration(client, looked: places)
             }
             var vault = try openVault()
@@ -121,7 +127,8 @@ extension MCPVault {
                 guard !chosen.isEmpty else { continue }
                 try rewrite(file, entries: chosen, command: command, vault: vault, proxyForClaudeCode: proxyForClaudeCode, tally: &tally)
             }
-            try setUpSkills(skills, vault: &vault, command: command, tally: &tally)
+            try setUpLines(skills, vault: &vault, command: command, tally: &tally)
+            try setUpLines(codexFiles, vault: &vault, command: command, tally: &tally)
             if tally.written > 0 {
                 Console.out("Restart \(client.displayName) (or reload its MCP servers) to use the new entries.")
             } else if !dryRun && tally.problems == 0 {
