@@ -123,7 +123,7 @@ public enum ConfigRewrite {
             // Zed's custom servers carry "source": "custom" (kept when there, added when not).
             let source: [(String, String)] = old.contains { $0.key == "source" } ? [] : [("source", json("custom"))]
             return source + [("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
-        case .claudeDesktop, .cursor, .gemini, .windsurf, .codex:
+        case .claudeDesktop, .cursor, .gemini, .windsurf, .codex, .goose, .continueDev:
             return [("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
         }
     }

@@ -17,6 +17,8 @@ public enum MCPClient: String, CaseIterable, Sendable {
     case windsurf
     case cline
     case codex
+    case goose
+    case continueDev = "continue"
     case ohMyOpencode = "oh-my-opencode"
 
     public var displayName: String {
@@ -31,6 +33,8 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .windsurf: "Windsurf"
         case .cline: "Cline"
         case .codex: "Codex"
+        case .goose: "Goose"
+        case .continueDev: "Continue"
         case .ohMyOpencode: "opencode with oh-my-openagent"
         }
     }
@@ -98,8 +102,8 @@ public enum MCPClient: String, CaseIterable, Sendable {
                     at(config + "/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json", ["mcpServers"], "global")]
         case .ohMyOpencode:
             return OhMyOpencode.jsonLocations(environment: environment, projectDirectory: project)
-        case .codex:
-            return []  // TOML: CodexConfig
+        case .codex, .goose, .continueDev:
+            return []  // TOML and YAML: CodexConfig, SkillFile with the Goose dialect, ContinueConfig
         }
     }
 
@@ -113,7 +117,7 @@ public enum MCPClient: String, CaseIterable, Sendable {
         case .ohMyOpencode: ["type", "url", "headers", "oauth", "command", "args"]
         case .windsurf: ["serverUrl", "url", "headers", "command", "args", "type"]
         case .cline: ["type", "url", "headers", "command", "args", "transportType"]
-        case .codex: []
+        case .codex, .goose, .continueDev: []
         }
     }
 }

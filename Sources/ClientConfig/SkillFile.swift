@@ -21,6 +21,36 @@ import Vault
 /// text after the name) and keeps every other byte of the file. YAML beyond what entries of this
 /// shape use (anchors, multi-line flow, block scalars) leaves the entry alone, with a reason.
 public struct SkillFile: LineEditedConfig {
+    /// How one kind of YAML file names its servers and their keys.
+    public struct Dialect: Sendable {
+        /// The top-level key of the servers map.
+        let topKey: String
+        /// Only the `---` front matter at the file's start is YAML (a SKILL.md).
+        let frontMatter: Bool
+        let urlKey: String
+        let commandKey: String
+        /// A `type` a rewritten entry gets, first (Goose's `stdio`), or none.
+        let stdioType: String?
+        /// The `type`s of a remote entry (nil: any, when there is a url).
+        let remoteTypes: Set<String>?
+        /// Keys about the transport: a rewritten entry drops them.
+        let transport: Set<String>
+
+        /// oh-my-opencode's skills: `mcp:` in SKILL.md's front matter, Claude Code's entry keys.
+        public static let skill = Dialect(topKey: "mcp", frontMatter: true, urlKey: "url", commandKey: "command", stdioType: nil,
+                                          remoteTypes: nil, transport: ["type", "url", "headers", "oauth", "command", "args"])
+        /// Goose's `~/.config/goose/config.yaml`: `extensions:`, each with `type: streamable_http`
+        /// (or `sse`) and `uri`, or `type: stdio` and `cmd` (block/goose crates/goose config/extensions.rs).
+        /// Where Goose keeps it: `$XDG_CONFIG_HOME/goose/config.yaml` (else ~/.config).
+        public static func goosePath(environment: [String: String]) -> String {
+            (environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? (environment["HOME"] ?? "") + "/.config") + "/goose/config.yaml"
+        }
+
+        public static let goose = Dialect(topKey: "extensions", frontMatter: false, urlKey: "uri", commandKey: "cmd", stdioType: "stdio",
+                                          remoteTypes: ["streamable_http", "sse"], transport: ["type", "uri", "headers", "cmd", "args"])
+    }
+
+    public let dialect: Dialect
     public let path: String
     public let realPath: String
     public let bytes: [UInt8]
@@ -46,14 +76,16 @@ public struct SkillFile: LineEditedConfig {
         public let keyIndentation: String
         /// Spans of the block form's keys, each from its line's start to the next key's.
         let keySpans: [(key: String, span: Range<Int>)]
+        let dialect: Dialect
 
         public func value(_ key: String) -> String? { fields.last { $0.key == key }?.value }
 
-        public var runsMCPVault: Bool { value("command").map(ServerEntry.isMCPVault) ?? false }
+        public var runsMCPVault: Bool { value(dialect.commandKey).map(ServerEntry.isMCPVault) ?? false }
 
         /// A remote server (a url, not stdio), as `setup` sees it.
         public var remote: RemoteServer? {
-            guard value("command") == nil, let url = value("url"), url.contains("://") else { return nil }
+            guard value(dialect.commandKey) == nil, let url = value(dialect.urlKey), url.contains("://"),
+                  dialect.remoteTypes.map({ value("type").map($0.contains) ?? false }) ?? true else { return nil }
             var remote = RemoteServer(url: url)
             remote.sse = value("type") == "sse"
             for header in headers {
@@ -65,32 +97,31 @@ public struct SkillFile: LineEditedConfig {
         }
     }
 
-    /// Reads `path` (nil when it has no front matter with an `mcp` map).
-    public static func read(_ path: String) throws -> SkillFile? {
+    /// Reads `path` (nil when it has no servers map: no front matter with `mcp`, say).
+    public static func read(_ path: String, dialect: Dialect = .skill) throws -> SkillFile? {
         let realPath = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         guard let attributes = PlainFiles.attributes(realPath) else { return nil }
         let bytes = try PlainFiles.read(realPath, limit: ConfigFile.sizeLimit)
         var reader = FrontMatter(bytes: bytes)
-        guard let (entries, problems) = reader.mcpEntries() else { return nil }
-        return SkillFile(path: path, realPath: realPath, bytes: bytes, permissions: attributes.permissions, entries: entries, problems: problems)
+        guard let (entries, problems) = reader.entries(dialect) else { return nil }
+        return SkillFile(dialect: dialect, path: path, realPath: realPath, bytes: bytes, permissions: attributes.permissions, entries: entries,
+                         problems: problems)
     }
 
     /// The file with `entries` rewritten to run `command proxy …` (the plugin starts stdio
     /// servers itself), each keeping its keys other than the transport's.
     public func edits(_ chosen: [(entry: Entry, arguments: [String])], command: String) -> [(span: Range<Int>, text: String)] {
-        let transport: Set<String> = ["type", "url", "headers", "oauth", "command", "args"]
         var edits: [(Range<Int>, String)] = []
         for (entry, arguments) in chosen {
-            let commandValue = JSONText.quoted(command)
-            let argumentsValue = "[" + arguments.map(JSONText.quoted).joined(separator: ", ") + "]"
+            let members = (dialect.stdioType.map { [("type", $0)] } ?? []) + [(dialect.commandKey, JSONText.quoted(command)),
+                                                                              ("args", "[" + arguments.map(JSONText.quoted).joined(separator: ", ") + "]")]
             if entry.isFlow {
-                edits.append((entry.span, "{command: \(commandValue), args: \(argumentsValue)}"))
+                edits.append((entry.span, "{" + members.map { $0.0 + ": " + $0.1 }.joined(separator: ", ") + "}"))
                 continue
             }
             var text = entry.indentation + entry.name.yamlKey + ":" + lineEnding
-            text += entry.keyIndentation + "command: " + commandValue + lineEnding
-            text += entry.keyIndentation + "args: " + argumentsValue + lineEnding
-            for kept in entry.keySpans where !transport.contains(kept.key) {
+            for (key, value) in members { text += entry.keyIndentation + key + ": " + value + lineEnding }
+            for kept in entry.keySpans where !dialect.transport.contains(kept.key) {
                 text += String(decoding: bytes[kept.span], as: UTF8.self)
             }
             edits.append((entry.span, text))
@@ -110,10 +141,10 @@ public struct SkillFile: LineEditedConfig {
     /// Re-reads rewritten bytes: the same entries by name, the chosen ones now running a command.
     public func verified(_ newBytes: [UInt8], rewritten names: Set<String>) -> Bool {
         var reader = FrontMatter(bytes: newBytes)
-        guard let (after, problems) = reader.mcpEntries(), problems.count == self.problems.count else { return false }
+        guard let (after, problems) = reader.entries(dialect), problems.count == self.problems.count else { return false }
         guard after.map(\.name) == entries.map(\.name) else { return false }
         return zip(entries, after).allSatisfy { old, new in
-            names.contains(new.name) ? new.value("command") != nil && new.value("url") == nil && new.value("oauth") == nil
+            names.contains(new.name) ? new.runsMCPVault && new.value(dialect.urlKey) == nil && new.value("oauth") == nil
                 : old.fields.map(\.key) == new.fields.map(\.key) && old.fields.map(\.value) == new.fields.map(\.value)
         }
     }
@@ -121,8 +152,7 @@ public struct SkillFile: LineEditedConfig {
     /// Whether an entry can be rewritten in place: a flow mapping only when nothing but the
     /// transport is in it (its other keys would have to be rewritten too).
     public func refusal(for entry: Entry) -> String? {
-        let transport: Set<String> = ["type", "url", "headers", "oauth"]
-        if entry.isFlow, entry.fields.contains(where: { !transport.contains($0.key) }) {
+        if entry.isFlow, entry.fields.contains(where: { !dialect.transport.contains($0.key) }) {
             return "its one-line mapping holds more than the server's address; write it as a block"
         }
         return nil
@@ -137,7 +167,7 @@ private extension String {
 }
 
 /// The lines of a front matter, and the small part of YAML its `mcp` map is written in.
-private struct FrontMatter {
+struct FrontMatter {
     struct Line {
         let range: Range<Int>  // without the line ending
         let next: Int  // where the next line starts
@@ -147,6 +177,7 @@ private struct FrontMatter {
 
     let bytes: [UInt8]
     var lines: [Line] = []
+    var dialect = SkillFile.Dialect.skill
 
     init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -163,16 +194,24 @@ private struct FrontMatter {
         }
     }
 
-    /// The entries of the front matter's `mcp` map; nil when there is no front matter or no `mcp`.
-    mutating func mcpEntries() -> ([SkillFile.Entry], [String])? {
-        guard let first = lines.first, first.text == "---", first.indentation == 0,
-              let close = lines.indices.dropFirst().first(where: { lines[$0].indentation == 0 && (lines[$0].text == "---" || lines[$0].text == "...") }),
-              let mcp = (1..<close).first(where: { lines[$0].indentation == 0 && Self.key(of: lines[$0].text)?.key == "mcp" })
-        else { return nil }
+    /// The entries of the servers map (`mcp` of a front matter, Goose's `extensions`); nil when
+    /// there is none.
+    mutating func entries(_ dialect: SkillFile.Dialect) -> ([SkillFile.Entry], [String])? {
+        let start: Int, close: Int
+        if dialect.frontMatter {
+            guard let first = lines.first, first.text == "---", first.indentation == 0,
+                  let end = lines.indices.dropFirst().first(where: { lines[$0].indentation == 0 && (lines[$0].text == "---" || lines[$0].text == "...") })
+            else { return nil }
+            (start, close) = (1, end)
+        } else {
+            (start, close) = (0, lines.count)
+        }
+        guard let mcp = (start..<close).first(where: { lines[$0].indentation == 0 && Self.key(of: lines[$0].text)?.key == dialect.topKey }) else { return nil }
+        self.dialect = dialect
         var entries: [SkillFile.Entry] = []
         var problems: [String] = []
         guard Self.key(of: lines[mcp].text)?.rest.isEmpty == true else {
-            problems.append("mcp: is not written as a block mapping; left alone")
+            problems.append("\(dialect.topKey): is not written as a block mapping; left alone")
             return ([], problems)
         }
         let body = (mcp + 1)..<((mcp + 1..<close).first { lines[$0].indentation == 0 && !Self.blank(lines[$0].text) } ?? close)
@@ -212,7 +251,7 @@ private struct FrontMatter {
             let start = contentStart + head.text.utf8.distance(from: head.text.startIndex, to: rest.startIndex)
             let end = contentStart + head.text.utf8.distance(from: head.text.startIndex, to: parser.index)
             return SkillFile.Entry(name: name, fields: fields, headers: headers, span: start..<end, isFlow: true,
-                                   indentation: indentation, keyIndentation: indentation, keySpans: [])
+                                   indentation: indentation, keyIndentation: indentation, keySpans: [], dialect: dialect)
         }
         let children = (range.lowerBound + 1)..<range.upperBound
         guard let keyIndentation = children.first(where: { !Self.blank(lines[$0].text) }).map({ lines[$0].indentation }) else {
@@ -228,8 +267,11 @@ private struct FrontMatter {
             guard line.indentation == keyIndentation, let (key, value) = Self.key(of: line.text) else {
                 throw Unreadable(reason: "line \(index + 1) is not a key of the entry")
             }
-            let end = ((index + 1)..<children.upperBound).first { !Self.blank(lines[$0].text) && lines[$0].indentation <= keyIndentation }
-                ?? children.upperBound
+            // A sequence may sit at its key's own indentation (`args:` then `- x` lines).
+            let end = ((index + 1)..<children.upperBound).first {
+                !Self.blank(lines[$0].text) && lines[$0].indentation <= keyIndentation
+                    && !(lines[$0].indentation == keyIndentation && lines[$0].text.hasPrefix("- ") && value.isEmpty)
+            } ?? children.upperBound
             let next = end < lines.count ? lines[end].range.lowerBound : bytes.count
             keySpans.append((key, line.range.lowerBound..<(end == children.upperBound ? lines[end - 1].next : next)))
             if !value.isEmpty {
@@ -257,7 +299,7 @@ private struct FrontMatter {
         }
         let span = head.range.lowerBound..<(range.upperBound < lines.count ? lines[range.upperBound].range.lowerBound : lines[range.upperBound - 1].next)
         return SkillFile.Entry(name: name, fields: fields, headers: headers, span: span, isFlow: false, indentation: indentation,
-                               keyIndentation: String(repeating: " ", count: keyIndentation), keySpans: keySpans)
+                               keyIndentation: String(repeating: " ", count: keyIndentation), keySpans: keySpans, dialect: dialect)
     }
 
     static func blank(_ text: Substring) -> Bool { text.isEmpty || text.first == "#" }
@@ -271,7 +313,7 @@ private struct FrontMatter {
 }
 
 /// Flow YAML on one line: scalars (plain, 'single' and "double" quoted), `{…}` and `[…]`.
-private struct FlowParser {
+struct FlowParser {
     let text: Substring
     var index: Substring.Index
 

@@ -118,6 +118,13 @@ def read_entry(path: str, name: str) -> dict:
     SKILL.md whose YAML front matter has an "mcp" map (read with PyYAML)."""
     with open(path) as f:
         text = f.read()
+    if path.endswith((".yaml", ".yml")):
+        import yaml
+        document = yaml.safe_load(text)
+        if "extensions" in document:  # Goose: cmd, args, envs
+            entry = document["extensions"][name]
+            return {"command": entry["cmd"], "args": entry.get("args", []), "env": entry.get("envs") or None}
+        return next(item for item in document["mcpServers"] if item["name"] == name)  # Continue's list
     if path.endswith(".toml"):
         import tomllib
         return tomllib.loads(text)["mcp_servers"][name]

@@ -91,12 +91,22 @@ extension MCPVault {
                 ? CodexConfig.paths(environment: environment, projectDirectory: projectDirectory).compactMap { path in
                     do { return try CodexConfig.read(path).map { .success($0) } } catch { return .failure(error) }
                 } : []
-            guard !results.isEmpty || !skills.isEmpty || !codexFiles.isEmpty else {
+            let gooseFiles: [Result<SkillFile, any Error>] = client == .goose
+                ? [SkillFile.Dialect.goosePath(environment: environment)].compactMap { path in
+                    do { return try SkillFile.read(path, dialect: .goose).map { .success($0) } } catch { return .failure(error) }
+                } : []
+            let continueFiles: [Result<ContinueConfig, any Error>] = client == .continueDev
+                ? ContinueConfig.paths(environment: environment, projectDirectory: projectDirectory).compactMap { path in
+                    do { return try ContinueConfig.read(path).map { .success($0) } } catch { return .failure(error) }
+                } : []
+            guard !results.isEmpty || !skills.isEmpty || !codexFiles.isEmpty || !gooseFiles.isEmpty || !continueFiles.isEmpty else {
                 var places: [String] = []
                 for location in client.locations(environment: environment, projectDirectory: projectDirectory) where !places.contains(location.path) {
                     places.append(location.path)
                 }
                 if client == .codex { places += CodexConfig.paths(environment: environment, projectDirectory: projectDirectory) }
+                if client == .goose { places.append(SkillFile.Dialect.goosePath(environment: environment)) }
+                if client == .continueDev { places += ContinueConfig.paths(environment: environment, projectDirectory: projectDirectory) }
                 throw SetupError.noConfiguration(client, looked: places)
             }
             var vault = try openVault()
@@ -129,6 +139,8 @@ extension MCPVault {
             }
             try setUpLines(skills, vault: &vault, command: command, tally: &tally)
             try setUpLines(codexFiles, vault: &vault, command: command, tally: &tally)
+            try setUpLines(gooseFiles, vault: &vault, command: command, tally: &tally)
+            try setUpLines(continueFiles, vault: &vault, command: command, tally: &tally)
             if tally.written > 0 {
                 Console.out("Restart \(client.displayName) (or reload its MCP servers) to use the new entries.")
             } else if !dryRun && tally.problems == 0 {
