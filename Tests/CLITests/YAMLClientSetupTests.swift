@@ -96,3 +96,27 @@ struct YAMLClientSetupTests {
         #expect(result.status == 0 && !result.stdout.contains("FAIL"), "\(result)")
     }
 }
+
+/// `setup vscode` reaches VS Code Insiders', VSCodium's and every profile's mcp.json as well.
+@Suite("Setup: VS Code's variants and profiles")
+struct VSCodeVariantsTests {
+    @Test func insidersVSCodiumAndProfilesAreRewrittenToo() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        try storeCredential(fixture, url: "https://mcp.linear.app/mcp")
+        let sample = Binaries.repositoryRoot + "/Tests/Fixtures/clients/vscode/home/.config/Code/User/mcp.json"
+        let places = ["Code - Insiders/User", "VSCodium/User", "Code/User/profiles/1a2b3c4d"].map { fixture.home.path + "/.config/" + $0 }
+        for place in places {
+            try FileManager.default.createDirectory(atPath: place, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: sample, toPath: place + "/mcp.json")
+        }
+        let setup = try fixture.mcpVault(["setup", "vscode", "--project", fixture.home.path, "--passphrase-file", fixture.passphraseFile,
+                                          "--command", "mcp-vault"])
+        #expect(setup.status == 0, "\(setup)")
+        for place in places {
+            let servers = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: place + "/mcp.json"))) as? [String: Any])?["servers"] as? [String: Any])
+            let linear = try #require(servers["linear"] as? [String: Any])
+            #expect(linear["command"] as? String == "mcp-vault" && linear["type"] as? String == "stdio", "\(place): \(linear)")
+        }
+    }
+}
