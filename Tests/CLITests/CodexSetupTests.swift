@@ -51,6 +51,19 @@ struct CodexSetupTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == after)
     }
 
+    /// A dry run shows the change with the static token hidden, and writes nothing.
+    @Test func aDryRunHidesTheStaticTokenAndWritesNothing() throws {
+        let (fixture, path) = try prepared()
+        try storeCredential(fixture, url: "https://mcp.linear.app/mcp")
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        let dry = try fixture.mcpVault(["setup", "codex", "--dry-run", "--project", fixture.home.path, "--passphrase-file", fixture.passphraseFile])
+        #expect(dry.status == 0 && dry.stdout.contains("linear: would get its token from mcp-vault") && dry.stdout.contains("-url = \"https://mcp.linear.app/mcp\""),
+                "\(dry)")
+        #expect(!dry.output.contains("lin_api_codex"), "\(dry)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == before)
+        #expect(!FileManager.default.fileExists(atPath: path + ".before-mcp-vault"))
+    }
+
     /// The rewritten table, started as a client starts a stdio server (the Python SDK's
     /// stdio_client with its default environment), serves from the vault's token.
     @Test func theRewrittenTableServes() async throws {
