@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+// mcp-vault is licensed under the Apache License, Version 2.0 (see LICENSE); SwiftPM has no field for it.
 import Foundation
 import PackageDescription
 
