@@ -144,6 +144,30 @@ struct ProxyVaultTests {
     }
 }
 
+/// A client restarts its servers: the old proxy is ended (SIGTERM, then SIGKILL) while its refresh
+/// still holds the record's lock; the new one waits for that refresh instead of making another.
+@Suite("Proxy: a client restarting it")
+struct ProxyRestartTests {
+    @Test func aNewProxyServesWhileTheOldOnesRefreshStillHoldsTheLock() async throws {
+        let signed = try await UnlockedSession(try await TestAuthorizationServer { $0.refreshDelay = 3 })
+        defer { signed.lock() }
+        try signed.expire()
+        let old = try ProxyProcess(signed.session.url, fixture: signed.session.fixture)
+        // Its initialize needs a token: the refresh starts (the server answers in 3 s).
+        old.send(#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#)
+        _ = try await RefreshWorkerTests.waitForWorker(vault: signed.session.fixture.vaultPath)
+        old.process.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(200))
+        old.process.signal(SIGKILL)
+        let new = try ProxyProcess(signed.session.url, fixture: signed.session.fixture)
+        #expect(new.initialize()?["result"] != nil, "\(new.stderr)")
+        #expect(new.request(3, "ping")?["result"] != nil, "\(new.stderr)")
+        let stats = try await signed.session.server.stats()
+        #expect(stats["refresh_requests"] == 1 && stats["reuse_detections"] == 0, "one refresh served both: \(stats)")
+        #expect(try signed.session.record().needsLogin == false)
+    }
+}
+
 @Suite("Proxy: step-up")
 struct ProxyStepUpTests {
     /// Three proxies hit 403 insufficient_scope at once: one authorization serves all three, each
