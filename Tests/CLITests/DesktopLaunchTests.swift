@@ -54,6 +54,35 @@ struct DesktopLaunchTests {
         #expect(!result.stdout.contains("FAIL") && result.stdout.contains("ok   basic: proxy refreshed exactly once"), "\(result)")
     }
 
+    /// The other clients' formats, each written by `setup`, started the same way: the entry the
+    /// client would start (TOML, YAML, JSON) serves from the keyring-unlocked vault.
+    @Test(arguments: [
+        ("codex", ".codex/config.toml", "[mcp_servers.peer]\nurl = \"URL\"\n"),
+        ("goose", ".config/goose/config.yaml", "extensions:\n  peer:\n    enabled: true\n    type: streamable_http\n    name: peer\n    uri: URL\n"),
+        ("continue", ".continue/config.yaml", "name: a\nversion: 1.0.0\nschema: v1\nmcpServers:\n  - name: peer\n    type: streamable-http\n    url: URL\n"),
+        ("windsurf", ".codeium/windsurf/mcp_config.json", #"{"mcpServers": {"peer": {"serverUrl": "URL"}}}"#),
+        ("cline", ".cline/data/settings/cline_mcp_settings.json", #"{"mcpServers": {"peer": {"type": "streamableHttp", "url": "URL"}}}"#),
+    ])
+    func everyClientsRewrittenEntryServesOnTheDesktop(client: String, file: String, content: String) async throws {
+        try #require(getuid() == 0, "needs root for a private mount namespace")
+        let server = try await PythonSDKServer()
+        let home = try TemporaryDirectory(prefix: "desktop")
+        let path = home.path + "/" + file
+        let script = home.file("setup.sh")
+        try """
+            set -e
+            mv='\(Binaries.mcpVault)'
+            "$mv" init --keyring >/dev/null
+            BROWSER='/usr/bin/curl -sL' "$mv" login '\(server.mcpURL)' --name peer >/dev/null
+            mkdir -p "$(dirname '\(path)')"
+            printf '%b' '\(content.replacingOccurrences(of: "URL", with: server.mcpURL).replacingOccurrences(of: "\n", with: "\\n"))' >'\(path)'
+            "$mv" setup \(client) >/dev/null
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let result = try await session(home, setup: "sh " + script, options: ["--keyring", "unlocked"], scenarios: ["basic"],
+                                       launch: ["--server-base", server.base, "--config", path, "--entry", "peer"])
+        #expect(result.status == 0 && !result.stdout.contains("FAIL"), "\(client): \(result)")
+    }
+
     /// A client started from a desktop menu has PATH=/usr/local/bin:/usr/bin:/bin: the entry
     /// `setup` wrote names this program by its full path, and so still starts.
     @Test func theDesktopMenusPathFindsTheCommandSetupWrote() async throws {
