@@ -24,11 +24,13 @@ struct RefreshWorkerTests {
     /// A worker killed by a signal: `token` exited 137 with no word and no token. Now, with the
     /// stored token still valid, it is handed out with a warning saying why.
     @Test func aKilledWorkerLeavesTheValidTokenHandedOutWithAWarning() async throws {
-        let signed = try await UnlockedSession(try await TestAuthorizationServer { $0.refreshDelay = 20 })
+        // The server holds its answer long enough, and token waits long enough, that the kill
+        // lands while token waits, even on a loaded machine.
+        let signed = try await UnlockedSession(try await TestAuthorizationServer { $0.refreshDelay = 90 })
         defer { signed.lock() }
         let stored = try #require(try signed.session.record().tokens?.accessToken)
         // A --min-ttl longer than the token's life: a refresh is wanted, the token is still valid.
-        async let answer = signed.token(["--min-ttl", "7200"])
+        async let answer = signed.token(["--min-ttl", "7200"], environment: ["MCP_VAULT_HTTP_TIMEOUT": "60"])
         let worker = try await Self.waitForWorker(vault: signed.session.fixture.vaultPath)
         kill(worker, SIGKILL)
         let result = try await answer
@@ -40,7 +42,7 @@ struct RefreshWorkerTests {
     /// The pid of a running `mcp-vault-oauth refresh-worker` for the vault at `vault` (tests run
     /// side by side), from /proc.
     static func waitForWorker(vault: String) async throws -> Int32 {
-        for _ in 0..<200 {
+        for _ in 0..<600 {
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
                 guard let pid = Int32(entry), let command = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
                 let words = command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
