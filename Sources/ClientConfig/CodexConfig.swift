@@ -174,13 +174,6 @@ public struct CodexConfig: LineEditedConfig {
         return edits
     }
 
-    public func applying(_ edits: [(span: Range<Int>, text: String)]) -> [UInt8] {
-        var result = bytes
-        for edit in edits.sorted(by: { ($0.span.lowerBound, $0.span.upperBound) > ($1.span.lowerBound, $1.span.upperBound) }) {
-            result.replaceSubrange(edit.span, with: Array(edit.text.utf8))
-        }
-        return result
-    }
 
     public func refusal(for entry: Entry) -> String? { nil }
 

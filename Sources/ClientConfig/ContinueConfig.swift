@@ -158,13 +158,6 @@ public struct ContinueConfig: LineEditedConfig {
         }
     }
 
-    public func applying(_ edits: [(span: Range<Int>, text: String)]) -> [UInt8] {
-        var result = bytes
-        for edit in edits.sorted(by: { $0.span.lowerBound > $1.span.lowerBound }) {
-            result.replaceSubrange(edit.span, with: Array(edit.text.utf8))
-        }
-        return result
-    }
 
     public func verified(_ newBytes: [UInt8], rewritten names: Set<String>) -> Bool {
         guard let (after, problems) = Self.parse(newBytes), problems.count == self.problems.count,

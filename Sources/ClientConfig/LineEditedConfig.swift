@@ -20,6 +20,17 @@ public protocol LineEditedConfig: Sendable {
     func verified(_ newBytes: [UInt8], rewritten names: Set<String>) -> Bool
 }
 
+extension LineEditedConfig {
+    /// The file's bytes with `edits` made (from the last, so that earlier spans stay valid).
+    public func applying(_ edits: [(span: Range<Int>, text: String)]) -> [UInt8] {
+        var result = bytes
+        for edit in edits.sorted(by: { ($0.span.lowerBound, $0.span.upperBound) > ($1.span.lowerBound, $1.span.upperBound) }) {
+            result.replaceSubrange(edit.span, with: Array(edit.text.utf8))
+        }
+        return result
+    }
+}
+
 /// One server entry of such a configuration.
 public protocol ServerLines: Sendable {
     var name: String { get }

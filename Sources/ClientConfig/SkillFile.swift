@@ -129,14 +129,6 @@ public struct SkillFile: LineEditedConfig {
         return edits
     }
 
-    /// The file's bytes with `edits` made.
-    public func applying(_ edits: [(span: Range<Int>, text: String)]) -> [UInt8] {
-        var result = bytes
-        for edit in edits.sorted(by: { $0.span.lowerBound > $1.span.lowerBound }) {
-            result.replaceSubrange(edit.span, with: Array(edit.text.utf8))
-        }
-        return result
-    }
 
     /// Re-reads rewritten bytes: the same entries by name, the chosen ones now running a command.
     public func verified(_ newBytes: [UInt8], rewritten names: Set<String>) -> Bool {

@@ -68,12 +68,7 @@ struct CodexSetupTests {
     /// stdio_client with its default environment), serves from the vault's token.
     @Test func theRewrittenTableServes() async throws {
         let server = try await PythonSDKServer()
-        let fixture = try VaultFixture()
-        try fixture.createPassphraseVault()
-        let login = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile],
-                                       environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
-        try #require(login.status == 0, "\(login)")
-        try #require(fixture.mcpVault(["unlock", "--passphrase-file", fixture.passphraseFile]).status == 0)
+        let fixture = try await signedInToPeer(server)
         defer { _ = try? fixture.mcpVault(["lock"]) }
         let path = fixture.home.path + "/.codex/config.toml"
         try FileManager.default.createDirectory(atPath: fixture.home.path + "/.codex", withIntermediateDirectories: true)

@@ -113,13 +113,8 @@ struct OhMyOpencodeTests {
     /// one from a skill's front matter.
     @Test func theRewrittenEntriesServeAsThePluginStartsThem() async throws {
         let server = try await PythonSDKServer()
-        let fixture = try VaultFixture()
-        try fixture.createPassphraseVault()
+        let fixture = try await signedInToPeer(server)
         let home = fixture.home.path
-        let login = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile],
-                                       environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
-        try #require(login.status == 0, "\(login)")
-        try #require(fixture.mcpVault(["unlock", "--passphrase-file", fixture.passphraseFile]).status == 0)
         defer { _ = try? fixture.mcpVault(["lock"]) }
         let manager = FileManager.default
         try manager.createDirectory(atPath: home + "/.config/opencode", withIntermediateDirectories: true)

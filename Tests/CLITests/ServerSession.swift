@@ -76,3 +76,15 @@ struct UnlockedSession {
 
     func lock() { _ = try? session.fixture.mcpVault(["lock"]) }
 }
+
+/// A passphrase vault signed in to the MCP Python SDK's peer (`curl -sL` as the browser) and
+/// unlocked into the session cache, so that a proxy needs no passphrase; `lock()` it when done.
+func signedInToPeer(_ server: PythonSDKServer) async throws -> VaultFixture {
+    let fixture = try VaultFixture()
+    try fixture.createPassphraseVault()
+    let login = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile],
+                                   environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
+    try #require(login.status == 0, "\(login)")
+    try #require(fixture.mcpVault(["unlock", "--passphrase-file", fixture.passphraseFile]).status == 0)
+    return fixture
+}

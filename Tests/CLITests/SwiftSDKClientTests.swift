@@ -15,12 +15,7 @@ struct SwiftSDKClientTests {
 
     @Test func initializeListCallWithProgressElicitAndPing() async throws {
         let server = try await PythonSDKServer()
-        let fixture = try VaultFixture()
-        try fixture.createPassphraseVault()
-        let login = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile],
-                                       environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
-        try #require(login.status == 0, "\(login)")
-        try #require(fixture.mcpVault(["unlock", "--passphrase-file", fixture.passphraseFile]).status == 0)
+        let fixture = try await signedInToPeer(server)
         defer { _ = try? fixture.mcpVault(["lock"]) }
 
         // Started as a client starts it: only the SDKs' default variables and a desktop menu's PATH

@@ -74,12 +74,7 @@ struct YAMLClientSetupTests {
     @Test(arguments: ["goose", "continue"])
     func theRewrittenEntryServes(client: String) async throws {
         let server = try await PythonSDKServer()
-        let fixture = try VaultFixture()
-        try fixture.createPassphraseVault()
-        let login = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--passphrase-file", fixture.passphraseFile],
-                                       environment: fixture.environment.merging(["BROWSER": "/usr/bin/curl -sL"]) { $1 })
-        try #require(login.status == 0, "\(login)")
-        try #require(fixture.mcpVault(["unlock", "--passphrase-file", fixture.passphraseFile]).status == 0)
+        let fixture = try await signedInToPeer(server)
         defer { _ = try? fixture.mcpVault(["lock"]) }
         let (path, text) = client == "goose"
             ? (fixture.home.path + "/.config/goose/config.yaml",
