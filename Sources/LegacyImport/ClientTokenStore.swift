@@ -150,14 +150,21 @@ public enum ClientTokenStore: String, Sendable, CaseIterable {
     /// replaced (no copy keeps the plaintext). A Codex or Gemini file left with no entry goes.
     /// Returns the keys left in place because they changed.
     public static func removeEntries(_ fingerprints: [String: String?], from path: String) throws -> Set<String> {
-        var bytes = try PlainFiles.read(path, limit: LegacyScanner.indexLimit)
+        let original = try PlainFiles.read(path, limit: LegacyScanner.indexLimit)
+        var bytes = original
         let store = of(try JSONCDocument(bytes))
         let permissions = PlainFiles.attributes(path)?.permissions ?? 0o600
         var changed: Set<String> = []
         var removed = false
-        for (key, fingerprint) in fingerprints.sorted(by: { $0.key < $1.key }) {
+        // From the last entry back, so that removing one does not renumber an unnamed one (`#N`) still to come.
+        let positions = Dictionary(try store.entries(JSONCDocument(bytes)).enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
+        for (key, fingerprint) in fingerprints.sorted(by: { (positions[$0.key] ?? -1) > (positions[$1.key] ?? -1) }) {
             let document = try JSONCDocument(bytes)
-            guard let entry = try store.entries(document).first(where: { $0.key == key }) else { continue }
+            // Not there (any more): left as changed, never reported removed.
+            guard let entry = try store.entries(document).first(where: { $0.key == key }) else {
+                changed.insert(key)
+                continue
+            }
             guard PlainFiles.fingerprint(Array(bytes[entry.span])) == fingerprint else {
                 changed.insert(key)
                 continue
@@ -166,6 +173,11 @@ public enum ClientTokenStore: String, Sendable, CaseIterable {
             removed = true
         }
         guard removed else { return changed }
+        // The client may have written the file meanwhile (Claude Code refreshing its own sign-in):
+        // its write is not overwritten.
+        guard try PlainFiles.read(path, limit: LegacyScanner.indexLimit) == original else {
+            throw LegacyCleanup.CleanupRefusal(reason: LegacyCleanup.changedSinceRead)
+        }
         if store != .claudeCode, try store.entries(try JSONCDocument(bytes)).isEmpty {
             try PlainFiles.shred(path)
         } else {
