@@ -19,6 +19,8 @@ public struct CodexConfig: LineEditedConfig {
     public let permissions: UInt32
     public let entries: [Entry]
     public let problems: [String]
+    /// The sub-tables of each server (`[mcp_servers.NAME.env]` → "env").
+    let subtables: [String: [String]]
 
     public struct Entry: ServerLines {
         public let name: String
@@ -84,7 +86,8 @@ public struct CodexConfig: LineEditedConfig {
         guard let attributes = PlainFiles.attributes(realPath) else { return nil }
         let bytes = try PlainFiles.read(realPath, limit: ConfigFile.sizeLimit)
         let (entries, problems) = parse(bytes)
-        return CodexConfig(path: path, realPath: realPath, bytes: bytes, permissions: attributes.permissions, entries: entries, problems: problems)
+        return CodexConfig(path: path, realPath: realPath, bytes: bytes, permissions: attributes.permissions, entries: entries, problems: problems,
+                           subtables: subtables(bytes))
     }
 
     static func parse(_ bytes: [UInt8]) -> ([Entry], [String]) {
@@ -117,8 +120,7 @@ public struct CodexConfig: LineEditedConfig {
                 if text.isEmpty || text.hasPrefix("#") { continue }
                 guard let equals = text.firstIndex(of: "=") else { unreadable = "line \(index + 1) is not `key = value`"; continue }
                 let key = String(text[..<equals]).trimmingSpaces
-                var value = String(text[text.index(after: equals)...]).trimmingSpaces
-                if let comment = value.firstRange(of: " #"), !value.contains("\"") && !value.contains("'") { value = String(value[..<comment.lowerBound]).trimmingSpaces }
+                let value = withoutComment(String(text[text.index(after: equals)...]).trimmingSpaces)
                 if (value.hasPrefix("[") && !value.hasSuffix("]")) || (value.hasPrefix("{") && !value.hasSuffix("}")) || value.hasPrefix("\"\"\"") || value.hasPrefix("'''") {
                     unreadable = "the value of \(key) goes on over more lines"
                 }
@@ -136,6 +138,7 @@ public struct CodexConfig: LineEditedConfig {
 
     /// `NAME` of a `[mcp_servers.NAME]` header (NAME bare or quoted); nil for any other line.
     static func serverName(ofHeader line: String) -> String? {
+        let line = withoutComment(line)
         guard line.hasPrefix("[mcp_servers."), !line.hasPrefix("[["), let close = line.lastIndex(of: "]") else { return nil }
         let rest = line[line.index(after: close)...].trimmingSpaces
         guard rest.isEmpty || rest.hasPrefix("#") else { return nil }
@@ -145,6 +148,24 @@ public struct CodexConfig: LineEditedConfig {
     }
 
     static func unquoted(_ key: String) -> String { Entry.string(key) ?? key }
+
+    /// A value without a `# comment` after it: outside strings (basic ones with their escapes,
+    /// literal ones), a `#` starts a comment.
+    static func withoutComment(_ value: String) -> String {
+        var quote: Character?
+        var escaped = false
+        for index in value.indices {
+            let character = value[index]
+            if let open = quote {
+                if escaped { escaped = false } else if character == "\\" && open == "\"" { escaped = true } else if character == open { quote = nil }
+            } else if character == "\"" || character == "'" {
+                quote = character
+            } else if character == "#" {
+                return String(value[..<index]).trimmingSpaces
+            }
+        }
+        return value
+    }
 
     /// `{ "Name" = "value", Other = 'v' }` as pairs; nil when it is not such a table of strings.
     static func inlineTable(_ text: String) -> [(String, String)]? {
@@ -175,11 +196,35 @@ public struct CodexConfig: LineEditedConfig {
     }
 
 
-    public func refusal(for entry: Entry) -> String? { nil }
+    /// What the rewrite would not carry into the proxy's arguments: then the table is left alone.
+    public func refusal(for entry: Entry) -> String? {
+        if let other = subtables[entry.name]?.first(where: { $0 != "tools" && !$0.hasPrefix("tools.") && $0 != "env" }) {
+            return "it has a [mcp_servers.\(entry.name).\(other)] table, which the proxy's arguments would not carry"
+        }
+        if entry.keys.contains(where: { $0.key.contains(".") }) { return "it has dotted keys, which the proxy's arguments would not carry" }
+        if entry.value("env_http_headers") != nil {
+            return "its env_http_headers take values from Codex's environment, which `proxy --header` does not read; move them to http_headers with ${VAR}"
+        }
+        if let headers = entry.value("http_headers"), Self.inlineTable(headers) == nil { return "its http_headers are not a table mcp-vault reads" }
+        return nil
+    }
+
+    /// Each server's sub-tables, by the server's name.
+    static func subtables(_ bytes: [UInt8]) -> [String: [String]] {
+        var found: [String: [String]] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let text = withoutComment(String(line).trimmingSpaces)
+            guard text.hasPrefix("[mcp_servers."), text.hasSuffix("]"), !text.hasPrefix("[[") else { continue }
+            let path = text.dropFirst("[mcp_servers.".count).dropLast()
+            guard let dot = path.firstIndex(of: "."), !path.hasPrefix("\"") && !path.hasPrefix("'") else { continue }
+            found[String(path[..<dot]), default: []].append(String(path[path.index(after: dot)...]))
+        }
+        return found
+    }
 
     /// Re-reads rewritten bytes: the same tables, the chosen ones running a command and no url.
     public func verified(_ newBytes: [UInt8], rewritten names: Set<String>) -> Bool {
-        let (after, problems) = Self.parse(newBytes)
+        let (after, problems) = Self.parse(newBytes)  // sub-tables are untouched by a rewrite
         guard problems.count == self.problems.count, after.map(\.name) == entries.map(\.name) else { return false }
         return zip(entries, after).allSatisfy { old, new in
             names.contains(new.name) ? new.runsMCPVault && new.value("url") == nil

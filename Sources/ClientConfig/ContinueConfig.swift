@@ -28,6 +28,9 @@ public struct ContinueConfig: LineEditedConfig {
         let keyIndentation: String
         /// The keys after the item's first line, each with its lines.
         let keySpans: [(key: String, span: Range<Int>)]
+        /// Why its `requestOptions` are not all carried by the rewrite (other options, headers in a
+        /// form not read), or nil.
+        let requestOptionsProblem: String?
 
         func value(_ key: String) -> String? { fields.last { $0.key == key }?.value }
 
@@ -83,6 +86,7 @@ public struct ContinueConfig: LineEditedConfig {
             var keySpans: [(String, Range<Int>)] = []
             var headers: [(String, String)] = []
             var unreadable: String?
+            var requestOptionsProblem: String?
             var index = start
             while index < end {
                 let text = index == start ? lines[index].text.dropFirst(2) : lines[index].text
@@ -103,19 +107,30 @@ public struct ContinueConfig: LineEditedConfig {
                         break
                     }
                     fields.append((key, value))
+                    if key == "requestOptions" { requestOptionsProblem = "its requestOptions are written on one line; write them as a block" }
                 } else {
                     fields.append((key, ""))
                     if key == "requestOptions" {
                         // requestOptions: / headers: / Name: value
                         let nested = ((index + 1)..<next).filter { !blank($0) }
-                        if let headersLine = nested.first(where: { FrontMatter.key(of: lines[$0].text)?.key == "headers" }) {
-                            let depth = lines[headersLine].indentation
-                            for line in nested where line > headersLine {
-                                guard lines[line].indentation > depth else { break }
-                                if let (name, raw) = FrontMatter.key(of: lines[line].text) {
-                                    var parser = FlowParser(text: raw)
-                                    if let value = parser.value() { headers.append((name, value)) }
+                        let depth = nested.first.map { lines[$0].indentation } ?? 0
+                        for line in nested where lines[line].indentation == depth {
+                            guard let (option, raw) = FrontMatter.key(of: lines[line].text), option == "headers" else {
+                                requestOptionsProblem = "its requestOptions hold more than headers, which the proxy would not carry"
+                                continue
+                            }
+                            if !raw.isEmpty {
+                                headers += FlowParser.pairs(String(raw))  // headers: {Name: value}
+                                continue
+                            }
+                            for header in nested where header > line {
+                                guard lines[header].indentation > depth else { break }
+                                var parser = FlowParser(text: FrontMatter.key(of: lines[header].text)?.rest ?? "")
+                                guard let (name, _) = FrontMatter.key(of: lines[header].text), let value = parser.value(), parser.atEnd else {
+                                    requestOptionsProblem = "a header of its requestOptions is not `Name: value`"
+                                    continue
                                 }
+                                headers.append((name, value))
                             }
                         }
                     }
@@ -130,7 +145,7 @@ public struct ContinueConfig: LineEditedConfig {
             let spanEnd = end < lines.count ? lines[end].range.lowerBound : lines[end - 1].next
             entries.append(Entry(name: name, fields: fields, headers: headers, span: lines[start].range.lowerBound..<spanEnd,
                                  dashIndentation: String(repeating: " ", count: dash), keyIndentation: String(repeating: " ", count: keyIndentation),
-                                 keySpans: keySpans))
+                                 keySpans: keySpans, requestOptionsProblem: requestOptionsProblem))
         }
         return (entries, problems)
     }
@@ -138,6 +153,7 @@ public struct ContinueConfig: LineEditedConfig {
     static let transport: Set<String> = ["name", "type", "url", "requestOptions", "apiKey", "command", "args"]
 
     public func refusal(for entry: Entry) -> String? {
+        if let problem = entry.requestOptionsProblem { return problem }
         // The item's first line holds one key; anything but name or the transport would need rewriting.
         guard let first = entry.fields.first, Self.transport.contains(first.key) else {
             return "its first line holds \(entry.fields.first?.key ?? "nothing") rather than its name"
@@ -151,8 +167,8 @@ public struct ContinueConfig: LineEditedConfig {
             var text = entry.dashIndentation + "- name: " + JSONText.quoted(entry.name) + newline
             text += entry.keyIndentation + "command: " + JSONText.quoted(command) + newline
             text += entry.keyIndentation + "args: [" + arguments.map(JSONText.quoted).joined(separator: ", ") + "]" + newline
-            for kept in entry.keySpans where !Self.transport.contains(kept.key) {
-                text += String(decoding: bytes[kept.span], as: UTF8.self)
+            for key in entry.keySpans {
+                text += Self.transport.contains(key.key) ? trailingCommentLines(bytes[key.span]) : String(decoding: bytes[key.span], as: UTF8.self)
             }
             return (entry.span, text)
         }

@@ -31,6 +31,19 @@ extension LineEditedConfig {
     }
 }
 
+/// The blank and comment lines at the end of `lines` (a key's lines, which run on to the next
+/// key): a rewrite that drops the key keeps them, since they may head what follows.
+func trailingCommentLines(_ lines: ArraySlice<UInt8>) -> String {
+    let text = String(decoding: lines, as: UTF8.self)
+    var kept: [Substring] = []
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().reversed() {
+        let content = line.drop { $0 == " " || $0 == "\t" || $0 == "\r" }
+        guard content.isEmpty || content.first == "#" else { break }
+        kept.insert(line, at: 0)
+    }
+    return kept.map { $0 + "\n" }.joined()
+}
+
 /// One server entry of such a configuration.
 public protocol ServerLines: Sendable {
     var name: String { get }

@@ -121,8 +121,8 @@ public struct SkillFile: LineEditedConfig {
             }
             var text = entry.indentation + entry.name.yamlKey + ":" + lineEnding
             for (key, value) in members { text += entry.keyIndentation + key + ": " + value + lineEnding }
-            for kept in entry.keySpans where !dialect.transport.contains(kept.key) {
-                text += String(decoding: bytes[kept.span], as: UTF8.self)
+            for key in entry.keySpans {
+                text += dialect.transport.contains(key.key) ? trailingCommentLines(bytes[key.span]) : String(decoding: bytes[key.span], as: UTF8.self)
             }
             edits.append((entry.span, text))
         }

@@ -51,6 +51,40 @@ struct CodexSetupTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == after)
     }
 
+    /// Headers the proxy's arguments would not carry leave the table alone (a sub-table of
+    /// headers, env_http_headers); a url with a comment after it is read.
+    @Test func whatTheRewriteWouldNotCarryIsLeftAlone() throws {
+        let fixture = try VaultFixture()
+        try fixture.createPassphraseVault()
+        try storeCredential(fixture, url: "https://mcp.linear.app/mcp")
+        try storeCredential(fixture, url: "https://mcp.notion.com/mcp")
+        try storeCredential(fixture, url: "https://mcp.sentry.dev/mcp")
+        try FileManager.default.createDirectory(atPath: fixture.home.path + "/.codex", withIntermediateDirectories: true)
+        let path = fixture.home.path + "/.codex/config.toml"
+        let text = """
+            [mcp_servers.linear] # see [docs]
+            url = "https://mcp.linear.app/mcp" # the team's
+            [mcp_servers.linear.http_headers]
+            X-Org = "a"
+
+            [mcp_servers.notion]
+            url = "https://mcp.notion.com/mcp"
+            env_http_headers = { "X-Key" = "NOTION_KEY" }
+
+            [mcp_servers.sentry]
+            url = "https://mcp.sentry.dev/mcp" # kept comment
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let setup = try fixture.mcpVault(["setup", "codex", "--project", fixture.home.path, "--passphrase-file", fixture.passphraseFile,
+                                          "--command", "mcp-vault"])
+        #expect(setup.stdout.contains("linear: left alone: it has a [mcp_servers.linear.http_headers] table"), "\(setup)")
+        #expect(setup.stdout.contains("notion: left alone: its env_http_headers"), "\(setup)")
+        #expect(setup.stdout.contains("sentry: gets its token from mcp-vault"), "\(setup)")
+        let after = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(after.contains("[mcp_servers.linear] # see [docs]\nurl = \"https://mcp.linear.app/mcp\" # the team's"), "\(after)")
+        #expect(after.contains("[mcp_servers.sentry]\ncommand = \"mcp-vault\"\nargs = [\"proxy\", \"https://mcp.sentry.dev/mcp\"]"), "\(after)")
+    }
+
     /// A dry run shows the change with the static token hidden, and writes nothing.
     @Test func aDryRunHidesTheStaticTokenAndWritesNothing() throws {
         let (fixture, path) = try prepared()

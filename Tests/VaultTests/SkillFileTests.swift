@@ -34,6 +34,12 @@ struct SkillFileTests {
         #expect(file.verified(Array(after.utf8), rewritten: ["one"]))
     }
 
+    /// A comment after the entry's last key heads what follows: it stays when that key goes.
+    @Test func aCommentAfterADroppedKeyStays() throws {
+        let file = try #require(try skill("---\nmcp:\n  one:\n    timeout: 5\n    url: https://one.example/mcp\n\n  # the notes server\n  two:\n    command: npx\n# after the map\nname: x\n---\n"))
+        #expect(rewritten(file, ["one"]) == "---\nmcp:\n  one:\n    command: \"/opt/mcp-vault\"\n    args: [\"proxy\", \"https://one.example/mcp\"]\n    timeout: 5\n\n  # the notes server\n  two:\n    command: npx\n# after the map\nname: x\n---\n")
+    }
+
     @Test func aOneLineMappingIsReplacedOnItsLine() throws {
         let file = try #require(try skill("---\nmcp:\n  one: {url: \"https://one.example/mcp\", oauth: {}}  # trailing\n  two: {url: https://two.example/mcp, timeout: 5}\n---\n"))
         #expect(file.entries.map(\.name) == ["one", "two"])
