@@ -318,28 +318,34 @@ enum SystemCalls {
         }
     }
 
-    /// Whether writes to `descriptor` can wait on a reader: a pipe or a socket (not a terminal,
-    /// which a person reads, nor a file).
-    static func mayBlockOnReader(_ descriptor: Int32) -> Bool {
+    /// How to write to `descriptor` without ever waiting for its reader: a pipe gets a
+    /// descriptor of our own on it, opened non-blocking through /proc (a new open file
+    /// description, so the caller's descriptor keeps its mode); a socket is sent to with
+    /// MSG_DONTWAIT; nil for anything else (a terminal, which a person reads, or a file).
+    static func nonBlockingWriter(for descriptor: Int32) -> (descriptor: Int32, socket: Bool)? {
         var raw = stat()
-        guard fstat(descriptor, &raw) == 0 else { return false }
-        let type = raw.st_mode & S_IFMT
-        return type == S_IFIFO || type == S_IFSOCK
+        guard fstat(descriptor, &raw) == 0 else { return nil }
+        switch raw.st_mode & S_IFMT {
+        case S_IFSOCK:
+            return (descriptor, true)
+        case S_IFIFO:
+            let reopened = open("/proc/self/fd/\(descriptor)", O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            return reopened >= 0 ? (reopened, false) : nil
+        default:
+            return nil
+        }
     }
 
-    /// Writes as much of `bytes` as `descriptor` takes without waiting, in pieces of at most
-    /// PIPE_BUF (a pipe that polls writable has room for one); returns how many were written.
-    static func writeWithoutWaiting(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
+    /// Writes as much of `bytes` as the writer takes now; returns how many were written.
+    static func writeWithoutWaiting(_ writer: (descriptor: Int32, socket: Bool), _ bytes: UnsafeRawBufferPointer) -> Int {
         var written = 0
         while written < bytes.count {
-            var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-            guard poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 else { break }
-            let piece = min(bytes.count - written, Int(PIPE_BUF))
-            let count = send(descriptor, bytes.baseAddress! + written, piece, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-            let result = count >= 0 || errno != ENOTSOCK ? count : write(descriptor, bytes.baseAddress! + written, piece)
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { break }
-            written += result
+            let start = bytes.baseAddress! + written, length = bytes.count - written
+            let count = writer.socket ? send(writer.descriptor, start, length, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                : write(writer.descriptor, start, length)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }  // EAGAIN: the reader is not reading
+            written += count
         }
         return written
     }
