@@ -53,11 +53,12 @@ public final class MCPProxy: Sendable {
     public func run() async {
         let (lines, taken) = StandardStreams.lines(limit: options.maximumMessageSize)
         let stop = ShutdownSignals.install()
-        // At most 64 requests and 64 other messages (answers to the server's requests,
-        // notifications) in flight: past that the proxy stops reading its input, so a storm of
-        // messages costs waiting, not memory. Two pools, so that answers the server waits for
-        // never queue behind the requests that wait for them.
-        let requestSlots = Slots(64), otherSlots = Slots(64)
+        // Bounded work, so that a storm of messages costs waiting, not memory: at most 64 requests
+        // forwarded at once and 256 waiting (past that the proxy stops reading its input), and
+        // at most 64 other messages (answers to the server's requests, notifications) in flight,
+        // from a pool of their own: an answer a waiting request needs is never held up by the
+        // requests waiting for a turn.
+        let waitingRequests = Slots(256), forwardedRequests = Slots(64), otherSlots = Slots(64)
         let pump = Task {
             await withDiscardingTaskGroup { group in
                 for await input in lines {
@@ -75,11 +76,20 @@ public final class MCPProxy: Sendable {
                         if message.method == "initialize" {
                             await forward(message)
                         } else {
-                            let slots = message.isRequest ? requestSlots : otherSlots
-                            await slots.take()
-                            group.addTask {
-                                await self.forward(message)
-                                await slots.give()
+                            if message.isRequest {
+                                await waitingRequests.take()
+                                group.addTask {
+                                    await forwardedRequests.take()
+                                    await self.forward(message)
+                                    await forwardedRequests.give()
+                                    await waitingRequests.give()
+                                }
+                            } else {
+                                await otherSlots.take()
+                                group.addTask {
+                                    await self.forward(message)
+                                    await otherSlots.give()
+                                }
                             }
                         }
                     }
