@@ -35,11 +35,7 @@ public struct CodexConfig: LineEditedConfig {
         public var remote: RemoteServer? {
             guard value("command") == nil, let url = value("url").flatMap(Self.string), url.contains("://") else { return nil }
             var remote = RemoteServer(url: url)
-            for header in headers {
-                if header.name.lowercased() == "authorization" { remote.hasAuthorizationHeader = true } else {
-                    remote.headers.append(.init(name: header.name, value: header.value))
-                }
-            }
+            remote.take(headers)
             return remote
         }
 

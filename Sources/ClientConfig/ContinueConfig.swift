@@ -39,11 +39,7 @@ public struct ContinueConfig: LineEditedConfig {
             var remote = RemoteServer(url: url)
             remote.sse = value("type") == "sse"
             remote.hasAuthorizationHeader = value("apiKey") != nil
-            for header in headers {
-                if header.name.lowercased() == "authorization" { remote.hasAuthorizationHeader = true } else {
-                    remote.headers.append(.init(name: header.name, value: header.value))
-                }
-            }
+            remote.take(headers)
             return remote
         }
 

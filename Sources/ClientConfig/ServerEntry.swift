@@ -43,6 +43,14 @@ public struct RemoteServer: Sendable, Equatable {
     /// Set when the entry runs mcp-remote: what its file names hash (`MCPRemoteStore.hashes`).
     public var mcpRemote: MCPRemoteArguments?
 
+    /// An entry's headers: Authorization marks a static token (which goes), the rest go on as
+    /// `proxy --header`.
+    mutating func take(_ pairs: [(name: String, value: String)]) {
+        for (name, value) in pairs {
+            if name.lowercased() == "authorization" { hasAuthorizationHeader = true } else { headers.append(Header(name: name, value: value)) }
+        }
+    }
+
     public struct Header: Sendable, Equatable {
         public let name: String
         public let value: String

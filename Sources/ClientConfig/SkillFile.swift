@@ -88,11 +88,7 @@ public struct SkillFile: LineEditedConfig {
                   dialect.remoteTypes.map({ value("type").map($0.contains) ?? false }) ?? true else { return nil }
             var remote = RemoteServer(url: url)
             remote.sse = value("type") == "sse"
-            for header in headers {
-                if header.name.lowercased() == "authorization" { remote.hasAuthorizationHeader = true } else {
-                    remote.headers.append(.init(name: header.name, value: header.value))
-                }
-            }
+            remote.take(headers)
             return remote
         }
     }
