@@ -78,9 +78,9 @@ public enum ExitStatus: Int32, Sendable {
         case let error as KeyringError: of(VaultError.keyring(error))
         case let error as CredentialsError:
             switch error {
-            case .invalidServerURL: .usage
-            case .malformedCredential, .recordTooLarge: .dataError
-            case .noCredential, .unknownName: .noInput
+            case .invalidServerURL, .invalidAccount, .invalidSecretName, .accountMismatch: .usage
+            case .malformedCredential, .recordTooLarge, .notACredential: .dataError
+            case .noCredential, .unknownName, .noSecret: .noInput
             }
         case let error as any ExitStatusProviding: error.exitStatus
         case is ValidationError: .usage
@@ -110,7 +110,7 @@ public enum ExitStatus: Int32, Sendable {
              .malformedRecord, .unsupportedRecordVersion, .recordFromAnotherVault, .recordRenamed, .recordAuthenticationFailed:
             .dataError
         case .wrongPassphrase, .passphraseUnavailable, .locked: .permissionDenied
-        case .emptyPassphrase: .usage
+        case .emptyPassphrase, .secretUnavailable: .usage
         case .keyring(.timeout): .temporaryFailure
         case .keyring, .sessionCache: .unavailable
         case .kdfOutOfMemory: .systemError

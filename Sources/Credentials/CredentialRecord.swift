@@ -12,6 +12,8 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
     public var schema: Int
     /// The canonical server URL (the record's name in the vault).
     public var serverURL: String
+    /// The named account this identity is (`login --account`); nil for the default account.
+    public var account: String?
     /// The name the user knows the server by (`login --name`, or a client config's), if any.
     public var name: String?
     /// The RFC 8707 resource indicator sent with requests, when it differs from serverURL.
@@ -118,7 +120,7 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, serverURL = "server_url", name, resource, sendResource = "send_resource", issuer, endpoints, client, tokens
+        case schema, serverURL = "server_url", account, name, resource, sendResource = "send_resource", issuer, endpoints, client, tokens
         case needsLogin = "needs_login", stepUp = "step_up", shortLivedWarned = "short_lived_warned", createdAt = "created_at", updatedAt = "updated_at"
     }
 
@@ -126,6 +128,7 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
                 tokens: Tokens? = nil, now: Int64) {
         schema = Self.currentSchema
         serverURL = server.canonical
+        account = server.account
         resource = nil
         sendResource = true
         self.issuer = issuer
@@ -137,8 +140,13 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
         updatedAt = now
     }
 
+    /// The server and account this record is for.
+    public func server() throws(CredentialsError) -> ServerURL {
+        try ServerURL(serverURL, account: account)
+    }
+
     public var description: String {
-        "CredentialRecord(\(serverURL), issuer: \(issuer ?? "-"), tokens: \(tokens == nil ? "none" : "redacted"))"
+        "CredentialRecord(\(serverURL)\(account.map { " account \($0)" } ?? ""), issuer: \(issuer ?? "-"), tokens: \(tokens == nil ? "none" : "redacted"))"
     }
 
     public func encoded() -> [UInt8] {
@@ -174,6 +182,7 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
         } catch let error as CredentialsError {
             throw error
         } catch {
+            if StoredRecord.kind(of: payload) == .secret { throw .notACredential(id: id) }
             throw .malformedCredential(id: id, reason: "its JSON does not match the credential schema")
         }
     }

@@ -8,6 +8,8 @@ public struct CredentialSummary: Sendable, Encodable {
     }
 
     public let serverURL: String
+    /// The named account, nil for the default one.
+    public let account: String?
     public let name: String?
     public let issuer: String?
     public let clientID: String?
@@ -21,8 +23,12 @@ public struct CredentialSummary: Sendable, Encodable {
     public let refreshExpiresAt: Int64?
     private let now: Int64
 
+    /// How a command line names this record: `URL`, or `URL --account NAME`.
+    public var commandReference: String { account.map { "\(serverURL) --account \($0)" } ?? serverURL }
+
     public init(_ record: CredentialRecord, now: Int64) {
         serverURL = record.serverURL
+        account = record.account
         name = record.name
         issuer = record.issuer
         clientID = record.client?.clientID
@@ -74,13 +80,14 @@ public struct CredentialSummary: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case serverURL = "server_url", name, issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
+        case serverURL = "server_url", account, name, issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
         case canRefresh = "can_refresh", needsLogin = "needs_login", refreshExpiresAt = "refresh_expires_at", expiresIn = "expires_in"
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(serverURL, forKey: .serverURL)
+        try container.encode(account ?? "default", forKey: .account)
         try container.encode(name, forKey: .name)
         try container.encode(issuer, forKey: .issuer)
         try container.encode(clientID, forKey: .clientID)

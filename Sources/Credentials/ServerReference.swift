@@ -30,8 +30,8 @@ public enum ServerReference {
     /// stored under `text` itself.
     public static func closest(to text: String, in vault: Vault) -> String? {
         var candidates: [String] = []
-        for (id, result) in (try? vault.records()) ?? [] {
-            guard let record = try? CredentialRecord.decode(try result.get().payload, id: id) else { continue }
+        for (_, result) in (try? StoredRecord.credentials(in: vault)) ?? [] {
+            guard let record = try? result.get() else { continue }
             candidates.append(record.serverURL)
             if let name = record.name { candidates.append(name) }
         }
@@ -39,13 +39,21 @@ public enum ServerReference {
         return Nearest.match(typed, among: candidates.filter { isURL($0) == isURL(typed) })
     }
 
-    /// The server `text` names: the URL itself, or the stored record of that name.
-    public static func resolve(_ text: String, in vault: Vault) throws -> ServerURL {
-        if isURL(text) { return try ServerURL(text) }
+    /// The server `text` names: the URL itself (with `account`, nil for the default one), or the
+    /// stored record of that name, whose account it is bound to (`account`, when given, must be it).
+    public static func resolve(_ text: String, account: String? = nil, in vault: Vault) throws -> ServerURL {
+        let account = try ServerURL.account(account)
+        if isURL(text) { return try ServerURL(text, account: account) }
         var names: [String] = []
-        for (id, result) in try vault.records() {
-            guard let record = try? CredentialRecord.decode(try result.get().payload, id: id), let name = record.name else { continue }
-            if name == text { return try ServerURL(record.serverURL) }
+        for (_, result) in try StoredRecord.credentials(in: vault) {
+            guard let record = try? result.get(), let name = record.name else { continue }
+            if name == text {
+                let server = try record.server()
+                if let account, account != server.account {
+                    throw CredentialsError.accountMismatch(name: name, bound: server.account, asked: account)
+                }
+                return server
+            }
             names.append(name)
         }
         throw CredentialsError.unknownName(text, known: names.sorted())
@@ -69,9 +77,9 @@ extension ServerReference {
     /// Names `server`'s record `name` unless it has a name already or another server has this one.
     public static func assignName(_ name: String, to server: ServerURL, in vault: Vault) throws -> Naming {
         guard isValidName(name) else { return .invalid }
-        if let holder = try? resolve(name, in: vault) { return holder == server ? .unchanged : .taken(by: holder.canonical) }
+        if let holder = try? resolve(name, in: vault) { return holder == server ? .unchanged : .taken(by: holder.description) }
         var outcome = Naming.noRecord
-        try vault.update(server.canonical) { current in
+        try vault.update(server.recordName) { current in
             guard let current else { return .keep }
             var record = try CredentialRecord.decode(current.payload, id: current.id)
             if let existing = record.name {

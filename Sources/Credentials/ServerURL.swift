@@ -7,11 +7,44 @@ import ServerAddress
 /// and trailing slashes removed, an empty query and the fragment dropped. So
 /// `https://MCP.example.com:443/mcp/` and `https://mcp.example.com/mcp` are the same server.
 /// Only http and https are accepted, and http only for loopback addresses.
+///
+/// With an `account`, it names one of several identities at the same server (`login --account
+/// work`): the same URL, its own record. The default account (nil) is the record every vault
+/// held before accounts existed.
 public struct ServerURL: Sendable, Hashable, CustomStringConvertible {
     public let canonical: String
     public let host: String
+    /// The named account, or nil for the default one.
+    public let account: String?
 
-    public var description: String { canonical }
+    /// The URL, and the account when it is not the default one: `https://x/mcp (account work)`.
+    public var description: String { account.map { "\(canonical) (account \($0))" } ?? canonical }
+
+    /// The name of the record in the vault: the canonical URL, and for a named account
+    /// `URL#account=NAME` (a canonical URL never has a fragment, so no URL can take it).
+    public var recordName: String { account.map { "\(canonical)#account=\($0)" } ?? canonical }
+
+    /// How a command line names it: `URL`, or `URL --account NAME`.
+    public var commandReference: String { account.map { "\(canonical) --account \($0)" } ?? canonical }
+
+    /// The same server with another account (nil: the default one).
+    public func with(account: String?) -> ServerURL { ServerURL(canonical: canonical, host: host, account: account) }
+
+    private init(canonical: String, host: String, account: String?) {
+        self.canonical = canonical
+        self.host = host
+        self.account = account
+    }
+
+    /// An account name as `--account` takes it: letters, digits, '.', '_', '-', at most 64.
+    /// "default" is the default account (nil).
+    public static func account(_ text: String?) throws(CredentialsError) -> String? {
+        guard let text, text != "default" else { return nil }
+        guard ServerReference.isValidName(text) else {
+            throw .invalidAccount(text)
+        }
+        return text
+    }
 
     /// Scheme, host and port: `https://mcp.example.com`.
     public var origin: String {
@@ -20,7 +53,8 @@ public struct ServerURL: Sendable, Hashable, CustomStringConvertible {
         return parts.prefix(3).joined(separator: "/")
     }
 
-    public init(_ text: String) throws(CredentialsError) {
+    public init(_ text: String, account: String? = nil) throws(CredentialsError) {
+        self.account = try Self.account(account)
         do {
             let url = try CanonicalURL(text)
             canonical = url.text

@@ -25,14 +25,14 @@ public struct VaultAccess: Sendable {
         try VaultUnlocker.unlock(try openDirectory(cleanUp: cleanUp), sources: sources, logger: logger)
     }
 
-    /// Stores a credential under its server URL.
+    /// Stores a credential under its server URL (and account).
     public static func store(_ record: CredentialRecord, in vault: Vault) throws {
-        try vault.write(record.serverURL, payload: record.encoded())
+        try vault.write(try record.server().recordName, payload: record.encoded())
     }
 
     /// The credential stored for `server`, if any.
     public static func credential(for server: ServerURL, in vault: Vault) throws -> CredentialRecord? {
-        guard let record = try vault.read(server.canonical) else { return nil }
+        guard let record = try vault.read(server.recordName) else { return nil }
         return try CredentialRecord.decode(record.payload, id: record.id)
     }
 }

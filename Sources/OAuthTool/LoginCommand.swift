@@ -17,9 +17,9 @@ extension LoginArguments: RunnableArguments {
             } catch VaultError.noVault {
                 vault = try VaultCreation.createOnFirstUse(global: global, unlock: unlock)
             }
-            server = try ServerReference.resolve(serverURL, in: vault)
+            server = try ServerReference.resolve(serverURL, account: account, in: vault)
             if let name, let holder = try? ServerReference.resolve(name, in: vault), holder != server {
-                throw CredentialsError.invalidServerURL(name, reason: "the name is already given to \(holder.canonical); choose another")
+                throw CredentialsError.invalidServerURL(name, reason: "the name is already given to \(holder); choose another")
             }
             request = LoginRequest(serverURL: server.canonical)
             request.scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
@@ -54,7 +54,7 @@ extension LoginArguments: RunnableArguments {
                 present: Authorization.presenter(openBrowser: openBrowser, environment: environment, waitSeconds: waitSeconds),
                 readPasted: Authorization.readPasted)
             let summary = CredentialSummary(record, now: record.updatedAt)
-            Console.out("Signed in to \(record.serverURL)")
+            Console.out("Signed in to \(server)")
             Console.out("  issuer     \(record.issuer ?? "-")")
             Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")
             Console.out("  token      \(summary.expiryText)")

@@ -20,25 +20,40 @@ import Foundation
 extension ProxyArguments: RunnableArguments {
     func run() async throws {
         let server: ServerURL
+        let environment = global.environment
+        var headers = headers.map { Self.header($0, environment: environment) }
         do {
-            // A name needs the vault open to be found; a URL does not (the vault may be unlocked later).
-            server = ServerReference.isURL(serverURL) ? try ServerURL(serverURL)
-                : try ServerReference.resolve(serverURL, in: try neverPrompting().unlock())
+            // A name needs the vault open to be found, and so do {secret:NAME} headers; a URL alone
+            // does not (the vault may be unlocked later).
+            let needsVault = !ServerReference.isURL(serverURL) || headers.contains { !SecretReferences.names(in: $0.value).isEmpty }
+            let vault = needsVault ? try neverPrompting().unlock() : nil
+            server = if let vault { try ServerReference.resolve(serverURL, account: account, in: vault) }
+                else { try ServerURL(serverURL, account: account) }
+            if let vault {
+                headers = try headers.map { ($0.name, try SecretReferences.fill($0.value, from: vault)) }
+            }
         } catch {
             throw ExitCode(Console.report(error).rawValue)
         }
-        let environment = global.environment
         var options = ProxyOptions(serverURL: server.canonical)
         options.transport = ProxyOptions.Transport(rawValue: transport) ?? .automatic
-        options.headers = headers.map { Self.header($0, environment: environment) }
+        // An Authorization header (only ever from the vault's secrets) replaces the OAuth token.
+        options.authorization = headers.last { $0.name.lowercased() == "authorization" }?.value
+        options.headers = headers.filter { $0.name.lowercased() != "authorization" }
         options.ignoredTools = Set(ignoredTools)
         options.maximumMessageSize = maximumMessageSize
         options.connectTimeout = timeout
         options.caFile = caFile
         options.environment = environment
-        let tokens = VaultTokenSource(server: server, access: neverPrompting(), minimumTTL: minimumTTL, global: global,
-                                      httpTimeout: OAuthCommand.httpTimeout(global))
-        tokens.unlockAtStart()
+        let tokens: any TokenSource
+        if options.authorization != nil {
+            tokens = StaticTokenSource(server: server)
+        } else {
+            let source = VaultTokenSource(server: server, access: neverPrompting(), minimumTTL: minimumTTL, global: global,
+                                          httpTimeout: OAuthCommand.httpTimeout(global))
+            source.unlockAtStart()
+            tokens = source
+        }
         do {
             try await MCPProxy(options: options, tokens: tokens, logger: global.logger).run()
         } catch {
@@ -59,7 +74,8 @@ extension ProxyArguments: RunnableArguments {
         return VaultAccess(path: access.path, sources: sources, logger: access.logger)
     }
 
-    /// 'Name: value' with ${VAR} replaced from the environment.
+    /// 'Name: value' with ${VAR} replaced from the environment (a secret's value is filled in
+    /// after this, so that no `${` in a secret is ever read as a variable).
     static func header(_ text: String, environment: [String: String]) -> (name: String, value: String) {
         let colon = text.firstIndex(of: ":")!
         var value = text[text.index(after: colon)...].trimmingWhitespace()
@@ -68,6 +84,25 @@ extension ProxyArguments: RunnableArguments {
             value.replaceSubrange(start.lowerBound...end, with: environment[name] ?? "")
         }
         return (text[..<colon].trimmingWhitespace(), value)
+    }
+}
+
+/// The proxy of a server with a static key (an Authorization header from the vault's secrets):
+/// no OAuth token is asked for, and a refusal of the key says how to replace it.
+struct StaticTokenSource: TokenSource {
+    let server: ServerURL
+
+    func token(rejected: String?) async throws -> String {
+        guard rejected == nil else {
+            let refusal = ProxyRefusal("\(server.canonical) refused the Authorization header from the vault's secret (HTTP 401): store the current key with `mcp-vault secret set NAME`")
+            Console.note("mcp-vault: error: \(refusal.message)")
+            throw refusal
+        }
+        return ""
+    }
+
+    func stepUp(challenge: String) async throws -> String {
+        throw ProxyRefusal("\(server.canonical) wants more scope, which a static key cannot get (HTTP 403)")
     }
 }
 
@@ -121,7 +156,7 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
         do {
             let vault = try unlocked()
             guard let record = try VaultAccess.credential(for: server, in: vault) else {
-                throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: server.canonical, in: vault))
+                throw CredentialsError.noCredential(server: server.commandReference, closest: ServerReference.closest(to: server.canonical, in: vault))
             }
             if let tokens = record.tokens, tokens.accessToken != rejected, TokenService.isFresh(record, minimumTTL: minimumTTL, now: now) {
                 lock.withLock { cached = (tokens.accessToken, tokens.expiresAt) }
@@ -150,7 +185,7 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
     /// `token --challenge` does, one flow at a time across every proxy and `token` (an exclusive
     /// lock; whoever waited finds the scope granted and uses it); else the command to run.
     func stepUp(challenge: String) async throws -> String {
-        let command = "mcp-vault token \(server.canonical) --challenge '\(challenge)'"
+        let command = "mcp-vault token \(server.commandReference) --challenge '\(challenge)'"
         guard let wanted = BearerChallenge(challenge)?.scope else {
             throw ProxyRefusal("the server refused with insufficient_scope but named no scope; run `mcp-vault login \(server.canonical) --scope …` in a terminal")
         }
@@ -181,10 +216,10 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
 
     /// What to tell the client (and stderr) when no token can be had: the command that fixes it.
     static func refusal(for error: any Error, server: ServerURL) -> ProxyRefusal {
-        let login = "run `mcp-vault login \(server.canonical)` in a terminal; this proxy uses the new credentials at the next request"
+        let login = "run `mcp-vault login \(server.commandReference)` in a terminal; this proxy uses the new credentials at the next request"
         switch error {
         case let error as ProxyRefusal: return error
-        case CredentialsError.noCredential: return ProxyRefusal("the vault holds no credentials for \(server.canonical): \(login)")
+        case CredentialsError.noCredential: return ProxyRefusal("the vault holds no credentials for \(server): \(login)")
         case TokenServiceError.needsLogin, TokenServiceError.cannotRefresh: return ProxyRefusal("\(error): \(login)")
         case let error as ExitCode where error.rawValue == ExitStatus.noValidToken.rawValue:
             return ProxyRefusal("no valid token for \(server.canonical) (see the proxy's standard error): \(login)")

@@ -36,6 +36,7 @@ enum RefreshWorker {
         let key = try vault.handOverKey()
         var command = [Subprocess.currentExecutable, "refresh-worker", server.canonical, "--min-ttl", String(minimumTTL),
                        "--vault-dir", global.vaultPath, "--http-timeout", String(workerTimeout(httpTimeout))]
+        if let account = server.account { command += ["--account", account] }
         if let rejectedFingerprint { command += ["--rejected-token-sha256", rejectedFingerprint] }
         if global.verbose { command.append("--verbose") }
         let worker: Subprocess.Detached
@@ -97,6 +98,9 @@ struct RefreshWorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("min-ttl"))
     var minimumTTL: Int64 = 60
 
+    @Option
+    var account: String?
+
     @Option(name: .customLong("http-timeout"))
     var httpTimeout: Int64 = 60
 
@@ -108,7 +112,7 @@ struct RefreshWorkerCommand: AsyncParsableCommand {
         // caller's process group does not either. These are for anything else.
         for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT] { _ = Glibc.signal(signal, SIG_IGN) }
         do {
-            let server = try ServerURL(serverURL)
+            let server = try ServerURL(serverURL, account: account)
             var sources = UnlockSources(sessionCache: false, keyring: nil, passphrase: nil)
             sources.handedOverKey = 3
             let vault = try VaultAccess(path: global.vaultPath, sources: sources, logger: global.logger).unlock()

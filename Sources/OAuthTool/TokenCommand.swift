@@ -28,7 +28,11 @@ struct Token: AsyncParsableCommand {
                 access = VaultAccess(path: access.path, sources: sources, logger: access.logger)
             }
             let vault = try access.unlock()
-            let server = try ServerReference.resolve(options.serverURL, in: vault)
+            let server = try ServerReference.resolve(options.serverURL, account: options.account, in: vault)
+            let extra = try options.extraHeaders.map { text in
+                let header = try SecretReferences.header(text)
+                return (name: header.name, value: try SecretReferences.fill(header.value, from: vault))
+            }
             let token: String
             if let challenge = options.challenge {
                 token = try await stepUp(server: server, vault: vault, challenge: challenge)
@@ -36,7 +40,7 @@ struct Token: AsyncParsableCommand {
                 token = try RefreshWorker.refresh(server: server, vault: vault, minimumTTL: options.minimumTTL, global: global,
                                                   httpTimeout: OAuthCommand.httpTimeout(global))
             }
-            try Console.deliver(options.output(token))
+            try Console.deliver(options.output(token, extra: extra))
         } catch let error as ExitCode {
             throw error
         } catch {
@@ -87,32 +91,34 @@ extension LogoutArguments: RunnableArguments {
     func run() async throws {
         do {
             let vault = try unlock.access(global).unlock()
-            var names: [String] = []
+            // Record names, each with how it is shown.
+            var names: [(record: String, shown: String)] = []
             var unreadable: [(id: String, reason: String)] = []
             if let serverURL {
-                let server = try ServerReference.resolve(serverURL, in: vault)
+                let server = try ServerReference.resolve(serverURL, account: account, in: vault)
                 // A record that cannot be read is there too: logout removes it.
-                let present = switch Result(catching: { try vault.read(server.canonical) }) {
+                let present = switch Result(catching: { try vault.read(server.recordName) }) {
                 case .success(let record): record != nil
                 case .failure: true
                 }
                 guard present else {
-                    throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: serverURL, in: vault))
+                    throw CredentialsError.noCredential(server: server.commandReference, closest: ServerReference.closest(to: serverURL, in: vault))
                 }
-                names = [server.canonical]
+                names = [(server.recordName, server.description)]
             } else {
-                for (id, result) in try vault.records() {
+                // Secrets are not servers: --all and --damaged leave them alone.
+                for (id, result) in try StoredRecord.credentials(in: vault) {
                     do {
-                        let record = try CredentialRecord.decode(try result.get().payload, id: id)
-                        if all { names.append(record.serverURL) }
+                        let server = try result.get().server()
+                        if all { names.append((server.recordName, server.description)) }
                     } catch {
                         unreadable.append((id, "\(error)"))
                     }
                 }
             }
-            names.sort()
+            names.sort { $0.shown < $1.shown }
             if all && !yes && !names.isEmpty {
-                Console.note("This logs out of \(names.count) server\(names.count == 1 ? "" : "s"): \(names.joined(separator: ", ")).")
+                Console.note("This logs out of \(names.count) server\(names.count == 1 ? "" : "s"): \(names.map(\.shown).joined(separator: ", ")).")
                 Console.prompt("Log out of all of them? [y/N] ")
                 guard let answer = readLine(), ["y", "yes"].contains(answer.trimmingWhitespace().lowercased()) else {
                     Console.out("Nothing was changed.")
@@ -121,8 +127,8 @@ extension LogoutArguments: RunnableArguments {
             }
             let service = LogoutService(logger: global.logger, httpTimeout: OAuthCommand.httpTimeout(global))
             var grantsMayLiveOn = false
-            for name in names {
-                switch try await service.logout(name, in: vault, revoke: !localOnly) {
+            for (record, name) in names {
+                switch try await service.logout(record, in: vault, revoke: !localOnly) {
                 case .revokedAndDeleted:
                     Console.out("Logged out of \(name): tokens revoked at the server and deleted.")
                 case .deletedOnly(let reason):

@@ -56,7 +56,7 @@ public struct LoginService: Sendable {
             logger.warning("the record stored for \(server.canonical) is not a credential; this login replaces it")
         }
         // Nothing is sent to any server before it is certain that the answer can be stored.
-        try vault.checkWritable(server.canonical)
+        try vault.checkWritable(server.recordName)
         let http = HTTPTransport(timeoutSeconds: httpTimeout)
         do {
             let flow = LoginFlow(http: http, logger: logger)
@@ -87,7 +87,7 @@ public struct LoginService: Sendable {
                        isStepUp: Bool) throws -> CredentialRecord {
         let now = Int64(Date().timeIntervalSince1970)
         var stored = CredentialRecord(server: server, now: now)
-        try vault.update(server.canonical, replacingDamaged: true) { current in
+        try vault.update(server.recordName, replacingDamaged: true) { current in
             var record = current.flatMap { try? CredentialRecord.decode($0.payload, id: $0.id) } ?? CredentialRecord(server: server, now: now)
             record.adopt(result.discovery)
             record.client = .init(clientID: result.client.clientID, clientSecret: result.client.clientSecret,

@@ -73,7 +73,7 @@ public struct StepUpService: Sendable {
 
     /// Counts one more authorization for `scope` in the record, or throws when the limit is reached.
     static func reserveAttempt(for scope: String, server: ServerURL, vault: Vault, now: Int64 = Int64(Date().timeIntervalSince1970)) throws {
-        try vault.update(server.canonical) { current in
+        try vault.update(server.recordName) { current in
             guard let current else { throw TokenServiceError.noCredential(server.canonical) }
             var record = try CredentialRecord.decode(current.payload, id: current.id)
             var stepUp = record.stepUp ?? .init(scope: scope, attempts: 0, since: now)

@@ -54,7 +54,7 @@ public struct TokenService: Sendable {
     /// record still holds it, it is refreshed whatever its expiry; if another process has
     /// replaced it meanwhile, the new one is handed out.
     public func token(for server: ServerURL, in vault: Vault, minimumTTL: Int64, rejectedFingerprint: String? = nil) async throws -> String {
-        try await vault.withLockedRecord(server.canonical) { locked in
+        try await vault.withLockedRecord(server.recordName) { locked in
             guard let stored = locked.current else { throw TokenServiceError.noCredential(server.canonical) }
             var record = try CredentialRecord.decode(stored.payload, id: stored.id)
             let now = Int64(Date().timeIntervalSince1970)

@@ -133,6 +133,14 @@ public final class Vault: Sendable {
         }
     }
 
+    /// Overwrites the keys in memory with zeros: this vault cannot be used afterwards. For a
+    /// process about to exec another program (`mcp-vault run`), which must not carry them.
+    public func wipeKeys() {
+        keys.master.wipe()
+        keys.recordID.wipe()
+        keys.recordSealing.wipe()
+    }
+
     /// Makes every write made with `durable: false` durable (one fsync of records/).
     public func makeDurable() throws(VaultError) {
         try directory.synchronizeRecords()

@@ -30,6 +30,8 @@ public enum VaultError: Error, Sendable, CustomStringConvertible {
     // Unlocking and key slots.
     case wrongPassphrase
     case passphraseUnavailable(reason: String)
+    /// A secret's value (`secret set`) could not be read.
+    case secretUnavailable(reason: String)
     case emptyPassphrase
     case locked(attempts: [UnlockAttempt])
     case keyring(KeyringError)
@@ -86,6 +88,8 @@ public enum VaultError: Error, Sendable, CustomStringConvertible {
             return "wrong passphrase"
         case .passphraseUnavailable(let reason):
             return "no passphrase: \(reason)"
+        case .secretUnavailable(let reason):
+            return "no value: \(reason)"
         case .emptyPassphrase:
             return "the passphrase is empty"
         case .locked(let attempts):
@@ -140,6 +144,8 @@ public enum VaultError: Error, Sendable, CustomStringConvertible {
             return "restore the record from a backup, or remove it (`mcp-vault logout --damaged`, or `mcp-vault login URL` to replace it); other records are not affected"
         case .wrongPassphrase:
             return "check the passphrase (or the file given with --passphrase-file) and try again"
+        case .secretUnavailable:
+            return "give the value on standard input (`printf %s VALUE | mcp-vault secret set NAME`), with --from-file FILE, or at the prompt in a terminal"
         case .passphraseUnavailable, .locked:
             return "run `mcp-vault unlock` in a terminal, or pass --passphrase-file FILE or --passphrase-fd N"
         case .keyring(let error):

@@ -21,7 +21,7 @@ struct MCPVault: ParsableCommand {
             """,
         version: ProgramVersion.current,
         subcommands: [Init.self, HandedOver<LoginArguments>.self, HandedOver<LogoutArguments>.self, Status.self, Token.self,
-                      HandedOver<ProxyArguments>.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
+                      HandedOver<ProxyArguments>.self, Run.self, Secret.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 
     static func main() {

@@ -24,6 +24,7 @@ public struct LoginArguments: ParsableArguments {
             Examples:
               mcp-vault login https://mcp.example.com/mcp
               mcp-vault login https://mcp.example.com/mcp --name example
+              mcp-vault login https://mcp.example.com/mcp --account work --name example-work
               mcp-vault login https://mcp.example.com/mcp --device
               mcp-vault login URL --client-id my-app --client-secret-file secret.txt
             """)
@@ -36,6 +37,9 @@ public struct LoginArguments: ParsableArguments {
 
     @Option(help: ArgumentHelp("A name for the server (letters, digits, '.', '_', '-'), usable instead of its URL in every command.", valueName: "name"))
     public var name: String?
+
+    @Option(help: ArgumentHelp("Sign in as another account of the same server (letters, digits, '.', '_', '-'): its own registration, tokens and refreshes. Default: the default account.", valueName: "name"))
+    public var account: String?
 
     @Option(name: .customLong("scope"), help: ArgumentHelp("A scope to request (repeatable). Default: what the server asks for.", valueName: "scope"))
     public var scopes: [String] = []
@@ -84,6 +88,7 @@ public struct LoginArguments: ParsableArguments {
         if let port = callbackPort, !(1...65535).contains(port) { throw ValidationError("--callback-port takes 1 to 65535") }
         if !(1...86_400).contains(timeout) { throw ValidationError("--timeout takes 1 to 86400 seconds") }
         if device && paste { throw ValidationError("Give --device or --paste, not both.") }
+        do { _ = try ServerURL.account(account) } catch { throw ValidationError("--account: \(error)") }
         if let name, !ServerReference.isValidName(name) {
             throw ValidationError("--name takes 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
         }

@@ -22,6 +22,7 @@ public struct LogoutArguments: ParsableArguments {
 
             Examples:
               mcp-vault logout https://mcp.example.com/mcp
+              mcp-vault logout https://mcp.example.com/mcp --account work
               mcp-vault logout --all --local-only --yes
               mcp-vault logout --damaged
             """)
@@ -31,6 +32,9 @@ public struct LogoutArguments: ParsableArguments {
 
     @Argument(help: ArgumentHelp("The MCP server's URL, or its name.", valueName: "server"), completion: ServerCompletion.kind)
     public var serverURL: String?
+
+    @Option(help: ArgumentHelp("The account at the server (`login --account`); default: the default account.", valueName: "name"))
+    public var account: String?
 
     @Flag(help: "Log out of every stored server.")
     public var all = false
@@ -52,5 +56,7 @@ public struct LogoutArguments: ParsableArguments {
             throw ValidationError("--all logs out of every stored server; without a terminal to confirm on, add --yes")
         }
         if let serverURL { do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) } }
+        if account != nil && serverURL == nil { throw ValidationError("--account goes with a server URL") }
+        do { _ = try ServerURL.account(account) } catch { throw ValidationError("--account: \(error)") }
     }
 }

@@ -29,6 +29,13 @@ public struct ProxyArguments: ParsableArguments {
               mcp-vault proxy https://mcp.example.com/mcp
               mcp-vault proxy https://mcp.example.com/sse --transport sse
               mcp-vault proxy linear --header 'X-Team: blue'
+              mcp-vault proxy https://mcp.example.com/mcp --account work
+              mcp-vault proxy https://api.example.com/mcp --header 'Authorization: Bearer {secret:example/API_KEY}'
+
+            A header value may name secrets of the vault (`mcp-vault secret set NAME`) as \
+            {secret:NAME}: they are filled in at start, which needs the vault unlocked then. An \
+            Authorization header given so is sent instead of an OAuth token (for servers with a \
+            static API key; no login needed).
             """)
 
     @OptionGroup public var global: GlobalOptions
@@ -40,7 +47,10 @@ public struct ProxyArguments: ParsableArguments {
     @Option(help: ArgumentHelp("auto (Streamable HTTP, else HTTP+SSE), streamable-http, or sse (the URL is the SSE endpoint).", valueName: "transport"))
     public var transport: String = "auto"
 
-    @Option(name: .customLong("header"), help: ArgumentHelp("An extra request header, 'Name: value'; ${VAR} is taken from the environment. Repeatable.", valueName: "header"))
+    @Option(help: ArgumentHelp("The account at the server (`login --account`); default: the default account.", valueName: "name"))
+    public var account: String?
+
+    @Option(name: .customLong("header"), help: ArgumentHelp("An extra request header, 'Name: value'; ${VAR} is taken from the environment, {secret:NAME} from the vault. Repeatable.", valueName: "header"))
     public var headers: [String] = []
 
     @Option(name: .customLong("ignore-tool"), help: ArgumentHelp("Leave this tool out of tools/list. Repeatable.", valueName: "name"))
@@ -64,9 +74,13 @@ public struct ProxyArguments: ParsableArguments {
     public func validate() throws {
         do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
         guard ["auto", "streamable-http", "sse"].contains(transport) else { throw ValidationError("--transport takes auto, streamable-http or sse") }
+        do { _ = try ServerURL.account(account) } catch { throw ValidationError("--account: \(error)") }
         for header in headers {
-            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else { throw ValidationError("--header takes 'Name: value'") }
-            if header[..<colon].lowercased() == "authorization" { throw ValidationError("--header cannot set Authorization: the token comes from the vault") }
+            let parsed: (name: String, value: String)
+            do { parsed = try SecretReferences.header(header) } catch { throw ValidationError("--header takes 'Name: value': \(error)") }
+            if parsed.name.lowercased() == "authorization" && SecretReferences.names(in: parsed.value).isEmpty {
+                throw ValidationError("--header cannot set Authorization in plain text: the token comes from the vault (a static key: `mcp-vault secret set NAME`, then 'Authorization: Bearer {secret:NAME}')")
+            }
         }
         if !(0...31_536_000).contains(minimumTTL) { throw ValidationError("--min-ttl takes 0 to 31536000 seconds") }
         if !(1024...(1 << 30)).contains(maximumMessageSize) { throw ValidationError("--max-message-size takes 1024 to 1073741824 bytes") }

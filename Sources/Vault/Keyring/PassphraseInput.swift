@@ -60,3 +60,53 @@ public enum PassphraseInput {
         return bytes.prefix(length)
     }
 }
+
+/// Reading a secret's value (`mcp-vault secret set`) from a file, standard input or the
+/// terminal, into secure memory; like a passphrase, never from argv.
+public enum SecretInput {
+    /// The largest value accepted, in bytes (a record holds a little less than 1 MiB).
+    public static let maximumLength = 256 * 1024
+
+    /// The whole of `path` (links followed, as secret mounts are links), less one final newline.
+    public static func read(file path: String) throws -> SecureBytes {
+        do {
+            let descriptor = try SystemCalls.openForReading(path: path, followingLinks: true)
+            return try value(SystemCalls.readSecret(from: descriptor.raw, path: path, limit: maximumLength + 1), source: path)
+        } catch let error as SystemCallError {
+            throw VaultError.secretUnavailable(reason: "cannot read \(path): \(error)")
+        }
+    }
+
+    /// Standard input to its end, less one final newline (`printf %s VALUE |` and `echo VALUE |`
+    /// give the same value).
+    public static func readStandardInput() throws -> SecureBytes {
+        do {
+            return try value(SystemCalls.readSecret(from: 0, path: "standard input", limit: maximumLength + 1), source: "standard input")
+        } catch let error as SystemCallError {
+            throw VaultError.secretUnavailable(reason: "cannot read standard input: \(error)")
+        }
+    }
+
+    /// One line from the terminal with echo off.
+    public static func prompt(_ text: String) throws -> SecureBytes {
+        do {
+            return try value(SystemCalls.readWithoutEcho(prompt: text, limit: maximumLength), source: "the terminal")
+        } catch let error as SystemCallError {
+            throw VaultError.secretUnavailable(reason: "cannot read from the terminal: \(error)")
+        }
+    }
+
+    private static func value(_ bytes: SecureBytes, source: String) throws -> SecureBytes {
+        guard bytes.count <= maximumLength else {
+            throw VaultError.secretUnavailable(reason: "the value from \(source) is longer than \(maximumLength) bytes")
+        }
+        let length = bytes.withUnsafeBytes { buffer -> Int in
+            var end = buffer.count
+            if end > 0 && buffer[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+            if end > 0 && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            return end
+        }
+        guard length > 0 else { throw VaultError.secretUnavailable(reason: "the value from \(source) is empty") }
+        return bytes.prefix(length)
+    }
+}

@@ -15,12 +15,14 @@ extension MCPVault {
             commandName: "status",
             abstract: "Show what the vault holds, never the secrets.",
             discussion: """
-                For each stored server: URL, issuer, client id, granted scopes and whether the access \
-                token is valid, expires soon or has expired; and which slot unlocked the vault.
+                For each stored server: URL, account (when not the default one), issuer, client id, \
+                granted scopes and whether the access token is valid, expires soon or has expired; \
+                which slot unlocked the vault; and how many secrets (`mcp-vault secret list` names them).
 
                 Examples:
                   mcp-vault status
                   mcp-vault status https://mcp.example.com/mcp
+                  mcp-vault status https://mcp.example.com/mcp --account work
                   mcp-vault status --json | jq '.records[].state'
                 """)
 
@@ -30,10 +32,15 @@ extension MCPVault {
         @Argument(help: ArgumentHelp("Show only this server (its URL or its name).", valueName: "server"), completion: ServerCompletion.kind)
         var serverURL: String?
 
+        @Option(help: ArgumentHelp("With a server URL: show this account of it (`login --account`).", valueName: "name"))
+        var account: String?
+
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
         func validate() throws {
+            if account != nil && serverURL == nil { throw ValidationError("--account goes with a server URL") }
+            do { _ = try ServerURL.account(account) } catch { throw ValidationError("--account: \(error)") }
             if let serverURL {
                 do { try ServerReference.validate(serverURL) } catch { throw ValidationError(error.description) }
             }
@@ -59,15 +66,15 @@ extension MCPVault {
                 var summaries: [CredentialSummary] = []
                 var unreadable: [(id: String, error: String)] = []
                 if let serverURL {
-                    let server = try ServerReference.resolve(serverURL, in: vault)
+                    let server = try ServerReference.resolve(serverURL, account: account, in: vault)
                     guard let record = try VaultAccess.credential(for: server, in: vault) else {
-                        throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: serverURL, in: vault))
+                        throw CredentialsError.noCredential(server: server.commandReference, closest: ServerReference.closest(to: serverURL, in: vault))
                     }
                     summaries.append(CredentialSummary(record, now: now))
                 } else {
-                    for (id, result) in try vault.records() {
+                    for (id, result) in try StoredRecord.credentials(in: vault) {
                         do {
-                            summaries.append(CredentialSummary(try CredentialRecord.decode(try result.get().payload, id: id), now: now))
+                            summaries.append(CredentialSummary(try result.get(), now: now))
                         } catch let error as VaultError {
                             unreadable.append((id, error.description + (error.hint.map { " (\($0))" } ?? "")))
                         } catch {
@@ -76,18 +83,20 @@ extension MCPVault {
                     }
                 }
                 let legacy = LegacyTokenFiles(environment: global.environment).present()
-                summaries.sort { $0.serverURL < $1.serverURL }
+                summaries.sort { ($0.serverURL, $0.account ?? "") < ($1.serverURL, $1.account ?? "") }
+                let secrets = serverURL == nil ? try StoredRecord.secrets(in: vault).count : 0
                 unreadable.sort { $0.id < $1.id }
                 if json {
-                    printJSON(vault: vault, summaries: summaries, unreadable: unreadable, legacy: legacy)
+                    printJSON(vault: vault, summaries: summaries, unreadable: unreadable, legacy: legacy, secrets: secrets)
                 } else {
-                    printText(vault: vault, summaries: summaries, unreadable: unreadable, legacy: legacy)
+                    printText(vault: vault, summaries: summaries, unreadable: unreadable, legacy: legacy, secrets: secrets)
                 }
                 if !unreadable.isEmpty { throw CLIError.statusIncomplete(unreadable: unreadable.count) }
             }
         }
 
-        private func printText(vault: Vault, summaries: [CredentialSummary], unreadable: [(id: String, error: String)], legacy: [String]) {
+        private func printText(vault: Vault, summaries: [CredentialSummary], unreadable: [(id: String, error: String)], legacy: [String],
+                               secrets: Int) {
             Console.out("Vault: \(vault.directory.path) (unlocked with the \(vault.unlockedBy.displayName))")
             if summaries.isEmpty && unreadable.isEmpty {
                 Console.out("No servers stored yet.")
@@ -95,16 +104,21 @@ extension MCPVault {
             for summary in summaries {
                 Console.out("")
                 Console.out(summary.serverURL)
+                if let account = summary.account { Console.out("  account    \(account)") }
                 if let name = summary.name { Console.out("  name       \(name)") }
                 Console.out("  issuer     \(summary.issuer ?? "-")")
                 Console.out("  client id  \(summary.clientID ?? "-")")
                 Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")
                 Console.out("  token      \(summary.expiryText)\(summary.needsLogin ? "; needs login" : "")")
-                Console.out("  refresh    " + (summary.needsLogin ? "refused by the server; run `mcp-vault login \(summary.serverURL)`"
+                Console.out("  refresh    " + (summary.needsLogin ? "refused by the server; run `mcp-vault login \(summary.commandReference)`"
                     : summary.canRefresh ? "possible" + (summary.discoversEndpoints ? " (endpoints found on first use)" : "")
                         + (summary.refreshExpiresAt.map { ", refresh token expires \(summary.relative($0))" } ?? "")
-                    : summary.refreshExpiresAt.map { "not possible (the refresh token expired \(summary.relative($0))); run `mcp-vault login \(summary.serverURL)`" }
+                    : summary.refreshExpiresAt.map { "not possible (the refresh token expired \(summary.relative($0))); run `mcp-vault login \(summary.commandReference)`" }
                         ?? "not possible (no refresh token)"))
+            }
+            if secrets > 0 {
+                Console.out("")
+                Console.out("Secrets: \(secrets) (`mcp-vault secret list` names them)")
             }
             for entry in unreadable {
                 Console.note("mcp-vault: record \(entry.id) cannot be read: \(entry.error)")
@@ -114,7 +128,8 @@ extension MCPVault {
             }
         }
 
-        private func printJSON(vault: Vault, summaries: [CredentialSummary], unreadable: [(id: String, error: String)], legacy: [String]) {
+        private func printJSON(vault: Vault, summaries: [CredentialSummary], unreadable: [(id: String, error: String)], legacy: [String],
+                               secrets: Int) {
             struct Unreadable: Encodable { let id: String; let error: String }
             struct Report: Encodable {
                 /// Raised when a member changes meaning or goes; new members may appear without it.
@@ -124,12 +139,14 @@ extension MCPVault {
                 let records: [CredentialSummary]
                 let unreadable: [Unreadable]
                 let legacyFiles: [String]
+                let secrets: Int
                 enum CodingKeys: String, CodingKey {
-                    case schemaVersion = "schema_version", vault, unlockedBy = "unlocked_by", records, unreadable, legacyFiles = "legacy_files"
+                    case schemaVersion = "schema_version", vault, unlockedBy = "unlocked_by", records, unreadable, legacyFiles = "legacy_files", secrets
                 }
             }
             let report = Report(vault: vault.directory.path, unlockedBy: vault.unlockedBy.rawValue, records: summaries,
-                                unreadable: unreadable.map { Unreadable(id: $0.id, error: $0.error) }, legacyFiles: legacy)
+                                unreadable: unreadable.map { Unreadable(id: $0.id, error: $0.error) }, legacyFiles: legacy,
+                                secrets: secrets)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             Console.out(String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self))

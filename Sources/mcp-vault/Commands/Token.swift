@@ -28,6 +28,8 @@ extension MCPVault {
                   mcp-vault token https://mcp.example.com/mcp
                   url=https://mcp.example.com/mcp
                   curl -H "$(mcp-vault token --header "$url")" "$url"
+                  mcp-vault token "$url" --account work
+                  mcp-vault token "$url" --format json --with-header 'X-Api-Key: {secret:example/KEY}'
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -38,25 +40,34 @@ extension MCPVault {
         func run() throws {
             try reportingErrors {
                 let vault = try unlock.access(global).unlock()
-                let server = try ServerReference.resolve(options.serverURL, in: vault)
+                let server = try ServerReference.resolve(options.serverURL, account: options.account, in: vault)
                 try Self.checkHeadersHelper(server: server, environment: global.environment)
+                let extra = try options.extraHeaders.map { text in
+                    let header = try SecretReferences.header(text)
+                    return (name: header.name, value: try SecretReferences.fill(header.value, from: vault))
+                }
+                if extra.contains(where: { $0.name.lowercased() == "authorization" }) {
+                    // A static key from the vault: no OAuth record is needed or used.
+                    try Console.deliver(TokenOptions.json(extra))
+                    return
+                }
                 if options.challenge != nil { handOver(vault) }  // step-up needs the network and the browser
                 guard let record = try VaultAccess.credential(for: server, in: vault) else {
-                    throw CredentialsError.noCredential(server: server.canonical, closest: ServerReference.closest(to: options.serverURL, in: vault))
+                    throw CredentialsError.noCredential(server: server.commandReference, closest: ServerReference.closest(to: options.serverURL, in: vault))
                 }
                 let now = Int64(Date().timeIntervalSince1970)
                 guard let tokens = record.tokens, !record.needsLogin else {
-                    throw CLIError.noValidToken(server: server.canonical, reason: "the server needs a new login")
+                    throw CLIError.noValidToken(server: server.commandReference, reason: "the server needs a new login")
                 }
                 if let expiry = tokens.expiresAt, expiry - now < options.minimumTTL {
                     guard tokens.refreshToken != nil else {
-                        throw CLIError.noValidToken(server: server.canonical, reason: expiry <= now
+                        throw CLIError.noValidToken(server: server.commandReference, reason: expiry <= now
                             ? "the access token expired \(CredentialSummary.duration(now - expiry)) ago and cannot be refreshed"
                             : "the access token expires within \(options.minimumTTL) s and cannot be refreshed")
                     }
                     handOver(vault)  // refreshing needs the network
                 }
-                try Console.deliver(options.output(tokens.accessToken))
+                try Console.deliver(options.output(tokens.accessToken, extra: extra))
             }
         }
 
