@@ -192,7 +192,8 @@ struct Routes: Sendable {
                                                scope: (query["scope"] ?? "").split(separator: " ").map(String.init)
                                                    .filter { !options.withheldScopes.contains($0) }.joined(separator: " "),
                                                resource: query["resource"],
-                                               expires: Date().addingTimeInterval(120)))
+                                               expires: Date().addingTimeInterval(120),
+                                               user: query["login_hint"].flatMap { $0.isEmpty ? nil : $0 } ?? ServerState.defaultUser))
         return await back([("code", code)])
     }
 
@@ -224,7 +225,7 @@ struct Routes: Sendable {
                 return Self.oauthError("invalid_target", "resource differs from the authorization request")
             }
             let issued = await state.issueNewGrant(clientID: client.id, scope: pending.scope, resource: pending.resource,
-                                                   lifetime: options.accessTokenLifetime)
+                                                   lifetime: options.accessTokenLifetime, user: pending.user)
             return await hostile(issued) ?? tokenResponse(issued)
         case "refresh_token":
             guard let token = form["refresh_token"] else { return Self.oauthError("invalid_request", "refresh_token is required") }
@@ -392,6 +393,10 @@ struct Routes: Sendable {
             result = [:]
         case "tools/list":
             result = ["tools": [["name": "admin", "description": "Needs \(options.requiredScope).", "inputSchema": ["type": "object"]]]]
+        case "tools/call" where (message["params"] as? [String: Any])?["name"] as? String == "whoami":
+            // Who the token was issued to (the login_hint of its authorization): tells accounts apart.
+            let user = if let presented { await state.user(of: presented) ?? "-" } else { "-" }
+            result = ["content": [["type": "text", "text": user]]]
         case "tools/call":
             result = ["content": [["type": "text", "text": "done"]]]
         default:

@@ -9,7 +9,11 @@ actor ServerState {
         let scope: String
         let resource: String?
         let expires: Date
+        /// Who signed in (the authorization request's login_hint; "alice" without one).
+        var user = ServerState.defaultUser
     }
+
+    static let defaultUser = "alice"
 
     /// One authorization: its current refresh token, and every refresh token it ever had (for
     /// reuse detection).
@@ -21,8 +25,10 @@ actor ServerState {
         var retiredRefreshTokens: Set<String> = []
         var accessTokens: Set<String> = []
         var revoked = false
+        let user: String
 
-        init(clientID: String, scope: String, resource: String?, refreshToken: String) {
+        init(clientID: String, scope: String, resource: String?, refreshToken: String, user: String = ServerState.defaultUser) {
+            self.user = user
             self.clientID = clientID
             self.scope = scope
             self.resource = resource
@@ -115,8 +121,8 @@ actor ServerState {
     }
 
     /// A new grant (after an authorization code) and its first tokens.
-    func issueNewGrant(clientID: String, scope: String, resource: String?, lifetime: Int) -> IssuedTokens {
-        let grant = Grant(clientID: clientID, scope: scope, resource: resource, refreshToken: ServerState.randomToken("rt"))
+    func issueNewGrant(clientID: String, scope: String, resource: String?, lifetime: Int, user: String = ServerState.defaultUser) -> IssuedTokens {
+        let grant = Grant(clientID: clientID, scope: scope, resource: resource, refreshToken: ServerState.randomToken("rt"), user: user)
         grants.append(grant)
         return issue(grant, lifetime: lifetime)
     }
@@ -127,6 +133,7 @@ actor ServerState {
     func refresh(_ token: String, clientID: String, lifetime: Int) -> RefreshOutcome {
         refreshRequests += 1
         if let grant = grants.first(where: { $0.refreshToken == token && !$0.revoked && $0.clientID == clientID }) {
+            refreshesByUser[grant.user, default: 0] += 1
             grant.retiredRefreshTokens.insert(grant.refreshToken)
             grant.refreshToken = ServerState.randomToken("rt")
             return .issued(issue(grant, lifetime: lifetime))
@@ -157,10 +164,17 @@ actor ServerState {
         return access.grant.scope
     }
 
+    /// Who a valid access token was issued to.
+    func user(of token: String) -> String? { accessTokens[token]?.grant.user }
+
+    /// Refreshes counted per user.
+    var refreshesByUser: [String: Int] = [:]
+
     func stats() -> [String: Int] {
         ["device_polls_too_early": devicePollsTooEarly, "authorization_requests": authorizationRequests, "refresh_requests": refreshRequests, "reuse_detections": reuseDetections, "revocations": revocations,
          "registrations": registrations,
          "live_grants": grants.filter { !$0.revoked }.count]
+            .merging(refreshesByUser.map { ("refresh_requests_\($0.key)", $0.value) }) { $1 }
     }
 
     static func randomToken(_ prefix: String) -> String {
