@@ -24,11 +24,24 @@ public enum ConfigRewrite {
     /// a headers helper running `command token URL --format json`.
     /// `proxyForClaudeCode`: Claude Code's HTTP entries run the proxy too, where a headers helper
     /// would leave another reader of the file (oh-my-opencode) with an entry it cannot use.
-    public static func change(_ file: ConfigFile, entries: [ServerEntry], command: String, proxyForClaudeCode: Bool = false) -> ConfigChange {
+    /// `localMoves`: local entries whose environment's secrets moved into the vault, to run
+    /// `command run --env VAR=SECRET … -- their command`.
+    public static func change(_ file: ConfigFile, entries: [ServerEntry], command: String, proxyForClaudeCode: Bool = false,
+                              localMoves: [LocalSecretMove] = []) -> ConfigChange {
         var edits: [(span: Range<Int>, text: String)] = []
         var rewritten: [ServerEntry] = []
         var refused: [(ServerEntry, String, String)] = []
         var seen = Set<Int>()
+        for move in localMoves {
+            let entry = move.entry
+            guard seen.insert(entry.member.span.lowerBound).inserted, let members = localMembers(move, file: file, command: command) else { continue }
+            if file.document.hasComment(in: entry.member.value.span) {
+                refused.append((entry, "it has comments inside, which a rewrite would lose", snippet(entry, members: members)))
+                continue
+            }
+            edits.append((entry.member.value.span, render(members, for: entry, in: file.document)))
+            rewritten.append(entry)
+        }
         for entry in entries {
             guard case .remote(let remote) = entry.kind, seen.insert(entry.member.span.lowerBound).inserted else { continue }
             let members: [(String, String)]
@@ -64,6 +77,7 @@ public enum ConfigRewrite {
     public static func proxyArguments(_ remote: RemoteServer) -> [String] {
         var arguments = ["proxy", remote.url]
         if remote.sse { arguments += ["--transport", "sse"] } else if remote.httpOnly { arguments += ["--transport", "streamable-http"] }
+        if let authorization = remote.staticAuthorization { arguments += ["--header", "Authorization: \(authorization)"] }
         for header in remote.headers { arguments += ["--header", "\(header.name): \(header.value)"] }
         for tool in remote.ignoredTools { arguments += ["--ignore-tool", tool] }
         return arguments
@@ -92,16 +106,20 @@ public enum ConfigRewrite {
             return [("type", json("local")), ("command", json([command] + arguments))] + kept(dropping: client.transportKeys)
         case .vscode, .cline:
             return [("type", json("stdio")), ("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
-        case .claudeCode where remote.mcpRemote == nil && !proxyForClaudeCode:
+        case .claudeCode where remote.mcpRemote == nil && !proxyForClaudeCode && remote.staticAuthorization == nil:
             // Claude Code asks a headers helper for the headers of each connection: the URL stays.
+            // Headers whose secrets moved into the vault come from the helper too.
             var members: [(String, String)] = []
-            let helper = [command, "token", remote.url, "--format", "json"].map(ShellWords.quote).joined(separator: " ")
+            let sealed = remote.headers.filter { $0.value.contains("{secret:") }
+            let helper = ([command, "token", remote.url, "--format", "json"] + sealed.flatMap { ["--with-header", "\($0.name): \($0.value)"] })
+                .map(ShellWords.quote).joined(separator: " ")
             if let existing = entry.member.value.node["headersHelper"]?.node.string, ServerEntry.vaultTokenURL(existing) == nil {
                 throw Refusal(reason: "it has a headers helper of its own (\(existing)); mcp-vault does not replace it", members: [])
             }
+            let sealedNames = Set(sealed.map { $0.name.lowercased() })
             for member in old where member.key != "headersHelper" {
                 if member.key == "headers" {
-                    let others = (member.value.node.members ?? []).filter { $0.key.lowercased() != "authorization" }
+                    let others = (member.value.node.members ?? []).filter { $0.key.lowercased() != "authorization" && !sealedNames.contains($0.key.lowercased()) }
                     if !others.isEmpty { members.append(("headers", "{" + others.map { json($0.key) + ": " + file.document.text($0.value.span) }.joined(separator: ", ") + "}")) }
                 } else {
                     members.append((member.key, file.document.text(member.value.span)))

@@ -36,6 +36,9 @@ public struct RemoteServer: Sendable, Equatable {
     public var headers: [Header] = []
     /// The entry holds a static Authorization header (a token in plaintext).
     public var hasAuthorizationHeader = false
+    /// An Authorization header to send instead of an OAuth token: `{secret:NAME}` once `setup`
+    /// has sealed a static one of a server that does not use OAuth.
+    public var staticAuthorization: String?
     /// Environment variables the Authorization header takes its value from (`${AUTH_HEADER}`),
     /// which hold the token and so go with it.
     public var authorizationVariables: [String] = []
@@ -54,6 +57,10 @@ public struct RemoteServer: Sendable, Equatable {
     public struct Header: Sendable, Equatable {
         public let name: String
         public let value: String
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
     }
 
     public struct MCPRemoteArguments: Sendable, Equatable {
@@ -67,16 +74,7 @@ extension ServerEntry {
     static func classify(_ member: JSONNode.Member, in location: MCPClient.Location) -> Kind {
         let entry = member.value.node
         guard entry.members != nil else { return .other }
-        let commandLine: [String]? = {
-            // Zed's older form: "command": {"path": …, "args": […], "env": {…}}.
-            if let command = entry["command"]?.node, command.members != nil, let path = command["path"]?.node.string {
-                return [path] + (command["args"]?.node.strings ?? [])
-            }
-            if let array = entry["command"]?.node.strings { return array + (entry["args"]?.node.strings ?? []) }
-            if let command = entry["command"]?.node.string { return [command] + (entry["args"]?.node.strings ?? []) }
-            return nil
-        }()
-        if let commandLine {
+        if let commandLine = commandLine(of: entry) {
             if let url = vaultProxyURL(commandLine) { return .vault(url: url, command: commandLine[0]) }
             if let remote = mcpRemote(commandLine) { return .remote(remote) }
             return .other
@@ -104,6 +102,17 @@ extension ServerEntry {
             }
         }
         return .remote(remote)
+    }
+
+    /// The command line an entry runs, if it runs one.
+    static func commandLine(of entry: JSONNode) -> [String]? {
+        // Zed's older form: "command": {"path": …, "args": […], "env": {…}}.
+        if let command = entry["command"]?.node, command.members != nil, let path = command["path"]?.node.string {
+            return [path] + (command["args"]?.node.strings ?? [])
+        }
+        if let array = entry["command"]?.node.strings { return array + (entry["args"]?.node.strings ?? []) }
+        if let command = entry["command"]?.node.string { return [command] + (entry["args"]?.node.strings ?? []) }
+        return nil
     }
 
     /// Whether a command names mcp-vault (on PATH, or by its path).

@@ -36,6 +36,37 @@ struct ClientSurvey {
 
     private var entries: [ServerEntry] { files.flatMap { $0.files.flatMap(\.entries) } }
 
+    /// Every plaintext secret left in a client's configuration (never a value in what is shown of it):
+    /// by client, each with its file and entry. A static Authorization of an entry that already
+    /// gets its token from mcp-vault does not count (there is none after `setup`).
+    var plaintextSecrets: [(client: MCPClient, file: String, secret: PlaintextSecret)] {
+        files.flatMap { client, files in
+            files.flatMap { file in
+                file.entries.flatMap { entry in entry.plaintextSecrets.map { (client, entry.location.description, $0) } }
+            }
+        }
+    }
+
+    /// doctor's lines for the plaintext secrets: one per client that has any, naming each place.
+    func plaintextSecretChecks() -> [DiagnosticCheck] {
+        let found = plaintextSecrets
+        guard !found.isEmpty else {
+            return [DiagnosticCheck(subject: "plaintext secrets", outcome: .ok, detail: "no client configuration keeps an API key or a token", remedy: nil)]
+        }
+        return MCPClient.allCases.compactMap { client in
+            let mine = found.filter { $0.client == client }
+            guard !mine.isEmpty else { return nil }
+            var files: [String] = []
+            for item in mine where !files.contains(item.file) { files.append(item.file) }
+            let places = files.map { file in
+                file + ": " + mine.filter { $0.file == file }.map { "\($0.secret.entry) \($0.secret.place)" }.joined(separator: ", ")
+            }
+            return DiagnosticCheck(subject: "secrets in \(client.rawValue)", outcome: .warning,
+                                   detail: "\(mine.count) in plaintext: " + places.joined(separator: "; "),
+                                   remedy: "`mcp-vault setup \(client.rawValue)` seals them in the vault and points the entries at them")
+        }
+    }
+
     /// mcp-remote file-name hashes → the server URLs they stand for, from every remote entry.
     var mcpRemoteURLs: [String: String] {
         var byHash: [String: String] = [:]

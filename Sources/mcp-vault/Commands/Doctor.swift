@@ -33,7 +33,9 @@ extension MCPVault {
                 var diagnosis = Diagnosis.run(access: access, keyring: global.keyring, environment: global.environment)
                 let companion = Self.checkCompanion()
                 diagnosis.checks.insert(companion, at: 0)
-                diagnosis.checks += ClientSurvey(environment: global.environment, projectDirectory: FileManager.default.currentDirectoryPath).launchChecks(environment: global.environment)
+                let survey = ClientSurvey(environment: global.environment, projectDirectory: FileManager.default.currentDirectoryPath)
+                diagnosis.checks += survey.launchChecks(environment: global.environment)
+                diagnosis.checks += survey.plaintextSecretChecks()
                 if json {
                     printJSON(diagnosis, companionWorks: companion.outcome != .problem)
                     if !diagnosis.vaultUsable || !diagnosis.vaultWritable || companion.outcome == .problem { throw ExitCode(ExitStatus.failure.rawValue) }

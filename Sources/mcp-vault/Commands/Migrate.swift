@@ -132,11 +132,20 @@ extension MCPVault {
         /// Names the clients whose configurations still reach servers by themselves.
         private func adviseSetup(_ survey: ClientSurvey) {
             let pending = survey.clientsReachingServersDirectly
-            guard !pending.isEmpty else { return }
+            if !pending.isEmpty {
+                Console.out("")
+                Console.out("These clients still reach their servers by themselves (and may sign in again and keep tokens in plaintext):")
+                for (client, names) in pending {
+                    Console.out("  \(client.displayName): \(names.joined(separator: ", ")); run `mcp-vault setup \(client.rawValue)`")
+                }
+            }
+            let secrets = survey.plaintextSecrets
+            guard !secrets.isEmpty else { return }
             Console.out("")
-            Console.out("These clients still reach their servers by themselves (and may sign in again and keep tokens in plaintext):")
-            for (client, names) in pending {
-                Console.out("  \(client.displayName): \(names.joined(separator: ", ")); run `mcp-vault setup \(client.rawValue)`")
+            Console.out("These clients' configurations still keep API keys or tokens in plaintext (`mcp-vault doctor` says where):")
+            for client in MCPClient.allCases {
+                let count = secrets.filter { $0.client == client }.count
+                if count > 0 { Console.out("  \(client.displayName): \(count); run `mcp-vault setup \(client.rawValue)`") }
             }
         }
 

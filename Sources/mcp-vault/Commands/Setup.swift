@@ -133,9 +133,9 @@ extension MCPVault {
                     Console.out("  \(problem)")
                     tally.problems += 1
                 }
-                let chosen = try entriesToRewrite(in: file, vault: &vault, tally: &tally)
-                guard !chosen.isEmpty else { continue }
-                try rewrite(file, entries: chosen, command: command, vault: vault, proxyForClaudeCode: proxyForClaudeCode, tally: &tally)
+                let plan = try entriesToRewrite(in: file, vault: &vault, tally: &tally)
+                guard !plan.isEmpty else { continue }
+                try rewrite(file, plan: plan, command: command, vault: &vault, proxyForClaudeCode: proxyForClaudeCode, tally: &tally)
             }
             try setUpLines(skills, vault: &vault, command: command, tally: &tally)
             try setUpLines(codexFiles, vault: &vault, command: command, tally: &tally)
@@ -159,31 +159,70 @@ extension MCPVault {
             var written = 0
             var remoteSeen = false
             var vaultSeen = false
+            /// Secret names given in this run, with their values: one name never gets two values.
+            var secretNames: [String: String] = [:]
+            var secretsMoved = 0
         }
 
-        /// The remote entries of `file` whose server the vault holds (after signing in, with
-        /// --login); says why each other entry is left alone. `vault` is opened by a first login.
-        private func entriesToRewrite(in file: ConfigFile, vault: inout Vault?, tally: inout Tally) throws -> [ServerEntry] {
-            var chosen: [ServerEntry] = []
+        /// What `setup` does to one file.
+        struct Plan {
+            /// Remote entries to rewrite, their headers' secrets as `{secret:NAME}`.
+            var remote: [ServerEntry] = []
+            /// Local entries whose environment's secrets move.
+            var local: [LocalSecretMove] = []
+            /// The secrets to seal before the file is written: (name, value), and the entry (the
+            /// start of its member) whose rewrite moves each.
+            var seal: [(name: String, value: String, entry: Int)] = []
+
+            var isEmpty: Bool { remote.isEmpty && local.isEmpty }
+        }
+
+        /// The entries of `file` to rewrite: remote ones whose server the vault holds (after signing
+        /// in, with --login) or whose headers hold a static key, and every entry that keeps a
+        /// secret in its environment or headers; says why each other entry is left alone. `vault`
+        /// is opened by a first login.
+        private func entriesToRewrite(in file: ConfigFile, vault: inout Vault?, tally: inout Tally) throws -> Plan {
+            var plan = Plan()
             for entry in file.entries {
                 switch entry.kind {
                 case .other:
-                    continue
+                    let secrets = entry.plaintextSecrets.filter { $0.kind == .environment }
+                    guard !secrets.isEmpty, entry.localServer != nil else { continue }
+                    plan.local.append(LocalSecretMove(entry: entry, moves: secrets.map { ($0.variable, secretName(for: $0, in: entry, vault: vault, plan: &plan, tally: &tally)) }))
                 case .foreignHelper(let url, let helperURL):
                     tally.problems += 1
                     Console.out("  \(entry.name): left alone, and not safe: \(Self.foreignHelperWarning(url: url, helperURL: helperURL))")
                 case .vault(let url, _):
                     tally.vaultSeen = true
                     Console.out("  \(entry.name): already gets its token from mcp-vault (\(url))")
-                case .remote(let remote):
+                case .remote(var remote):
                     tally.remoteSeen = true
                     guard let server = try? ServerURL(remote.url) else {
                         Console.out("  \(entry.name): \(Self.displayed(remote.url)) is not a server URL mcp-vault can use; left alone")
                         tally.problems += 1
                         continue
                     }
-                    if try holds(server, signingInAs: entry.name, vault: &vault) {
-                        chosen.append(entry)
+                    let secrets = entry.plaintextSecrets
+                    let staticKey = remote.mcpRemote == nil && secrets.contains { $0.kind == .header && $0.variable.lowercased() == "authorization" }
+                    let held = staticKey ? (vault.map { (try? $0.read(server.recordName)) != nil } ?? false)
+                        : try holds(server, signingInAs: entry.name, vault: &vault)
+                    if held || (remote.mcpRemote == nil && secrets.contains { $0.kind == .header }) {
+                        // Headers that hold secrets name them in the vault; a static Authorization of a
+                        // server the vault signs in to goes (the OAuth token replaces it).
+                        for secret in secrets where secret.kind == .header {
+                            let isAuthorization = secret.variable.lowercased() == "authorization"
+                            if isAuthorization && held { continue }
+                            let sealed = "{secret:\(secretName(for: secret, in: entry, vault: vault, plan: &plan, tally: &tally))}"
+                            if isAuthorization {
+                                remote.staticAuthorization = sealed
+                            } else if let index = remote.headers.firstIndex(where: { $0.name == secret.variable }) {
+                                remote.headers[index] = .init(name: secret.variable, value: sealed)
+                            }
+                        }
+                        plan.remote.append(entry.with(remote: remote))
+                    } else if entry.localServer != nil, case let moving = secrets.filter({ $0.kind == .environment }), !moving.isEmpty {
+                        // mcp-remote reaching a server the vault does not sign in to: its secrets still move.
+                        plan.local.append(LocalSecretMove(entry: entry, moves: moving.map { ($0.variable, secretName(for: $0, in: entry, vault: vault, plan: &plan, tally: &tally)) }))
                     } else {
                         Console.out("  \(entry.name): \(Self.displayed(server.canonical)) is not in the vault; left alone (sign in with "
                                     + "`mcp-vault login \(Self.displayed(server.canonical))\(ServerReference.isValidName(entry.name) ? " --name \(entry.name)" : "")`, "
@@ -191,14 +230,34 @@ extension MCPVault {
                     }
                 }
             }
-            return chosen
+            return plan
         }
 
-        /// Rewrites `entries` in `file` (or, with --dry-run, shows the diff), with a backup, and
-        /// names the records after the entries.
-        private func rewrite(_ file: ConfigFile, entries: [ServerEntry], command: String, vault: Vault?, proxyForClaudeCode: Bool,
+        /// The vault's name for `secret` (ENTRY/VARIABLE, numbered ENTRY-2/VARIABLE… when the name
+        /// holds another value already), added to the plan's secrets to seal.
+        private func secretName(for secret: PlaintextSecret, in entry: ServerEntry, vault: Vault?, plan: inout Plan, tally: inout Tally) -> String {
+            let base = PlaintextSecrets.secretName(entry: secret.entry, variable: secret.variable)
+            var name = base
+            var number = 2
+            while true {
+                let stored = vault.flatMap { try? StoredRecord.secret(name, in: $0) }?.value
+                let planned = tally.secretNames[name]
+                if (stored == nil || stored == secret.value) && (planned == nil || planned == secret.value) { break }
+                let slash = base.firstIndex(of: "/")!
+                name = base[..<slash] + "-\(number)" + base[slash...]
+                number += 1
+            }
+            tally.secretNames[name] = secret.value
+            plan.seal.append((name, secret.value, entry.member.span.lowerBound))
+            return name
+        }
+
+        /// Rewrites the planned entries of `file` (or, with --dry-run, shows the diff), with a
+        /// backup: the secrets are sealed and read back first, and the records named after the entries.
+        private func rewrite(_ file: ConfigFile, plan: Plan, command: String, vault: inout Vault?, proxyForClaudeCode: Bool,
                              tally: inout Tally) throws {
-            let change = ConfigRewrite.change(file, entries: entries, command: command, proxyForClaudeCode: proxyForClaudeCode)
+            let change = ConfigRewrite.change(file, entries: plan.remote, command: command, proxyForClaudeCode: proxyForClaudeCode,
+                                              localMoves: plan.local)
             for refusal in change.refused {
                 tally.problems += 1
                 Console.out("  \(refusal.entry.name): left alone: \(refusal.reason)")
@@ -208,11 +267,17 @@ extension MCPVault {
                 }
             }
             guard change.changesFile else { return }
+            let rewrittenEntries = Set(change.rewritten.map(\.member.span.lowerBound))
+            let moving = plan.seal.filter { rewrittenEntries.contains($0.entry) }.map { (name: $0.name, value: $0.value) }
             if dryRun {
-                for entry in change.rewritten { Console.out("  \(entry.name): would get its token from mcp-vault") }
-                Console.out(change.diff.split(separator: "\n").map { Self.hidingSecrets(String($0)) }.joined(separator: "\n"))
+                for entry in change.rewritten { Console.out("  \(entry.name): would \(Self.describe(entry, plan: plan))") }
+                Console.out(change.diff.split(separator: "\n").map { Self.hidingSecrets(String($0), values: plan.seal.map(\.value)) }.joined(separator: "\n"))
                 Console.out("(values that may be secrets, such as environment variables and headers, are shown as …)")
                 return
+            }
+            if !moving.isEmpty {
+                if vault == nil { vault = try VaultCreation.createOnFirstUse(global: global, unlock: unlock) }
+                try seal(moving, in: vault!)
             }
             let backup: String
             do {
@@ -220,14 +285,38 @@ extension MCPVault {
             } catch {
                 throw SetupError.cannotWrite(file.path, reason: "\(error)")
             }
-            for entry in change.rewritten { Console.out("  \(entry.name): gets its token from mcp-vault") }
+            for entry in change.rewritten { Console.out("  \(entry.name): \(Self.describe(entry, plan: plan, done: true))") }
             tally.written += 1
+            tally.secretsMoved += moving.count
             Console.out("  written; the file as it was is kept as \(backup)")
             let withStaticToken = change.rewritten.filter { if case .remote(let remote) = $0.kind { remote.hasAuthorizationHeader } else { false } }
-            if !withStaticToken.isEmpty {
-                Console.out("  note: the old file holds the static token of \(withStaticToken.map(\.name).joined(separator: ", ")); remove \(backup) once the client works")
+            if !withStaticToken.isEmpty || !moving.isEmpty {
+                Console.out("  note: the old file holds the plaintext secrets that moved (\(moving.count)); remove \(backup) once the client works")
             }
             if let vault { name(change.rewritten, in: vault) }
+        }
+
+        /// Seals `secrets` and reads each back: the configuration is written only once every value
+        /// it no longer holds is in the vault.
+        private func seal(_ secrets: [(name: String, value: String)], in vault: Vault) throws {
+            for (name, value) in secrets {
+                _ = try Secret.store(name, value: value, in: vault)
+                guard try StoredRecord.secret(name, in: vault).value == value else {
+                    throw SetupError.cannotWrite(name, reason: "the sealed secret did not read back as written")
+                }
+            }
+        }
+
+        /// What happens to a rewritten entry, for its line.
+        static func describe(_ entry: ServerEntry, plan: Plan, done: Bool = false) -> String {
+            if let move = plan.local.first(where: { $0.entry.member.span == entry.member.span }) {
+                return (done ? "runs" : "run") + " through `mcp-vault run`; "
+                    + move.moves.map { "\($0.variable) comes from the vault's secret \($0.secret)" }.joined(separator: ", ")
+            }
+            if case .remote(let remote) = entry.kind, remote.staticAuthorization != nil {
+                return (done ? "gets" : "get") + " its key from the vault's secrets, through `mcp-vault proxy`"
+            }
+            return (done ? "gets" : "get") + " its token from mcp-vault"
         }
 
         /// Why an entry whose headersHelper names another server than its url is dangerous.
@@ -243,6 +332,12 @@ extension MCPVault {
         /// A diff line with every string value that may be a secret shown as `…`: values of keys
         /// other than `plainKeys` (environment variables, headers, OAuth settings), and the rest
         /// of an Authorization header or a bearer token wherever it appears.
+        static func hidingSecrets(_ line: String, values: [String]) -> String {
+            var line = hidingSecrets(line)
+            for value in values where line.contains(value) { line = line.replacing(value, with: "…") }
+            return line
+        }
+
         static func hidingSecrets(_ line: String) -> String {
             var out = ""
             var rest = Substring(line)
