@@ -78,6 +78,7 @@ public enum ConfigRewrite {
         var arguments = ["proxy", remote.url]
         if remote.sse { arguments += ["--transport", "sse"] } else if remote.httpOnly { arguments += ["--transport", "streamable-http"] }
         if let authorization = remote.staticAuthorization { arguments += ["--header", "Authorization: \(authorization)"] }
+        if remote.noToken { arguments.append("--no-token") }
         for header in remote.headers { arguments += ["--header", "\(header.name): \(header.value)"] }
         for tool in remote.ignoredTools { arguments += ["--ignore-tool", tool] }
         return arguments
@@ -106,7 +107,7 @@ public enum ConfigRewrite {
             return [("type", json("local")), ("command", json([command] + arguments))] + kept(dropping: client.transportKeys)
         case .vscode, .cline:
             return [("type", json("stdio")), ("command", json(command)), ("args", json(arguments))] + kept(dropping: client.transportKeys)
-        case .claudeCode where remote.mcpRemote == nil && !proxyForClaudeCode && remote.staticAuthorization == nil:
+        case .claudeCode where remote.mcpRemote == nil && !proxyForClaudeCode && remote.staticAuthorization == nil && !remote.noToken:
             // Claude Code asks a headers helper for the headers of each connection: the URL stays.
             // Headers whose secrets moved into the vault come from the helper too.
             var members: [(String, String)] = []

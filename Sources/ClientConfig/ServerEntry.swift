@@ -39,6 +39,8 @@ public struct RemoteServer: Sendable, Equatable {
     /// An Authorization header to send instead of an OAuth token: `{secret:NAME}` once `setup`
     /// has sealed a static one of a server that does not use OAuth.
     public var staticAuthorization: String?
+    /// The server takes no OAuth token: its key is in another header (`proxy --no-token`).
+    public var noToken = false
     /// Environment variables the Authorization header takes its value from (`${AUTH_HEADER}`),
     /// which hold the token and so go with it.
     public var authorizationVariables: [String] = []

@@ -38,7 +38,7 @@ extension ProxyArguments: RunnableArguments {
         var options = ProxyOptions(serverURL: server.canonical)
         options.transport = ProxyOptions.Transport(rawValue: transport) ?? .automatic
         // An Authorization header (only ever from the vault's secrets) replaces the OAuth token.
-        options.authorization = headers.last { $0.name.lowercased() == "authorization" }?.value
+        options.authorization = headers.last { $0.name.lowercased() == "authorization" }?.value ?? (noToken ? "" : nil)
         options.headers = headers.filter { $0.name.lowercased() != "authorization" }
         options.ignoredTools = Set(ignoredTools)
         options.maximumMessageSize = maximumMessageSize

@@ -210,7 +210,11 @@ public final class MCPProxy: Sendable {
 
     func addCommonHeaders(to request: inout HTTPClientRequest, token: String, sessionID: String?) async {
         for (name, value) in options.headers { request.headers.add(name: name, value: value) }
-        request.headers.replaceOrAdd(name: "Authorization", value: options.authorization ?? "Bearer " + token)
+        switch options.authorization {
+        case nil: request.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + token)
+        case "": request.headers.remove(name: "Authorization")  // --no-token
+        case let value?: request.headers.replaceOrAdd(name: "Authorization", value: value)
+        }
         request.headers.replaceOrAdd(name: "User-Agent", value: "mcp-vault-proxy")
         if let sessionID { request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: sessionID) }
         if let version = await session.protocolVersion { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }

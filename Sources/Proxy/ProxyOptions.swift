@@ -11,7 +11,8 @@ public struct ProxyOptions: Sendable {
 
     public var serverURL: String
     public var transport: Transport = .automatic
-    /// The Authorization value to send instead of a token from `TokenSource` (a static key).
+    /// The Authorization value to send instead of a token from `TokenSource` (a static key);
+    /// empty: none at all (`--no-token`).
     public var authorization: String?
     /// Extra request headers (`--header 'Name: value'`), never Authorization.
     public var headers: [(name: String, value: String)] = []

@@ -35,7 +35,7 @@ public struct ProxyArguments: ParsableArguments {
             A header value may name secrets of the vault (`mcp-vault secret set NAME`) as \
             {secret:NAME}: they are filled in at start, which needs the vault unlocked then. An \
             Authorization header given so is sent instead of an OAuth token (for servers with a \
-            static API key; no login needed).
+            static API key; no login needed); --no-token sends none (the key is in another header).
             """)
 
     @OptionGroup public var global: GlobalOptions
@@ -52,6 +52,9 @@ public struct ProxyArguments: ParsableArguments {
 
     @Option(name: .customLong("header"), help: ArgumentHelp("An extra request header, 'Name: value'; ${VAR} is taken from the environment, {secret:NAME} from the vault. Repeatable.", valueName: "header"))
     public var headers: [String] = []
+
+    @Flag(name: .customLong("no-token"), help: "Send no OAuth token: for a server whose key comes in a --header (X-API-Key: {secret:NAME}, say).")
+    public var noToken = false
 
     @Option(name: .customLong("ignore-tool"), help: ArgumentHelp("Leave this tool out of tools/list. Repeatable.", valueName: "name"))
     public var ignoredTools: [String] = []

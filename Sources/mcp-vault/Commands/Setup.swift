@@ -219,6 +219,8 @@ extension MCPVault {
                                 remote.headers[index] = .init(name: secret.variable, value: sealed)
                             }
                         }
+                        // A server the vault does not sign in to, with a key in a header: no OAuth token.
+                        if !held && remote.staticAuthorization == nil { remote.noToken = true }
                         plan.remote.append(entry.with(remote: remote))
                     } else if entry.localServer != nil, case let moving = secrets.filter({ $0.kind == .environment }), !moving.isEmpty {
                         // mcp-remote reaching a server the vault does not sign in to: its secrets still move.
@@ -313,7 +315,7 @@ extension MCPVault {
                 return (done ? "runs" : "run") + " through `mcp-vault run`; "
                     + move.moves.map { "\($0.variable) comes from the vault's secret \($0.secret)" }.joined(separator: ", ")
             }
-            if case .remote(let remote) = entry.kind, remote.staticAuthorization != nil {
+            if case .remote(let remote) = entry.kind, remote.staticAuthorization != nil || remote.noToken {
                 return (done ? "gets" : "get") + " its key from the vault's secrets, through `mcp-vault proxy`"
             }
             return (done ? "gets" : "get") + " its token from mcp-vault"
