@@ -7,10 +7,13 @@ public enum PlaintextSecrets {
     /// Prefixes of well-known token formats (GitHub, OpenAI and others' `sk-`, Slack, GitLab).
     static let tokenPrefixes = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "sk-", "xoxb-", "xoxp-", "xapp-", "glpat-"]
 
-    /// Whether `value` takes its content from the environment (`${VAR}`, opencode's `{env:VAR}`):
-    /// then the secret is elsewhere, and the value stays.
+    /// Whether `value` takes its content from the environment (`${VAR}`, VS Code's `${env:VAR}`
+    /// and `${input:…}`, opencode's `{env:VAR}`, Gemini CLI's `$VAR`) or from the vault
+    /// (`{secret:NAME}`): then the secret is elsewhere, and the value stays.
     public static func referencesEnvironment(_ value: String) -> Bool {
-        value.contains("${") || value.contains("{env:") || value.contains("{secret:")
+        if value.contains("${") || value.contains("{env:") || value.contains("{secret:") { return true }
+        guard value.first == "$", let first = value.dropFirst().first, first == "_" || first.isASCII && first.isLetter else { return false }
+        return value.dropFirst().allSatisfy { $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) }
     }
 
     /// Whether the variable or header `name` set to `value` holds a secret: by its name (with a

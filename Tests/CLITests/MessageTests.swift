@@ -414,7 +414,7 @@ struct ShortLivedTokenTests {
 struct HelpTextTests {
     static let commands: [[String]] = [["init"], ["login"], ["logout"], ["status"], ["token"], ["proxy"], ["migrate"], ["setup"], ["unlock"],
                                        ["lock"], ["passphrase", "add"], ["passphrase", "change"], ["passphrase", "remove"],
-                                       ["keyring", "add"], ["keyring", "remove"], ["doctor"], []]
+                                       ["keyring", "add"], ["keyring", "remove"], ["doctor"], ["run"], ["secret"], ["secret", "set"], []]
 
     /// Piped (as into a pager or a file), every example stays on one line: a broken one cannot
     /// be copied.

@@ -73,7 +73,8 @@ struct SecretSetupTests {
 
         // Before: doctor names them (the global files; never a value).
         let before = try fixture.mcpVault(["doctor"])
-        #expect(before.stdout.contains("[warning] secrets in cursor") && before.stdout.contains("gitlab env GITLAB_PERSONAL_ACCESS_TOKEN"), "\(before)")
+        #expect(before.stdout.contains("[warning] client secrets") && before.stdout.contains(": cursor: ")
+                && before.stdout.contains("gitlab env GITLAB_PERSONAL_ACCESS_TOKEN"), "\(before)")
 
         // A dry run writes nothing and shows no value.
         let snapshot = Self.files(below: fixture.home.path, except: vault)
@@ -114,7 +115,8 @@ struct SecretSetupTests {
         }
         #expect(Self.files(below: fixture.home.path, except: vault).elementsEqual(after) { $0 == $1 })
         let doctor = try fixture.mcpVault(["doctor"])
-        #expect(doctor.stdout.contains("[ok]      plaintext secrets") || doctor.stdout.contains("plaintext secrets: no client configuration"), "\(doctor)")
+        #expect(doctor.stdout.contains("client secrets") && doctor.stdout.contains(": no client configuration keeps an API key or a token")
+                && !doctor.stdout.contains("[warning] client secrets"), "\(doctor)")
 
         // Every local entry, started as the Python SDK starts it, has its secrets in its
         // environment and in no command line.

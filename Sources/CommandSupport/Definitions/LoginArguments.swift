@@ -24,7 +24,7 @@ public struct LoginArguments: ParsableArguments {
             Examples:
               mcp-vault login https://mcp.example.com/mcp
               mcp-vault login https://mcp.example.com/mcp --name example
-              mcp-vault login https://mcp.example.com/mcp --account work --name example-work
+              mcp-vault login URL --account work --name linear-work
               mcp-vault login https://mcp.example.com/mcp --device
               mcp-vault login URL --client-id my-app --client-secret-file secret.txt
             """)

@@ -30,7 +30,7 @@ public struct ProxyArguments: ParsableArguments {
               mcp-vault proxy https://mcp.example.com/sse --transport sse
               mcp-vault proxy linear --header 'X-Team: blue'
               mcp-vault proxy https://mcp.example.com/mcp --account work
-              mcp-vault proxy https://api.example.com/mcp --header 'Authorization: Bearer {secret:example/API_KEY}'
+              mcp-vault proxy URL --header 'Authorization: Bearer {secret:api/KEY}'
 
             A header value may name secrets of the vault (`mcp-vault secret set NAME`) as \
             {secret:NAME}: they are filled in at start, which needs the vault unlocked then. An \

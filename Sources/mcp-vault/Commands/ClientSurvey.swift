@@ -51,7 +51,7 @@ struct ClientSurvey {
     func plaintextSecretChecks() -> [DiagnosticCheck] {
         let found = plaintextSecrets
         guard !found.isEmpty else {
-            return [DiagnosticCheck(subject: "plaintext secrets", outcome: .ok, detail: "no client configuration keeps an API key or a token", remedy: nil)]
+            return [DiagnosticCheck(subject: "client secrets", outcome: .ok, detail: "no client configuration keeps an API key or a token", remedy: nil)]
         }
         return MCPClient.allCases.compactMap { client in
             let mine = found.filter { $0.client == client }
@@ -61,8 +61,8 @@ struct ClientSurvey {
             let places = files.map { file in
                 file + ": " + mine.filter { $0.file == file }.map { "\($0.secret.entry) \($0.secret.place)" }.joined(separator: ", ")
             }
-            return DiagnosticCheck(subject: "secrets in \(client.rawValue)", outcome: .warning,
-                                   detail: "\(mine.count) in plaintext: " + places.joined(separator: "; "),
+            return DiagnosticCheck(subject: "client secrets", outcome: .warning,
+                                   detail: "\(client.rawValue): \(mine.count) in plaintext: " + places.joined(separator: "; "),
                                    remedy: "`mcp-vault setup \(client.rawValue)` seals them in the vault and points the entries at them")
         }
     }

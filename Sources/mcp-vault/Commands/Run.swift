@@ -24,9 +24,8 @@ extension MCPVault {
                 entries for the secrets it moves into the vault.
 
                 Examples:
-                  mcp-vault run --env GITHUB_PERSONAL_ACCESS_TOKEN=github/GITHUB_PERSONAL_ACCESS_TOKEN -- \\
-                    npx -y @modelcontextprotocol/server-github
-                  mcp-vault run --env BRAVE_API_KEY=brave/BRAVE_API_KEY -- docker run -i --rm -e BRAVE_API_KEY mcp/brave-search
+                  mcp-vault run --env GITHUB_TOKEN=github/PAT -- github-mcp-server stdio
+                  mcp-vault run --env A=api/KEY --env B=db/URL -- ./server --stdio
                 """)
 
         @OptionGroup var global: GlobalOptions

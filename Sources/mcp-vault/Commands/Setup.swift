@@ -16,7 +16,7 @@ extension MCPVault {
     struct Setup: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "setup",
-            abstract: "Point an MCP client's remote servers at mcp-vault, so that the client keeps no token.",
+            abstract: "Point an MCP client's servers at mcp-vault, so that its configuration keeps no token or key.",
             discussion: """
                 Finds the client's configuration files (global, and the project's in the current \
                 directory or --project), and rewrites each remote server entry whose server the vault \
@@ -26,6 +26,13 @@ extension MCPVault {
                 a static Authorization header goes. The old file is kept beside the new one as \
                 FILE.before-mcp-vault (mode 0600). An entry with comments inside, or a file that is \
                 not JSON, is left alone and the entry to paste is printed. A second run changes nothing.
+
+                Secrets move into the vault too: every value of an entry's env (opencode: environment) \
+                or headers whose name or shape says secret (TOKEN, KEY, SECRET, PASSWORD, AUTH, \
+                CREDENTIAL; ghp_, sk-, xoxb-, glpat-, JWTs, URLs with a password) is sealed as \
+                ENTRY/VARIABLE, and the entry runs `mcp-vault run --env VAR=ENTRY/VAR -- its command` \
+                (a remote entry: `mcp-vault proxy` with {secret:…} headers). Values that reference \
+                the environment (${VAR}, {env:VAR}) stay. `mcp-vault secret list` shows the names.
 
                 Clients: \(MCPClient.allCases.map(\.rawValue).joined(separator: ", ")). Without one, \
                 lists the clients found and the remote servers each reaches.
@@ -292,8 +299,12 @@ extension MCPVault {
             tally.secretsMoved += moving.count
             Console.out("  written; the file as it was is kept as \(backup)")
             let withStaticToken = change.rewritten.filter { if case .remote(let remote) = $0.kind { remote.hasAuthorizationHeader } else { false } }
-            if !withStaticToken.isEmpty || !moving.isEmpty {
-                Console.out("  note: the old file holds the plaintext secrets that moved (\(moving.count)); remove \(backup) once the client works")
+            if !moving.isEmpty {
+                Console.out("  note: the old file holds the \(moving.count) plaintext secret\(moving.count == 1 ? "" : "s") that moved into the vault"
+                            + (withStaticToken.isEmpty ? "" : " and the static token of \(withStaticToken.map(\.name).joined(separator: ", "))")
+                            + "; remove \(backup) once the client works")
+            } else if !withStaticToken.isEmpty {
+                Console.out("  note: the old file holds the static token of \(withStaticToken.map(\.name).joined(separator: ", ")); remove \(backup) once the client works")
             }
             if let vault { name(change.rewritten, in: vault) }
         }

@@ -29,7 +29,7 @@ extension MCPVault {
                   url=https://mcp.example.com/mcp
                   curl -H "$(mcp-vault token --header "$url")" "$url"
                   mcp-vault token "$url" --account work
-                  mcp-vault token "$url" --format json --with-header 'X-Api-Key: {secret:example/KEY}'
+                  mcp-vault token "$url" --format json --with-header 'X-Key: {secret:k}'
                 """)
 
         @OptionGroup var global: GlobalOptions
