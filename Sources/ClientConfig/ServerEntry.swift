@@ -125,14 +125,34 @@ extension ServerEntry {
     /// The server URL of `mcp-vault proxy URL …`.
     static func vaultProxyURL(_ commandLine: [String]) -> String? {
         guard let first = commandLine.first, isMCPVault(first), commandLine.count >= 3, commandLine[1] == "proxy" else { return nil }
-        return commandLine.dropFirst(2).first { !$0.hasPrefix("-") }
+        return firstOperand(commandLine.dropFirst(2))
     }
 
     /// The server of a headers helper `mcp-vault token URL --format json`.
     static func vaultTokenURL(_ helper: String) -> String? {
         let words = ShellWords.split(helper)
         guard let first = words.first, isMCPVault(first), words.count >= 3, words[1] == "token" else { return nil }
-        return words.dropFirst(2).first { !$0.hasPrefix("-") }
+        return firstOperand(words.dropFirst(2))
+    }
+
+    /// mcp-vault's options (of proxy and token) that take a value as the next word.
+    static let vaultOptionsWithValues: Set<String> = [
+        "--account", "--transport", "--header", "--ignore-tool", "--min-ttl", "--max-message-size", "--timeout", "--ca-file",
+        "--vault-dir", "--passphrase-file", "--passphrase-fd", "--format", "--with-header", "--challenge",
+    ]
+
+    /// The first word that is neither an option nor an option's value (`proxy --account work URL`).
+    static func firstOperand(_ words: ArraySlice<String>) -> String? {
+        var skipNext = false
+        for word in words {
+            if skipNext { skipNext = false; continue }
+            if word.hasPrefix("-") {
+                skipNext = vaultOptionsWithValues.contains(word)
+                continue
+            }
+            return word
+        }
+        return nil
     }
 
     /// The names of `${NAME}` references in `text`.

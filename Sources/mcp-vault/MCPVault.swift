@@ -30,6 +30,6 @@ struct MCPVault: ParsableCommand {
         if CommandLine.arguments.count > 1 && ["login", "logout", "proxy"].contains(CommandLine.arguments[1]) {
             OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
-        CommandLineProgram.run(Self.self, shortcut: Token.withoutOptions)
+        CommandLineProgram.run(Self.self) { arguments in try Token.withoutOptions(arguments) ?? Run.withoutOptions(arguments) }
     }
 }

@@ -111,6 +111,9 @@ struct SecretTests {
         #expect(refused.status == 77 && refused.stderr.contains("wrong passphrase"), "\(refused)")
         #expect(!FileManager.default.fileExists(atPath: marker))
 
+        // The form clients start (no option but --env) is set up without the argument parser: the same checks.
+        let missingShort = try fixture.mcpVault(["run", "--env", "KEY=api/KEX"] + command, environment: ["MCP_VAULT_PASSPHRASE": VaultFixture.passphrase])
+        #expect(missingShort.status == 66 && missingShort.stderr == missing.stderr, "\(missingShort)")
         let notFound = try fixture.mcpVault(["run", "--env", "KEY=api/KEY", "--passphrase-file", fixture.passphraseFile, "--", "no-such-server"])
         #expect(notFound.status == 127 && notFound.stderr.contains("cannot run no-such-server"), "\(notFound)")
         let noCommand = try fixture.mcpVault(["run", "--env", "KEY=api/KEY"])

@@ -61,6 +61,29 @@ extension MCPVault {
             }
         }
 
+        /// `run --env VAR=NAME … -- COMMAND …`, the form clients start, set up without the
+        /// argument parser (as `token SERVER` is: its reflection costs about 2 ms a start); any
+        /// other form (another option, `--env=…`, help) is parsed.
+        static func withoutOptions(_ arguments: [String]) throws -> Run? {
+            guard arguments.first == configuration.commandName, let terminator = arguments.firstIndex(of: "--") else { return nil }
+            let options = arguments[1..<terminator]
+            guard options.count % 2 == 0 else { return nil }
+            var variables: [String] = []
+            for index in stride(from: options.startIndex, to: options.endIndex, by: 2) {
+                guard options[index] == "--env" else { return nil }
+                variables.append(options[index + 1])
+            }
+            var run = Run()
+            run.global = .defaults
+            run.unlock = .defaults
+            run.variables = variables
+            run.command = Array(arguments[(terminator + 1)...])
+            try run.global.validate()
+            try run.unlock.validate()
+            try run.validate()
+            return run
+        }
+
         static func isVariableName(_ text: Substring) -> Bool {
             guard let first = text.unicodeScalars.first, first == "_" || ("A"..."Z").contains(first) || ("a"..."z").contains(first) else { return false }
             return text.unicodeScalars.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
