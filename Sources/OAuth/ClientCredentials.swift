@@ -14,6 +14,10 @@ public struct ClientCredentials: Sendable, Equatable {
     public var source: String
     /// The redirect URI the registration is for (dynamic registrations are tied to one).
     public var redirectURI: String?
+    /// private_key_jwt: the key that signs the client assertion, and its audience (the
+    /// authorization server's issuer).
+    public var assertionKey: SigningKey?
+    public var assertionAudience: String?
 
     public init(clientID: String, clientSecret: String?, authMethod: String, source: String, redirectURI: String? = nil) {
         self.clientID = clientID
@@ -33,6 +37,10 @@ public struct ClientCredentials: Sendable, Equatable {
             return ([("client_id", clientID)], [("Authorization", "Basic " + Data(pair.utf8).base64EncodedString())])
         case "client_secret_post":
             return ([("client_id", clientID), ("client_secret", clientSecret ?? "")], [])
+        case "private_key_jwt":
+            // A fresh assertion (new jti, iat) for every request.
+            let assertion = assertionKey.flatMap { try? Assertions.client(clientID, audience: assertionAudience ?? "", key: $0) } ?? ""
+            return ([("client_id", clientID), ("client_assertion_type", Assertions.clientAssertionType), ("client_assertion", assertion)], [])
         default:
             return ([("client_id", clientID)], [])
         }

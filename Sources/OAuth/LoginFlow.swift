@@ -314,16 +314,86 @@ public struct TokenClient: Sendable {
         return try await post(endpoint, fields: fields, client: client)
     }
 
-    public func refresh(_ refreshToken: String, client: ClientCredentials, endpoint: String, resource: String?) async throws(OAuthError) -> TokenResponse {
+    public func refresh(_ refreshToken: String, client: ClientCredentials, endpoint: String, resource: String?,
+                        dpop: SigningKey? = nil) async throws(OAuthError) -> TokenResponse {
         var fields = [("grant_type", "refresh_token"), ("refresh_token", refreshToken)]
         if let resource { fields.append(("resource", resource)) }
-        return try await post(endpoint, fields: fields, client: client)
+        return try await post(endpoint, fields: fields, client: client, dpop: dpop)
     }
 
-    private func post(_ endpoint: String, fields: [(String, String)], client: ClientCredentials) async throws(OAuthError) -> TokenResponse {
+    /// The client credentials grant (RFC 6749 section 4.4): the client authenticates, nothing else.
+    public func clientCredentials(client: ClientCredentials, endpoint: String, scope: String?, resource: String?,
+                                  dpop: SigningKey? = nil) async throws(OAuthError) -> TokenResponse {
+        var fields = [("grant_type", "client_credentials")]
+        if let scope { fields.append(("scope", scope)) }
+        if let resource { fields.append(("resource", resource)) }
+        return try await post(endpoint, fields: fields, client: client, dpop: dpop)
+    }
+
+    public static let jwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+    /// The JWT bearer grant (RFC 7523 section 2.1): a workload's assertion, or an ID-JAG.
+    public func jwtBearer(assertion: String, client: ClientCredentials, endpoint: String, scope: String?, resource: String?,
+                          dpop: SigningKey? = nil) async throws(OAuthError) -> TokenResponse {
+        var fields = [("grant_type", Self.jwtBearerGrant), ("assertion", assertion)]
+        if let scope { fields.append(("scope", scope)) }
+        if let resource { fields.append(("resource", resource)) }
+        return try await post(endpoint, fields: fields, client: client, dpop: dpop)
+    }
+
+    /// RFC 8693 token exchange at an enterprise IdP: an ID token for an ID-JAG (an identity
+    /// assertion authorization grant) for `audience` (the MCP authorization server's issuer) and
+    /// `resource` (the MCP server).
+    public func identityAssertion(idToken: String, client: ClientCredentials, endpoint: String, audience: String, resource: String,
+                                  scope: String?) async throws(OAuthError) -> String {
+        var fields = [("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+                      ("requested_token_type", "urn:ietf:params:oauth:token-type:id-jag"),
+                      ("subject_token", idToken), ("subject_token_type", "urn:ietf:params:oauth:token-type:id_token"),
+                      ("audience", audience), ("resource", resource)]
+        if let scope { fields.append(("scope", scope)) }
         let authentication = client.authentication()
         let response = try await http.postForm(endpoint, fields: fields + authentication.fields, headers: authentication.headers)
-        return try TokenResponse.checked(response, from: endpoint)
+        struct Exchanged: Decodable {
+            var access_token: String
+            var issued_token_type: String?
+        }
+        guard response.status == 200 else {
+            _ = try TokenResponse.checked(response, from: endpoint)  // throws the server's error
+            throw .unexpectedStatus(url: endpoint, status: response.status)
+        }
+        let exchanged = try response.decode(Exchanged.self, from: endpoint, acceptedStatuses: [200])
+        guard exchanged.issued_token_type == nil || exchanged.issued_token_type == "urn:ietf:params:oauth:token-type:id-jag" else {
+            throw .malformedResponse(url: endpoint, reason: "the IdP issued \(exchanged.issued_token_type!), not an ID-JAG")
+        }
+        return exchanged.access_token
+    }
+
+    private func post(_ endpoint: String, fields: [(String, String)], client: ClientCredentials,
+                      dpop: SigningKey? = nil) async throws(OAuthError) -> TokenResponse {
+        var nonce: String?
+        for attempt in 0..<2 {
+            let authentication = client.authentication()
+            var headers = authentication.headers
+            if let dpop {
+                guard let proof = try? Assertions.dpop(method: "POST", url: endpoint, key: dpop, nonce: nonce, accessToken: nil) else {
+                    throw .malformedResponse(url: endpoint, reason: "a DPoP proof could not be signed")
+                }
+                headers.append(("DPoP", proof))
+            }
+            let response = try await http.postForm(endpoint, fields: fields + authentication.fields, headers: headers)
+            // RFC 9449 section 8: the server wants its nonce in the proof; once.
+            if dpop != nil, attempt == 0, response.status == 400 || response.status == 401, let given = response.header("DPoP-Nonce"),
+               (try? JSONDecoder().decode(ErrorResponse.self, from: response.body))?.error == "use_dpop_nonce" {
+                nonce = given
+                continue
+            }
+            let tokens = try TokenResponse.checked(response, from: endpoint, allowDPoP: dpop != nil)
+            if dpop != nil && tokens.tokenType.lowercased() != "dpop" {
+                throw .malformedResponse(url: endpoint, reason: "a DPoP proof was sent, but the token is of type \(tokens.tokenType), not bound to the key")
+            }
+            return tokens
+        }
+        throw .malformedResponse(url: endpoint, reason: "the server asked for a DPoP nonce twice")
     }
 }
 

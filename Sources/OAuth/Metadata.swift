@@ -24,9 +24,14 @@ public struct AuthorizationServerMetadata: Codable, Sendable, Equatable {
     public var tokenEndpointAuthMethodsSupported: [String]?
     public var authorizationResponseIssParameterSupported: Bool?
     public var clientIDMetadataDocumentSupported: Bool?
+    public var grantTypesSupported: [String]?
+    /// RFC 9449: the server binds tokens to DPoP keys of these algorithms.
+    public var dpopSigningAlgValuesSupported: [String]?
 
     enum CodingKeys: String, CodingKey {
         case issuer
+        case grantTypesSupported = "grant_types_supported"
+        case dpopSigningAlgValuesSupported = "dpop_signing_alg_values_supported"
         case authorizationEndpoint = "authorization_endpoint"
         case tokenEndpoint = "token_endpoint"
         case registrationEndpoint = "registration_endpoint"
@@ -83,9 +88,9 @@ public struct TokenResponse: Codable, Sendable {
     }
 
     /// A token endpoint's answer, decoded and checked: Bearer, not empty, not oversized.
-    static func checked(_ response: HTTPTransport.Response, from endpoint: String) throws(OAuthError) -> TokenResponse {
+    static func checked(_ response: HTTPTransport.Response, from endpoint: String, allowDPoP: Bool = false) throws(OAuthError) -> TokenResponse {
         let tokens = try response.decode(TokenResponse.self, from: endpoint)
-        guard tokens.tokenType.lowercased() == "bearer" else {
+        guard tokens.tokenType.lowercased() == "bearer" || allowDPoP && tokens.tokenType.lowercased() == "dpop" else {
             throw .malformedResponse(url: endpoint, reason: "the token type is not Bearer")
         }
         guard !tokens.accessToken.isEmpty else { throw .malformedResponse(url: endpoint, reason: "the access token is empty") }

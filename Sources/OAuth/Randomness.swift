@@ -30,10 +30,13 @@ enum Randomness {
     }
 }
 
-enum Base64URL {
-    static func encode(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
+extension Randomness {
+    /// `count` random bytes.
+    static func bytes(_ count: Int) -> [UInt8] {
+        _ = sodium_init()
+        var bytes = [UInt8](repeating: 0, count: count)
+        randombytes_buf(&bytes, count)
+        return bytes
     }
 }
 
