@@ -97,7 +97,7 @@ let package = Package(
             dependencies: ["Vault", "LegacyImport", "ServerAddress", .product(name: "Logging", package: "swift-log")]
         ),
         // Login: composes the OAuth engine with the vault and the credential record.
-        .target(name: "Session", dependencies: ["OAuth", "Credentials", "Vault", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Session", dependencies: ["OAuth", "Credentials", "Vault", "Processes", .product(name: "Logging", package: "swift-log")]),
         // What the command-line programs share: options, passphrase sources, output, exit statuses.
         .target(
             name: "CommandSupport",

@@ -24,6 +24,12 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
     public var endpoints: Endpoints
     public var client: ClientRegistration?
     public var tokens: Tokens?
+    /// How tokens are had without a person (client credentials, jwt-bearer, ID-JAG); nil for
+    /// the authorization code grant, whose tokens are renewed by the refresh token.
+    public var grant: Grant?
+    /// The private key (PKCS#8 PEM, P-256) the tokens are bound to (RFC 9449 DPoP); only `proxy`
+    /// can present such tokens.
+    public var dpopKey: String?
     /// Set when the server refused the refresh token: the user must log in again.
     public var needsLogin: Bool
     /// Step-up authorizations started for one challenged scope, counted across processes.
@@ -106,6 +112,54 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
         }
     }
 
+    /// A machine identity's way to new tokens: the same grant again, when the token runs short.
+    public struct Grant: Codable, Sendable, Equatable {
+        public static let clientCredentials = "client_credentials"
+        public static let jwtBearer = "jwt_bearer"
+        public static let idJAG = "id_jag"
+
+        /// client_credentials, jwt_bearer or id_jag.
+        public var type: String
+        /// private_key_jwt's key (PKCS#8 PEM): from --private-key-file, or made by `keygen`.
+        public var privateKey: String?
+        /// jwt-bearer: the file the assertion is read from afresh at every token request.
+        public var assertionFile: String?
+        /// jwt-bearer: the command whose standard output is the assertion.
+        public var assertionCommand: String?
+        /// The scope asked for, space-separated.
+        public var scope: String?
+        /// ID-JAG: the enterprise IdP.
+        public var idp: IdentityProvider?
+
+        public init(type: String) { self.type = type }
+
+        public struct IdentityProvider: Codable, Sendable, Equatable {
+            public var issuer: String
+            public var clientID: String
+            public var tokenEndpoint: String
+            public init(issuer: String, clientID: String, tokenEndpoint: String) {
+                self.issuer = issuer
+                self.clientID = clientID
+                self.tokenEndpoint = tokenEndpoint
+            }
+            enum CodingKeys: String, CodingKey { case issuer, clientID = "client_id", tokenEndpoint = "token_endpoint" }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case type, privateKey = "private_key", assertionFile = "assertion_file", assertionCommand = "assertion_command", scope, idp
+        }
+
+        /// What `status` calls it.
+        public var displayName: String {
+            switch type {
+            case Self.clientCredentials: privateKey != nil ? "client credentials (private_key_jwt)" : "client credentials"
+            case Self.jwtBearer: "jwt-bearer (workload identity)"
+            case Self.idJAG: "ID-JAG (enterprise-managed)"
+            default: type
+            }
+        }
+    }
+
     /// The step-up authorizations started for `scope` since `since` (Unix seconds).
     public struct StepUp: Codable, Sendable, Equatable {
         /// The scopes asked for, space-separated, sorted.
@@ -121,6 +175,7 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
 
     enum CodingKeys: String, CodingKey {
         case schema, serverURL = "server_url", account, name, resource, sendResource = "send_resource", issuer, endpoints, client, tokens
+        case grant, dpopKey = "dpop_key"
         case needsLogin = "needs_login", stepUp = "step_up", shortLivedWarned = "short_lived_warned", createdAt = "created_at", updatedAt = "updated_at"
     }
 
@@ -167,6 +222,7 @@ public struct CredentialRecord: Codable, Sendable, Equatable, CustomStringConver
             ("endpoints.token", endpoints.token), ("endpoints.revocation", endpoints.revocation), ("client.client_id", client?.clientID),
             ("client.client_secret", client?.clientSecret), ("client.redirect_uri", client?.redirectURI),
             ("tokens.access_token", tokens?.accessToken), ("tokens.refresh_token", tokens?.refreshToken), ("tokens.scope", tokens?.scope),
+            ("grant.private_key", grant?.privateKey), ("grant.assertion_file", grant?.assertionFile), ("grant.assertion_command", grant?.assertionCommand),
         ]
         let largest = fields.max { ($0.1?.utf8.count ?? 0) < ($1.1?.utf8.count ?? 0) }
         throw .recordTooLarge(field: largest?.0 ?? "?", size: bytes.count, limit: Self.maximumPayload)

@@ -129,7 +129,7 @@ public final class HTTPTransport: Sendable {
 extension HTTPTransport.Response {
     /// Decodes a JSON body after checking status and content type; OAuth error bodies become
     /// `OAuthError.server`.
-    func decode<T: Decodable>(_ type: T.Type, from url: String, acceptedStatuses: Set<Int> = [200]) throws(OAuthError) -> T {
+    public func decode<T: Decodable>(_ type: T.Type, from url: String, acceptedStatuses: Set<Int> = [200]) throws(OAuthError) -> T {
         guard acceptedStatuses.contains(status) else {
             if let error = try? JSONDecoder().decode(ErrorResponse.self, from: body) {
                 throw .server(url: url, error: error.error, description: error.errorDescription)

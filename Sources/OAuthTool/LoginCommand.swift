@@ -4,6 +4,9 @@ import Credentials
 import OAuth
 import Session
 import Vault
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `mcp-vault login`.
 extension LoginArguments: RunnableArguments {
@@ -20,6 +23,10 @@ extension LoginArguments: RunnableArguments {
             server = try ServerReference.resolve(serverURL, account: account, in: vault)
             if let name, let holder = try? ServerReference.resolve(name, in: vault), holder != server {
                 throw CredentialsError.invalidServerURL(name, reason: "the name is already given to \(holder); choose another")
+            }
+            if grant != "authorization-code" {
+                try await machineLogin(server: server, vault: vault)
+                return
             }
             request = LoginRequest(serverURL: server.canonical)
             request.scopes = scopes.flatMap { $0.split(separator: " ").map(String.init) }
@@ -63,6 +70,63 @@ extension LoginArguments: RunnableArguments {
         }
     }
     }
+
+extension LoginArguments {
+    /// `login --grant client-credentials | jwt-bearer | id-jag`: a machine identity, no person.
+    func machineLogin(server: ServerURL, vault: Vault) async throws {
+        func read(_ path: String) throws -> String {
+            try PassphraseInput.read(file: path).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        }
+        let type = grant == "client-credentials" ? CredentialRecord.Grant.clientCredentials
+            : grant == "jwt-bearer" ? CredentialRecord.Grant.jwtBearer : CredentialRecord.Grant.idJAG
+        let secret = try clientSecretFile.map(read)
+        var privateKey: String?
+        if let privateKeyFile {
+            let pem = String(decoding: try PlainFiles.read(privateKeyFile, limit: 64 * 1024), as: UTF8.self)
+            do { privateKey = try SigningKey(pem: pem).pem } catch { throw ValidationError("--private-key-file \(privateKeyFile): \(error)") }
+        } else if type == CredentialRecord.Grant.clientCredentials && secret == nil {
+            // The key `mcp-vault keygen` made for this server.
+            privateKey = try VaultAccess.credential(for: server, in: vault)?.grant?.privateKey
+            guard privateKey != nil else {
+                throw ValidationError("--grant client-credentials needs --client-secret-file or --private-key-file, or a key made by `mcp-vault keygen \(server.commandReference)`")
+            }
+        }
+        if let privateKey, let signingAlgorithm, (try? SigningKey(pem: privateKey))?.algorithm != signingAlgorithm {
+            throw ValidationError("--signing-alg \(signingAlgorithm) does not match the key (\((try? SigningKey(pem: privateKey))?.algorithm ?? "?"))")
+        }
+        let method = clientAuthMethod ?? (privateKey != nil ? "private_key_jwt" : secret != nil ? "client_secret_basic" : "none")
+        var request = MachineLoginRequest(serverURL: server.canonical, grant: type, clientID: clientID ?? "", authMethod: method)
+        request.clientSecret = secret
+        request.privateKey = privateKey
+        request.assertionFile = assertionFile.map { path in
+            // Kept as an absolute path: later token requests run in any directory.
+            guard !path.hasPrefix("/"), let directory = getcwd(nil, 0) else { return path }
+            defer { free(directory) }
+            return String(cString: directory) + "/" + path
+        }
+        request.assertionCommand = assertionCommand
+        request.scope = scopes.isEmpty ? nil : scopes.flatMap { $0.split(separator: " ").map(String.init) }.joined(separator: " ")
+        request.sendResource = !noResource
+        request.dpop = !noDPoP
+        let httpTimeout = OAuthCommand.httpTimeout(global)
+        if type == CredentialRecord.Grant.idJAG, let idpIssuer, let idpClientID {
+            let endpoint: String
+            if let idpTokenEndpoint {
+                endpoint = idpTokenEndpoint
+            } else {
+                endpoint = try await MachineGrants.idpTokenEndpoint(issuer: idpIssuer, httpTimeout: httpTimeout)
+            }
+            request.idp = .init(issuer: idpIssuer, clientID: idpClientID, tokenEndpoint: endpoint)
+            request.idpIDToken = try idpIDTokenFile.map(read)
+        }
+        let record = try await MachineGrants(logger: global.logger, httpTimeout: httpTimeout).login(request, server: server, vault: vault, name: name)
+        let summary = CredentialSummary(record, now: record.updatedAt)
+        Console.out("Signed in to \(server) as \(request.clientID)")
+        Console.out("  grant      \(record.grant?.displayName ?? "-")")
+        Console.out("  issuer     \(record.issuer ?? "-")")
+        Console.out("  token      \(summary.expiryText)\(record.dpopKey != nil ? ", bound to a DPoP key (only `mcp-vault proxy` can use it)" : "")")
+    }
+}
 
 extension OAuthError: ExitStatusProviding {
     public var exitStatus: ExitStatus {

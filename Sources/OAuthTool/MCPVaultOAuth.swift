@@ -11,7 +11,7 @@ struct MCPVaultOAuth: AsyncParsableCommand {
         commandName: "mcp-vault",
         abstract: "The networking commands of mcp-vault (run through `mcp-vault`).",
         version: ProgramVersion.current,
-        subcommands: [Running<LoginArguments>.self, Token.self, Running<LogoutArguments>.self, Running<ProxyArguments>.self,
+        subcommands: [Running<LoginArguments>.self, Token.self, Running<LogoutArguments>.self, Running<ProxyArguments>.self, Running<KeygenArguments>.self,
                       RefreshWorkerCommand.self])
 
     static func main() async {

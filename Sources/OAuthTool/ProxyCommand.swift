@@ -119,6 +119,17 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
     /// The last token handed out and its expiry: served from memory while it stays fresh, so
     /// that a request costs no record read (a 401 or its expiry sends the proxy to the record).
     private var cached: (token: String, expiresAt: Int64?)?
+    /// The record's DPoP key (its tokens are bound to it) and the MCP server's latest nonce.
+    private var dpopKey: SigningKey?
+    private var dpopNonce: String?
+
+    func dpopProof(method: String, url: String, token: String) -> String? {
+        let (key, nonce) = lock.withLock { (dpopKey, dpopNonce) }
+        guard let key else { return nil }
+        return try? Assertions.dpop(method: method, url: url, key: key, nonce: nonce, accessToken: token)
+    }
+
+    func useNonce(_ nonce: String) { lock.withLock { dpopNonce = nonce } }
 
     init(server: ServerURL, access: VaultAccess, minimumTTL: Int64, global: GlobalOptions, httpTimeout: Int64) {
         self.server = server
@@ -158,6 +169,8 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
             guard let record = try VaultAccess.credential(for: server, in: vault) else {
                 throw CredentialsError.noCredential(server: server.commandReference, closest: ServerReference.closest(to: server.canonical, in: vault))
             }
+            let key = try record.dpopKey.map { try SigningKey(pem: $0) }
+            lock.withLock { dpopKey = key }
             if let tokens = record.tokens, tokens.accessToken != rejected, TokenService.isFresh(record, minimumTTL: minimumTTL, now: now) {
                 lock.withLock { cached = (tokens.accessToken, tokens.expiresAt) }
                 return tokens.accessToken

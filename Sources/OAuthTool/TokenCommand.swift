@@ -73,6 +73,25 @@ extension Token {
     }
 }
 
+extension MachineGrantError: ExitStatusProviding {
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .refused, .notOffered: .oauthRefused
+        case .assertionUnavailable: .noInput
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .refused(_, "invalid_client", _): "check the client id and its secret or key (`mcp-vault keygen` prints the public key to register)"
+        case .refused(_, "invalid_grant", _): "the assertion was refused: check where it comes from (--assertion-file, --assertion-command) and its audience"
+        case .refused: nil
+        case .assertionUnavailable: "check the assertion file or command given to `login --grant jwt-bearer`"
+        case .notOffered: nil
+        }
+    }
+}
+
 extension StepUpError: ExitStatusProviding {
     public var exitStatus: ExitStatus { .oauthRefused }
 

@@ -135,7 +135,8 @@ public final class MCPProxy: Sendable {
         var renewedSession = false
         var steppedUp = false
         var steppedUpToken: String?
-        for _ in 0..<4 {
+        var nonceRetried = false
+        for _ in 0..<5 {
             let token: String
             if let fresh = steppedUpToken {
                 token = fresh
@@ -155,6 +156,12 @@ public final class MCPProxy: Sendable {
                 try await relay(response, answering: message)
                 if message.method == "notifications/initialized" { await startServerStream() }
                 return
+            case 401 where !nonceRetried && Self.wantsDPoPNonce(response):
+                // RFC 9449 section 9: not an expired token; the same token again, with the nonce.
+                nonceRetried = true
+                tokens.useNonce(response.headers.first(name: "DPoP-Nonce")!)
+                steppedUpToken = token
+                try await drain(response)
             case 401 where rejected == nil:
                 rejected = token  // another process may have refreshed; else refresh once
                 try await drain(response)
@@ -189,6 +196,13 @@ public final class MCPProxy: Sendable {
         throw ProxyRefusal("\(serverURL) kept refusing the request")
     }
 
+    /// A 401 that asks for the server's DPoP nonce (`WWW-Authenticate: DPoP error="use_dpop_nonce"`
+    /// with a `DPoP-Nonce` header).
+    static func wantsDPoPNonce(_ response: HTTPClientResponse) -> Bool {
+        guard response.headers.first(name: "DPoP-Nonce") != nil else { return false }
+        return response.headers[canonicalForm: "WWW-Authenticate"].contains { $0.lowercased().hasPrefix("dpop") && $0.contains("use_dpop_nonce") }
+    }
+
     /// The start of a server's error body, on one line, without control characters.
     static func summary(of body: ByteBuffer) -> String {
         let text = String(buffer: body).prefix(200).filter { character in
@@ -211,7 +225,13 @@ public final class MCPProxy: Sendable {
     func addCommonHeaders(to request: inout HTTPClientRequest, token: String, sessionID: String?) async {
         for (name, value) in options.headers { request.headers.add(name: name, value: value) }
         switch options.authorization {
-        case nil: request.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + token)
+        case nil:
+            if let proof = tokens.dpopProof(method: request.method.rawValue, url: request.url, token: token) {
+                request.headers.replaceOrAdd(name: "Authorization", value: "DPoP " + token)
+                request.headers.replaceOrAdd(name: "DPoP", value: proof)
+            } else {
+                request.headers.replaceOrAdd(name: "Authorization", value: "Bearer " + token)
+            }
         case "": request.headers.remove(name: "Authorization")  // --no-token
         case let value?: request.headers.replaceOrAdd(name: "Authorization", value: value)
         }

@@ -64,6 +64,9 @@ public struct TokenService: Sendable {
                 logger.debug("the stored token is fresh")
                 return tokens.accessToken
             }
+            if record.grant != nil {
+                return try await renewMachineGrant(record, server: server, locked: locked, vault: vault, now: now)
+            }
             if record.needsLogin { throw TokenServiceError.needsLogin(server.canonical, reason: "the server refused the refresh token earlier") }
             guard let tokens = record.tokens, let refreshToken = tokens.refreshToken, let client = record.client else {
                 throw TokenServiceError.cannotRefresh(server.canonical, reason: "the token has expired and there is no refresh token")
@@ -102,7 +105,8 @@ public struct TokenService: Sendable {
             do {
                 logger.debug("refreshing at \(endpoint)")
                 response = try await TokenClient(http: http).refresh(refreshToken, client: credentials, endpoint: endpoint,
-                                                                     resource: record.sendResource ? (record.resource ?? record.serverURL) : nil)
+                                                                     resource: record.sendResource ? (record.resource ?? record.serverURL) : nil,
+                                                                     dpop: try record.dpopKey.map { try SigningKey(pem: $0) })
                 await http.shutdown()
             } catch OAuthError.server(_, "invalid_grant", let description) {
                 await http.shutdown()
@@ -123,7 +127,7 @@ public struct TokenService: Sendable {
             record.tokens = CredentialRecord.Tokens(
                 accessToken: response.accessToken,
                 refreshToken: response.refreshToken ?? refreshToken,  // keep the old one only when the server sent none
-                tokenType: "Bearer", scope: response.scope ?? tokens.scope,
+                tokenType: record.dpopKey != nil ? "DPoP" : "Bearer", scope: response.scope ?? tokens.scope,
                 expiresAt: response.expiresIn.map { now + Int64($0) },
                 refreshExpiresAt: response.refreshExpiresIn.map { now + Int64($0) } ?? (response.refreshToken == nil ? tokens.refreshExpiresAt : nil))
             record.updatedAt = now
@@ -141,6 +145,31 @@ public struct TokenService: Sendable {
             logger.debug("the refreshed tokens were sealed and durable \((ContinuousClock.now - answered).milliseconds) ms after the answer arrived")
             return response.accessToken
         }
+    }
+}
+
+extension TokenService {
+    /// A machine identity's next token: the same grant again (there is no refresh token). The
+    /// server's refusal is reported as it is and nothing is retried; the record is left as it
+    /// was, so that a rotated assertion file or a fixed secret works at the next call.
+    func renewMachineGrant(_ record: CredentialRecord, server: ServerURL, locked: Vault.LockedRecord, vault: Vault, now: Int64) async throws -> String {
+        var record = record
+        let reservation = try locked.reserve()
+        let http = HTTPTransport(timeoutSeconds: httpTimeout)
+        let response: TokenResponse
+        do {
+            logger.debug("asking for a new token with the \(record.grant?.type ?? "") grant")
+            response = try await MachineGrants(logger: logger, httpTimeout: httpTimeout).obtain(for: record, http: http, vault: vault)
+            await http.shutdown()
+        } catch {
+            await http.shutdown()
+            throw error
+        }
+        record.tokens = MachineGrants.tokens(response, now: now)
+        record.needsLogin = false
+        record.updatedAt = now
+        try reservation.write(record.encodedForStorage())
+        return response.accessToken
     }
 }
 

@@ -21,13 +21,13 @@ struct MCPVault: ParsableCommand {
             """,
         version: ProgramVersion.current,
         subcommands: [Init.self, HandedOver<LoginArguments>.self, HandedOver<LogoutArguments>.self, Status.self, Token.self,
-                      HandedOver<ProxyArguments>.self, Run.self, Secret.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
+                      HandedOver<ProxyArguments>.self, HandedOver<KeygenArguments>.self, Run.self, Secret.self, Migrate.self, Setup.self, Unlock.self, Lock.self, Passphrase.self, Keyring.self, Doctor.self]
     )
 
     static func main() {
         // `login` and `logout` live in mcp-vault-oauth (with the HTTP and TLS libraries); hand over before
         // anything else, so it sees the environment (MCP_VAULT_PASSPHRASE included) unchanged.
-        if CommandLine.arguments.count > 1 && ["login", "logout", "proxy"].contains(CommandLine.arguments[1]) {
+        if CommandLine.arguments.count > 1 && ["login", "logout", "proxy", "keygen"].contains(CommandLine.arguments[1]) {
             OAuthProgram.exec(arguments: Array(CommandLine.arguments.dropFirst()))
         }
         CommandLineProgram.run(Self.self) { arguments in try Token.withoutOptions(arguments) ?? Run.withoutOptions(arguments) }

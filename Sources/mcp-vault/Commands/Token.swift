@@ -56,6 +56,14 @@ extension MCPVault {
                     throw CredentialsError.noCredential(server: server.commandReference, closest: ServerReference.closest(to: options.serverURL, in: vault))
                 }
                 let now = Int64(Date().timeIntervalSince1970)
+                if record.dpopKey != nil {
+                    // A DPoP-bound token is useless without a proof signed by the key, which stays in the vault.
+                    throw CLIError.noValidToken(server: server.commandReference,
+                                                reason: "its tokens are bound to a DPoP key (RFC 9449) that never leaves the vault, so no header printed here would be accepted; point the client at `mcp-vault proxy \(server.commandReference)`, which signs a proof for every request")
+                }
+                if record.grant != nil && record.tokens.map({ $0.expiresAt.map { $0 - now < options.minimumTTL } ?? false }) ?? true {
+                    handOver(vault)  // a machine identity gets its next token with the same grant
+                }
                 guard let tokens = record.tokens, !record.needsLogin else {
                     throw CLIError.noValidToken(server: server.commandReference, reason: "the server needs a new login")
                 }
