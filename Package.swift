@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // P-256 and RSA signatures (ES256, RS256) for client assertions and DPoP proofs: libsodium has neither.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // Tests only: the official MCP Swift SDK's client drives the proxy.
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -87,6 +88,7 @@ let package = Package(
             dependencies: [
                 "CSodium", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -134,7 +136,7 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Credentials", "ServerAddress", "TestSupport", "ClientConfig", "LegacyImport"]),
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "Vault", "Credentials", "mcp-vault", "mcp-vault-oauth", "vault-test-tool",
+            dependencies: ["TestSupport", "Vault", "Credentials", "OAuth", "mcp-vault", "mcp-vault-oauth", "vault-test-tool",
                            "AuthorizationServer", "mcp-vault-demo-server",
                            .product(name: "MCP", package: "swift-sdk"), .product(name: "SystemPackage", package: "swift-system")]
         ),

@@ -25,7 +25,7 @@ public struct AuthorizationServer: Sendable {
     public func run(port: Int = 0, onListening: @escaping @Sendable (Int) async -> Void) async throws {
         let base = BaseURL()
         let state = ServerState(clients: options.preregisteredClients)
-        let routes = Routes(options: options, state: state, base: base)
+        let routes = Routes(options: options, state: state, base: base, machine: MachineState())
         let router = Router()
         routes.install(on: router)
         var logger = Logger(label: "mcp-vault-demo-server")

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -6,6 +7,7 @@ struct Routes: Sendable {
     let options: ServerOptions
     let state: ServerState
     let base: BaseURL
+    let machine: MachineState
 
     static let mcpPath = "/mcp"
 
@@ -52,6 +54,7 @@ struct Routes: Sendable {
         router.post(.init(stringLiteral: issuerPath + "/token")) { request, _ in try await self.token(request) }
         router.post(.init(stringLiteral: issuerPath + "/revoke")) { request, _ in try await self.revoke(request) }
         router.get("/test/stats") { _, _ in Self.json(await self.state.stats()) }
+        installMachineRoutes(on: router)
         router.post("/test/revoke-grants") { _, _ in
             await self.state.revokeAllGrants()
             return Response(status: .noContent)
@@ -108,6 +111,12 @@ struct Routes: Sendable {
         if let methods = options.codeChallengeMethods { document["code_challenge_methods_supported"] = methods }
         if options.insecureTokenEndpoint { document["token_endpoint"] = "http://auth.example.com/token" }
         if options.clientIDMetadataDocuments { document["client_id_metadata_document_supported"] = true }
+        if !options.machineClients.isEmpty || options.workloadKeyPEM != nil || options.idJAGClientID != nil {
+            document["grant_types_supported"] = (document["grant_types_supported"] as? [String] ?? []) + ["client_credentials", Self.jwtBearer]
+            document["token_endpoint_auth_methods_supported"] = (document["token_endpoint_auth_methods_supported"] as? [String] ?? []) + ["private_key_jwt"]
+            document["token_endpoint_auth_signing_alg_values_supported"] = ["ES256", "RS256"]
+        }
+        if options.dpop { document["dpop_signing_alg_values_supported"] = ["ES256"] }
         return Self.json(document)
     }
 
@@ -204,6 +213,9 @@ struct Routes: Sendable {
         let form = FormEncoding.decode(String(buffer: body))
         if options.requireClientIDInForm && form["client_id"] == nil {
             return Self.oauthError("invalid_client", "Missing client_id", status: .unauthorized)
+        }
+        if form["grant_type"] == "client_credentials" || form["grant_type"] == Self.jwtBearer {
+            return await machineToken(request, form)
         }
         guard let client = await authenticate(request, form), !(await state.isExpired(client.id)) else {
             return Self.oauthError("invalid_client", "client authentication failed", status: .unauthorized)
@@ -358,8 +370,32 @@ struct Routes: Sendable {
         case .headerOnly: await base.value + "/resource-metadata/mcp"
         case .everywhere: await base.value + "/.well-known/oauth-protected-resource/mcp"
         }
-        let presented = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-        let granted: String? = if let presented { await state.validate(presented) } else { nil }
+        let authorization = request.headers[.authorization] ?? ""
+        let scheme = authorization.split(separator: " ").first.map { $0.lowercased() } ?? ""
+        let presented: String? = ["bearer", "dpop"].contains(scheme) ? String(authorization.dropFirst(scheme.count + 1)) : nil
+        var granted: String? = if let presented { await state.validate(presented) } else { nil }
+        if let presented, granted != nil, let jkt = await state.binding(of: presented) {
+            // A DPoP-bound token: only with the DPoP scheme and a proof by its key (RFC 9449 section 7).
+            var entry: [String: Any] = ["endpoint": "mcp", "scheme": scheme]
+            let proof = await checkProof(request, method: "POST", url: await base.value + Self.mcpPath, nonce: options.resourceDPoPNonce,
+                                         accessToken: presented, entry: &entry)
+            if scheme == "dpop", proof.nonceMissing, let nonce = options.resourceDPoPNonce {
+                entry["outcome"] = "use_dpop_nonce"
+                await log(entry)
+                return Response(status: .unauthorized, headers: [.wwwAuthenticate: "DPoP error=\"use_dpop_nonce\", algs=\"ES256\"",
+                                                                 HTTPField.Name("DPoP-Nonce")!: nonce, .contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"use_dpop_nonce\"}")))
+            }
+            let accepted = scheme == "dpop" && proof.error == nil && proof.jkt == jkt
+            entry["outcome"] = accepted ? "accepted" : (scheme != "dpop" ? "bearer_refused" : proof.error ?? "wrong key")
+            await log(entry)
+            if !accepted {
+                return Response(status: .unauthorized, headers: [.wwwAuthenticate: "DPoP error=\"invalid_token\", algs=\"ES256\"", .contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"invalid_token\"}")))
+            }
+        } else if scheme == "dpop" {
+            granted = nil  // a bearer token presented as DPoP
+        }
         guard granted != nil || options.mcpWithoutAuthorization else {
             let challenge = "Bearer " + (metadataURL.map { "resource_metadata=\"\($0)\", " } ?? "") + "scope=\"mcp:read\""
             return Response(status: .unauthorized, headers: [.wwwAuthenticate: challenge, .contentType: "application/json"],

@@ -54,6 +54,21 @@ public struct ServerOptions: Sendable, Codable {
         case approve, deny, expire
     }
 
+    /// Machine identities (the MCP authorization extensions): clients of the client-credentials
+    /// grant, with a secret or a public key for private_key_jwt.
+    public var machineClients: [MachineClient] = []
+    /// Publish `dpop_signing_alg_values_supported` (ES256) and bind tokens asked for with a proof.
+    public var dpop = false
+    /// Demand this nonce in DPoP proofs at the token endpoint (400 use_dpop_nonce without it).
+    public var tokenEndpointDPoPNonce: String?
+    /// Demand this nonce in DPoP proofs at the MCP endpoint (401 use_dpop_nonce without it).
+    public var resourceDPoPNonce: String?
+    /// The public key (PEM) whose signatures on jwt-bearer assertions (workload identity) are trusted.
+    public var workloadKeyPEM: String?
+    /// Serve an enterprise IdP at /idp (OpenID configuration, RFC 8693 token exchange for ID-JAGs),
+    /// whose ID-JAGs name this client id of the authorization server.
+    public var idJAGClientID: String?
+
     /// Scopes never granted, whatever is asked (to test the step-up retry limit).
     public var withheldScopes: [String] = []
     /// Accept Client ID Metadata Document URLs (any https URL) as client ids.
@@ -107,6 +122,23 @@ public struct ServerOptions: Sendable, Codable {
     }
 
     public init() {}
+}
+
+/// A machine client: authenticates with a secret (basic or post) or with a private_key_jwt
+/// assertion signed by the key whose public half is `publicKeyPEM` (P-256 or RSA).
+public struct MachineClient: Sendable, Equatable, Codable {
+    public var id: String
+    public var secret: String?
+    public var publicKeyPEM: String?
+    /// client_secret_basic, client_secret_post, private_key_jwt or none.
+    public var authMethod: String
+
+    public init(id: String, secret: String? = nil, publicKeyPEM: String? = nil, authMethod: String) {
+        self.id = id
+        self.secret = secret
+        self.publicKeyPEM = publicKeyPEM
+        self.authMethod = authMethod
+    }
 }
 
 /// A client the server knows.

@@ -39,7 +39,25 @@ actor ServerState {
     struct AccessToken {
         let grant: Grant
         let expires: Date
+        /// The thumbprint of the DPoP key the token is bound to (RFC 9449), if any.
+        var jkt: String? = nil
     }
+
+    /// A machine identity's token (no refresh token), bound to a DPoP key when `jkt` is given.
+    func issueMachineToken(user: String, scope: String, lifetime: Int, jkt: String?) -> String {
+        let grant = Grant(clientID: user, scope: scope, resource: nil, refreshToken: ServerState.randomToken("rt"), user: user)
+        grants.append(grant)
+        let access = ServerState.randomToken("mt")
+        accessTokens[access] = AccessToken(grant: grant, expires: Date().addingTimeInterval(Double(lifetime)), jkt: jkt)
+        grant.accessTokens.insert(access)
+        machineTokens += 1
+        return access
+    }
+
+    var machineTokens = 0
+
+    /// The DPoP key thumbprint a valid token is bound to (nil: a bearer token).
+    func binding(of token: String) -> String? { accessTokens[token]?.jkt }
 
     struct DeviceAuthorization {
         let clientID: String
@@ -172,7 +190,7 @@ actor ServerState {
 
     func stats() -> [String: Int] {
         ["device_polls_too_early": devicePollsTooEarly, "authorization_requests": authorizationRequests, "refresh_requests": refreshRequests, "reuse_detections": reuseDetections, "revocations": revocations,
-         "registrations": registrations,
+         "registrations": registrations, "machine_tokens": machineTokens,
          "live_grants": grants.filter { !$0.revoked }.count]
             .merging(refreshesByUser.map { ("refresh_requests_\($0.key)", $0.value) }) { $1 }
     }

@@ -10,6 +10,10 @@ public struct CredentialSummary: Sendable, Encodable {
     public let serverURL: String
     /// The named account, nil for the default one.
     public let account: String?
+    /// How tokens are renewed: "refresh token", or a machine grant's name.
+    public let grant: String
+    /// The tokens are bound to a DPoP key (only `proxy` can present them).
+    public let dpopBound: Bool
     public let name: String?
     public let issuer: String?
     public let clientID: String?
@@ -29,13 +33,16 @@ public struct CredentialSummary: Sendable, Encodable {
     public init(_ record: CredentialRecord, now: Int64) {
         serverURL = record.serverURL
         account = record.account
+        grant = record.grant?.displayName ?? "refresh token"
+        dpopBound = record.dpopKey != nil
         name = record.name
         issuer = record.issuer
         clientID = record.client?.clientID
         scopes = (record.tokens?.scope ?? "").split(separator: " ").map(String.init)
         expiresAt = record.tokens?.expiresAt
         // A refresh token past its own expiry is no way to refresh.
-        canRefresh = record.tokens?.refreshToken != nil && (record.tokens?.refreshExpiresAt.map { $0 > now } ?? true)
+        // A machine grant renews itself with the same grant.
+        canRefresh = record.grant != nil || record.tokens?.refreshToken != nil && (record.tokens?.refreshExpiresAt.map { $0 > now } ?? true)
         discoversEndpoints = record.endpoints.token == nil
         needsLogin = record.needsLogin
         refreshExpiresAt = record.tokens?.refreshExpiresAt
@@ -80,7 +87,7 @@ public struct CredentialSummary: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case serverURL = "server_url", account, name, issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
+        case serverURL = "server_url", account, grant, dpopBound = "dpop_bound", name, issuer, clientID = "client_id", scopes, state, expiresAt = "expires_at"
         case canRefresh = "can_refresh", needsLogin = "needs_login", refreshExpiresAt = "refresh_expires_at", expiresIn = "expires_in"
     }
 
@@ -88,6 +95,8 @@ public struct CredentialSummary: Sendable, Encodable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(serverURL, forKey: .serverURL)
         try container.encode(account ?? "default", forKey: .account)
+        try container.encode(grant, forKey: .grant)
+        try container.encode(dpopBound, forKey: .dpopBound)
         try container.encode(name, forKey: .name)
         try container.encode(issuer, forKey: .issuer)
         try container.encode(clientID, forKey: .clientID)

@@ -107,6 +107,7 @@ extension MCPVault {
                 if let account = summary.account { Console.out("  account    \(account)") }
                 if let name = summary.name { Console.out("  name       \(name)") }
                 Console.out("  issuer     \(summary.issuer ?? "-")")
+                if summary.grant != "refresh token" { Console.out("  grant      \(summary.grant)\(summary.dpopBound ? ", tokens bound to a DPoP key" : "")") }
                 Console.out("  client id  \(summary.clientID ?? "-")")
                 Console.out("  scopes     \(summary.scopes.isEmpty ? "-" : summary.scopes.joined(separator: " "))")
                 Console.out("  token      \(summary.expiryText)\(summary.needsLogin ? "; needs login" : "")")
