@@ -217,6 +217,28 @@ struct Routes: Sendable {
         if form["grant_type"] == "client_credentials" || form["grant_type"] == Self.jwtBearer {
             return await machineToken(request, form)
         }
+        // DPoP on the authorization code and refresh grants: a proof binds the tokens to its key.
+        var proofEntry: [String: Any] = ["endpoint": "token", "grant_type": form["grant_type"] ?? "-"]
+        var jkt: String?
+        if options.dpop, request.headers[values: HTTPField.Name("DPoP")!].first != nil {
+            let proof = await checkProof(request, method: "POST", url: await issuer() + "/token", nonce: options.tokenEndpointDPoPNonce,
+                                         accessToken: nil, entry: &proofEntry)
+            if proof.nonceMissing, let nonce = options.tokenEndpointDPoPNonce {
+                proofEntry["outcome"] = "use_dpop_nonce"
+                await log(proofEntry)
+                var response = Self.oauthError("use_dpop_nonce", "a nonce is required in the DPoP proof")
+                response.headers[HTTPField.Name("DPoP-Nonce")!] = nonce
+                return response
+            }
+            if let error = proof.error {
+                proofEntry["outcome"] = "invalid_dpop_proof"
+                await log(proofEntry)
+                return Self.oauthError("invalid_dpop_proof", error)
+            }
+            jkt = proof.jkt
+            proofEntry["outcome"] = "proof accepted"
+            await log(proofEntry)
+        }
         guard let client = await authenticate(request, form), !(await state.isExpired(client.id)) else {
             return Self.oauthError("invalid_client", "client authentication failed", status: .unauthorized)
         }
@@ -237,15 +259,15 @@ struct Routes: Sendable {
                 return Self.oauthError("invalid_target", "resource differs from the authorization request")
             }
             let issued = await state.issueNewGrant(clientID: client.id, scope: pending.scope, resource: pending.resource,
-                                                   lifetime: options.accessTokenLifetime, user: pending.user)
-            return await hostile(issued) ?? tokenResponse(issued)
+                                                   lifetime: options.accessTokenLifetime, user: pending.user, jkt: jkt)
+            return await hostile(issued) ?? tokenResponse(issued, bound: jkt != nil)
         case "refresh_token":
             guard let token = form["refresh_token"] else { return Self.oauthError("invalid_request", "refresh_token is required") }
-            switch await state.refresh(token, clientID: client.id, lifetime: options.accessTokenLifetime) {
+            switch await state.refresh(token, clientID: client.id, lifetime: options.accessTokenLifetime, jkt: jkt) {
             case .issued(let tokens):
                 // Rotated already: a client that never reads this answer has lost the grant.
                 if options.refreshDelay > 0 { try await Task.sleep(for: .seconds(options.refreshDelay)) }
-                return await hostile(tokens) ?? tokenResponse(tokens)
+                return await hostile(tokens) ?? tokenResponse(tokens, bound: jkt != nil)
             case .reused: return Self.oauthError("invalid_grant", "refresh token reuse detected; the grant is revoked")
             case .unknown: return Self.oauthError("invalid_grant", "unknown refresh token")
             }
@@ -324,9 +346,9 @@ struct Routes: Sendable {
         }
     }
 
-    private func tokenResponse(_ tokens: ServerState.IssuedTokens) -> Response {
+    private func tokenResponse(_ tokens: ServerState.IssuedTokens, bound: Bool = false) -> Response {
         var document: [String: Any] = [
-            "access_token": tokens.access, "token_type": "Bearer", "expires_in": options.accessTokenLifetime, "refresh_token": tokens.refresh,
+            "access_token": tokens.access, "token_type": bound ? "DPoP" : "Bearer", "expires_in": options.accessTokenLifetime, "refresh_token": tokens.refresh,
         ]
         if !tokens.scope.isEmpty { document["scope"] = tokens.scope }
         return Self.json(document, headers: [.cacheControl: "no-store"])

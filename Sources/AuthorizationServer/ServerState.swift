@@ -26,6 +26,8 @@ actor ServerState {
         var accessTokens: Set<String> = []
         var revoked = false
         let user: String
+        /// The DPoP key the grant's tokens are bound to (a refresh must prove it too).
+        var jkt: String?
 
         init(clientID: String, scope: String, resource: String?, refreshToken: String, user: String = ServerState.defaultUser) {
             self.user = user
@@ -133,14 +135,16 @@ actor ServerState {
 
     private func issue(_ grant: Grant, lifetime: Int) -> IssuedTokens {
         let access = ServerState.randomToken("at")
-        accessTokens[access] = AccessToken(grant: grant, expires: Date().addingTimeInterval(Double(lifetime)))
+        accessTokens[access] = AccessToken(grant: grant, expires: Date().addingTimeInterval(Double(lifetime)), jkt: grant.jkt)
         grant.accessTokens.insert(access)
         return IssuedTokens(access: access, refresh: grant.refreshToken, scope: grant.scope)
     }
 
     /// A new grant (after an authorization code) and its first tokens.
-    func issueNewGrant(clientID: String, scope: String, resource: String?, lifetime: Int, user: String = ServerState.defaultUser) -> IssuedTokens {
+    func issueNewGrant(clientID: String, scope: String, resource: String?, lifetime: Int, user: String = ServerState.defaultUser,
+                       jkt: String? = nil) -> IssuedTokens {
         let grant = Grant(clientID: clientID, scope: scope, resource: resource, refreshToken: ServerState.randomToken("rt"), user: user)
+        grant.jkt = jkt
         grants.append(grant)
         return issue(grant, lifetime: lifetime)
     }
@@ -148,9 +152,10 @@ actor ServerState {
     enum RefreshOutcome: Sendable { case issued(IssuedTokens), reused, unknown }
 
     /// Rotation with reuse detection: a retired refresh token revokes the whole grant.
-    func refresh(_ token: String, clientID: String, lifetime: Int) -> RefreshOutcome {
+    func refresh(_ token: String, clientID: String, lifetime: Int, jkt: String? = nil) -> RefreshOutcome {
         refreshRequests += 1
         if let grant = grants.first(where: { $0.refreshToken == token && !$0.revoked && $0.clientID == clientID }) {
+            if grant.jkt != nil && grant.jkt != jkt { return .unknown }  // a bound refresh token needs its key's proof
             refreshesByUser[grant.user, default: 0] += 1
             grant.retiredRefreshTokens.insert(grant.refreshToken)
             grant.refreshToken = ServerState.randomToken("rt")

@@ -29,6 +29,9 @@ public struct LoginRequest: Sendable {
     /// Nobody at a terminal (a client runs mcp-vault): the device flow when the server offers
     /// it, else an immediate error rather than a wait for a browser nobody sees.
     public var unattended = false
+    /// Bind the tokens to a new DPoP key (RFC 9449) when the server lists ES256 in
+    /// dpop_signing_alg_values_supported (`--no-dpop` turns it off).
+    public var dpop = true
 
     public enum Mode: Sendable, Equatable {
         case automatic
@@ -53,6 +56,8 @@ public struct LoginResult: Sendable {
     public var obtainedAt: Int64
     /// The scope that was requested.
     public var requestedScope: String?
+    /// The key the tokens are bound to (DPoP), to seal with them.
+    public var dpopKey: SigningKey?
 }
 
 /// The authorization-code flow with PKCE and a loopback redirect, end to end.
@@ -183,11 +188,12 @@ public struct LoginFlow: Sendable {
         guard let code = response["code"] else {
             throw OAuthError.malformedResponse(url: redirectURI, reason: "the response has neither a code nor an error")
         }
+        let dpopKey = request.dpop && (server.dpopSigningAlgValuesSupported ?? []).contains("ES256") ? SigningKey.generateP256() : nil
         let tokens = try await TokenClient(http: http).exchange(
             code: code, verifier: authorization.pkce.verifier, redirectURI: redirectURI, client: client, endpoint: tokenEndpoint,
-            resource: request.sendResource ? discovery.resource : nil)
+            resource: request.sendResource ? discovery.resource : nil, dpop: dpopKey)
         return LoginResult(discovery: discovery, client: client, tokens: tokens, obtainedAt: Int64(Date().timeIntervalSince1970),
-                           requestedScope: authorization.scope)
+                           requestedScope: authorization.scope, dpopKey: dpopKey)
     }
 
     /// Paste mode: the redirect goes to a loopback address nothing listens on, on whatever
@@ -284,10 +290,20 @@ public struct LoginFlow: Sendable {
     }
 
     /// Sends an MCP initialize request with the token; a 401 or other 403 means it does not work.
-    public func verify(serverURL: String, accessToken: String) async throws(OAuthError) -> Verification {
-        let response = try await http.postJSON(
-            serverURL, body: Discovery.initializeRequest,
-            headers: [("Authorization", "Bearer " + accessToken), ("Accept", "application/json, text/event-stream")])
+    public func verify(serverURL: String, accessToken: String, dpop: SigningKey? = nil) async throws(OAuthError) -> Verification {
+        var nonce: String?
+        var response: HTTPTransport.Response
+        repeat {
+            var headers = [("Authorization", (dpop == nil ? "Bearer " : "DPoP ") + accessToken), ("Accept", "application/json, text/event-stream")]
+            if let dpop, let proof = try? Assertions.dpop(method: "POST", url: serverURL, key: dpop, nonce: nonce, accessToken: accessToken) {
+                headers.append(("DPoP", proof))
+            }
+            response = try await http.postJSON(serverURL, body: Discovery.initializeRequest, headers: headers)
+            // The MCP server's nonce (RFC 9449 section 9): once.
+            guard dpop != nil, nonce == nil, response.status == 401, let given = response.header("DPoP-Nonce"),
+                  response.header("WWW-Authenticate")?.contains("use_dpop_nonce") == true else { break }
+            nonce = given
+        } while true
         if response.status == 403, let challenge = response.header("WWW-Authenticate").flatMap(BearerChallenge.init),
            challenge.error == "insufficient_scope" {
             return .needsScope(challenge.scope)
@@ -308,10 +324,10 @@ public struct TokenClient: Sendable {
     }
 
     func exchange(code: String, verifier: String, redirectURI: String, client: ClientCredentials, endpoint: String,
-                  resource: String?) async throws(OAuthError) -> TokenResponse {
+                  resource: String?, dpop: SigningKey? = nil) async throws(OAuthError) -> TokenResponse {
         var fields = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", verifier)]
         if let resource { fields.append(("resource", resource)) }
-        return try await post(endpoint, fields: fields, client: client)
+        return try await post(endpoint, fields: fields, client: client, dpop: dpop)
     }
 
     public func refresh(_ refreshToken: String, client: ClientCredentials, endpoint: String, resource: String?,

@@ -33,6 +33,7 @@ extension LoginArguments: RunnableArguments {
             request.sendResource = !noResource
             request.clientMetadataURL = clientMetadataURL
             request.allowUnadvertisedPKCE = allowUnadvertisedPKCE
+            request.dpop = !noDPoP
             request.callbackPort = callbackPort
             request.timeoutSeconds = timeout
             request.mode = device ? .device : paste ? .paste : noBrowser ? .browser : .automatic

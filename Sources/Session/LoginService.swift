@@ -65,7 +65,8 @@ public struct LoginService: Sendable {
             var result = try await flow.run(request, present: present, readPasted: readPasted)
             // Step-up: a 403 insufficient_scope on the check asks again with the union of scopes.
             var attempts = 1
-            while case .needsScope(let wanted) = try await flow.verify(serverURL: server.canonical, accessToken: result.tokens.accessToken) {
+            while case .needsScope(let wanted) = try await flow.verify(serverURL: server.canonical, accessToken: result.tokens.accessToken,
+                                                                       dpop: result.dpopKey) {
                 guard attempts < Self.stepUpLimit else { throw OAuthError.insufficientScope(wanted: wanted) }
                 attempts += 1
                 request.scopes = Self.union(result.tokens.scope ?? result.requestedScope, wanted)
@@ -93,8 +94,10 @@ public struct LoginService: Sendable {
             record.client = .init(clientID: result.client.clientID, clientSecret: result.client.clientSecret,
                                   source: result.client.source, authMethod: result.client.authMethod, redirectURI: result.client.redirectURI)
             let tokens = result.tokens
+            record.dpopKey = result.dpopKey?.pem
+            record.grant = nil
             record.tokens = .init(accessToken: tokens.accessToken, refreshToken: tokens.refreshToken,
-                                  tokenType: "Bearer", scope: tokens.scope ?? result.requestedScope,
+                                  tokenType: result.dpopKey == nil ? "Bearer" : "DPoP", scope: tokens.scope ?? result.requestedScope,
                                   expiresAt: tokens.expiresIn.map { result.obtainedAt + Int64($0) },
                                   refreshExpiresAt: tokens.refreshExpiresIn.map { result.obtainedAt + Int64($0) })
             // A step-up's count ends with a login, or once the grant holds what it was for.

@@ -232,6 +232,45 @@ struct MachineIdentityTests {
         #expect(accepted.allSatisfy { ($0["dpop_claims"] as? [String: Any])?["ath"] != nil && ($0["dpop_claims"] as? [String: Any])?["nonce"] as? String == "rs-nonce-1" })
     }
 
+    /// A person's login binds the tokens too when the server offers DPoP; the refresh proves the
+    /// key; --no-dpop keeps bearer tokens that `token` prints.
+    @Test func aBrowserLoginIsBoundAndRefreshedWithProofs() async throws {
+        let server = try await TestAuthorizationServer {
+            $0.dpop = true
+            $0.tokenEndpointDPoPNonce = "as-nonce-2"
+            $0.resourceDPoPNonce = "rs-nonce-2"
+        }
+        let session = try ServerSession(server)
+        let fixture = session.fixture
+        let pass = ["--passphrase-file", fixture.passphraseFile]
+        let login = try await session.login()
+        #expect(login.status == 0, "\(login)")
+        let bound = try session.record()
+        #expect(bound.dpopKey != nil && bound.tokens?.tokenType == "DPoP")
+        let token = try await session.token()
+        #expect(token.status == 3 && token.stderr.contains("mcp-vault proxy"), "\(token)")
+
+        #expect(try fixture.mcpVault(["unlock"] + pass).status == 0)
+        defer { _ = try? fixture.mcpVault(["lock"]) }
+        try session.expireAccessToken()
+        let proxy = try ProxyProcess(server.mcpURL, fixture: fixture)
+        #expect(proxy.initialize()?["result"] != nil, "\(proxy.stderr)")
+        let call = proxy.request(2, "tools/call", #"{"name":"whoami","arguments":{}}"#)
+        #expect(((call?["result"] as? [String: Any])?["content"] as? [[String: Any]])?.first?["text"] as? String == "alice", "\(proxy.stderr)")
+        proxy.process.closeInput()
+        _ = await proxy.process.waitAsync(timeout: 10)
+        #expect(try await server.stats()["refresh_requests"] == 1)
+        let refreshed = try session.record()
+        #expect(refreshed.dpopKey == bound.dpopKey && refreshed.tokens?.accessToken != bound.tokens?.accessToken)
+        let proofs = try await log(server).filter { $0["endpoint"] as? String == "token" }.map { $0["outcome"] as? String }
+        #expect(proofs == ["use_dpop_nonce", "proof accepted", "use_dpop_nonce", "proof accepted"], "login and refresh each met the nonce: \(proofs)")
+
+        let plain = try await session.login(["--no-dpop", "--account", "plain"])
+        #expect(plain.status == 0, "\(plain)")
+        let printed = try await session.token(["--account", "plain"])
+        #expect(printed.status == 0 && !printed.stdout.isEmpty, "\(printed)")
+    }
+
     /// The server's own checks that the client's proofs are held to: a bound token presented as
     /// Bearer, and a replayed proof, are refused (with a key and token made here).
     @Test func theServerRefusesBearerUseAndReplayedProofs() async throws {

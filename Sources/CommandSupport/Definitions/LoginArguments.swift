@@ -92,7 +92,7 @@ public struct LoginArguments: ParsableArguments {
     @Option(name: .customLong("idp-token-endpoint"), help: ArgumentHelp("id-jag: the IdP's token endpoint (default: from its OpenID configuration).", valueName: "url"))
     public var idpTokenEndpoint: String?
 
-    @Flag(name: .customLong("no-dpop"), help: "Do not bind machine-grant tokens to a DPoP key, even when the server offers it.")
+    @Flag(name: .customLong("no-dpop"), help: "Do not bind the tokens to a DPoP key, even when the server offers it (then `token` can print them; bound tokens only work through `proxy`).")
     public var noDPoP = false
 
     @Flag(name: .customLong("no-resource"), help: "Do not send the RFC 8707 resource parameter (for servers that reject it); remembered for refreshes.")
