@@ -157,7 +157,7 @@ struct HostileProxyTests {
         try await expectScenario("server-request-storm", ["--storm-via", via])
     }
 
-    /// Finding 5: an SSE event of endless data: lines grew without limit; at most the cap + 32 MiB.
+    /// Finding 5: an SSE event of endless data: lines grew without limit; now the RSS grows by at most the cap + 8 MiB.
     @Test func anEndlessEventIsCutAtTheCap() async throws {
         try await expectScenario("endless-sse-event")
     }
