@@ -131,7 +131,7 @@ let package = Package(
         ),
 
         // Test support: a helper executable that drives the vault from many processes, and shared test code.
-        .executableTarget(name: "vault-test-tool", dependencies: ["Credentials", "Vault"], path: "Sources/VaultTestTool"),
+        .executableTarget(name: "vault-test-tool", dependencies: ["Credentials", "Vault", "OAuth"], path: "Sources/VaultTestTool"),
         .target(name: "TestSupport", dependencies: ["Vault", "AuthorizationServer"]),  // AuthorizationServer: its options only
         .testTarget(name: "VaultTests", dependencies: ["Vault", "Credentials", "ServerAddress", "TestSupport", "ClientConfig", "LegacyImport"]),
         .testTarget(

@@ -27,8 +27,12 @@ func parseArguments(_ arguments: [String]) -> (options: ServerOptions, port: Int
         case "--issuer-path": options.issuerPath = value(argument)
         case "--no-dcr": options.dynamicRegistration = false
         case "--options-json":
-            // Every switch at once, for the tests: a JSON-encoded ServerOptions.
-            guard let decoded = try? JSONDecoder().decode(ServerOptions.self, from: Data(value(argument).utf8)) else {
+            // Every switch at once, for the tests: a JSON-encoded ServerOptions; members left out keep
+            // their defaults (a benchmark names only the ones it sets).
+            guard let given = try? JSONSerialization.jsonObject(with: Data(value(argument).utf8)) as? [String: Any],
+                  let defaults = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(ServerOptions())) as? [String: Any],
+                  let merged = try? JSONSerialization.data(withJSONObject: defaults.merging(given) { $1 }),
+                  let decoded = try? JSONDecoder().decode(ServerOptions.self, from: merged) else {
                 fail("--options-json takes a JSON-encoded ServerOptions")
             }
             options = decoded

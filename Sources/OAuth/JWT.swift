@@ -1,4 +1,5 @@
 import Crypto
+import Synchronization
 import _CryptoExtras
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -144,6 +145,39 @@ public struct SigningKey: Sendable, Equatable {
         let head = JSONValue.object([("alg", .string(algorithm))] + header).text
         let input = Base64URL.encode(Array(head.utf8)) + "." + Base64URL.encode(Array(JSONValue.object(claims).text.utf8))
         return input + "." + Base64URL.encode(try sign(Array(input.utf8)))
+    }
+}
+
+/// Signs DPoP proofs for one key, fast: the header (with the public key) is encoded once, and
+/// `ath` once per access token. One per proxy.
+public final class DPoPSigner: Sendable {
+    public let key: SigningKey
+    private let encodedHeader: String
+    private let lastToken = Mutex<(token: String, ath: String)?>(nil)
+
+    public init(key: SigningKey) {
+        self.key = key
+        let header = JSONValue.object([("alg", .string(key.algorithm)), ("typ", .string("dpop+jwt")), ("jwk", key.publicJWK)])
+        encodedHeader = Base64URL.encode(Array(header.text.utf8))
+    }
+
+    /// A proof for one request (see `Assertions.dpop`).
+    public func proof(method: String, url: String, nonce: String?, accessToken: String?) throws -> String {
+        var target = url
+        if let cut = target.firstIndex(where: { $0 == "?" || $0 == "#" }) { target = String(target[..<cut]) }
+        var claims: [(String, JSONValue)] = [("jti", .string(Assertions.jti())), ("htm", .string(method)), ("htu", .string(target)),
+                                             ("iat", .integer(Int64(Date().timeIntervalSince1970)))]
+        if let nonce { claims.append(("nonce", .string(nonce))) }
+        if let accessToken { claims.append(("ath", .string(ath(accessToken)))) }
+        let input = encodedHeader + "." + Base64URL.encode(Array(JSONValue.object(claims).text.utf8))
+        return input + "." + Base64URL.encode(try key.sign(Array(input.utf8)))
+    }
+
+    private func ath(_ token: String) -> String {
+        if let last = lastToken.withLock({ $0 }), last.token == token { return last.ath }
+        let hash = Base64URL.encode(SHA256.hash(data: Data(token.utf8)))
+        lastToken.withLock { $0 = (token, hash) }
+        return hash
     }
 }
 

@@ -120,13 +120,13 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
     /// that a request costs no record read (a 401 or its expiry sends the proxy to the record).
     private var cached: (token: String, expiresAt: Int64?)?
     /// The record's DPoP key (its tokens are bound to it) and the MCP server's latest nonce.
-    private var dpopKey: SigningKey?
+    private var dpopSigner: DPoPSigner?
     private var dpopNonce: String?
 
     func dpopProof(method: String, url: String, token: String) -> String? {
-        let (key, nonce) = lock.withLock { (dpopKey, dpopNonce) }
-        guard let key else { return nil }
-        return try? Assertions.dpop(method: method, url: url, key: key, nonce: nonce, accessToken: token)
+        let (signer, nonce) = lock.withLock { (dpopSigner, dpopNonce) }
+        guard let signer else { return nil }
+        return try? signer.proof(method: method, url: url, nonce: nonce, accessToken: token)
     }
 
     func useNonce(_ nonce: String) { lock.withLock { dpopNonce = nonce } }
@@ -169,8 +169,14 @@ final class VaultTokenSource: TokenSource, @unchecked Sendable {  // its mutable
             guard let record = try VaultAccess.credential(for: server, in: vault) else {
                 throw CredentialsError.noCredential(server: server.commandReference, closest: ServerReference.closest(to: server.canonical, in: vault))
             }
-            let key = try record.dpopKey.map { try SigningKey(pem: $0) }
-            lock.withLock { dpopKey = key }
+            if let pem = record.dpopKey {
+                if lock.withLock({ dpopSigner?.key.pem != pem }) {
+                    let signer = DPoPSigner(key: try SigningKey(pem: pem))
+                    lock.withLock { dpopSigner = signer }
+                }
+            } else {
+                lock.withLock { dpopSigner = nil }
+            }
             if let tokens = record.tokens, tokens.accessToken != rejected, TokenService.isFresh(record, minimumTTL: minimumTTL, now: now) {
                 lock.withLock { cached = (tokens.accessToken, tokens.expiresAt) }
                 return tokens.accessToken

@@ -206,7 +206,11 @@ public struct LogoutService: Sendable {
             if !revoke {
                 outcome = .deletedOnly(reason: "--local-only")
             } else if let record, let endpoint = record.endpoints.revocation, let client = record.client, let tokens = record.tokens {
-                let credentials = client.credentials
+                var credentials = client.credentials
+                if credentials.authMethod == "private_key_jwt", let pem = record.grant?.privateKey {
+                    credentials.assertionKey = try? SigningKey(pem: pem)
+                    credentials.assertionAudience = record.issuer
+                }
                 let http = HTTPTransport(timeoutSeconds: httpTimeout)
                 do {
                     let revocation = RevocationClient(http: http)

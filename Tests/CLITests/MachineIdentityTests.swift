@@ -163,7 +163,11 @@ struct MachineIdentityTests {
         let second = try assertion(audience: server.origin)
         try write(second, to: file)
         try session.expireAccessToken()
-        #expect(try await session.token().status == 0)
+        let renewed = try await session.token(["--verbose"])
+        #expect(renewed.status == 0, "\(renewed)")
+        let accepted = try await server.accepts(renewed.stdout.trimmingCharacters(in: .newlines))
+        #expect(accepted, "the token works at the MCP server")
+        #expect(!renewed.stderr.contains(second) && !renewed.stderr.contains(first), "no assertion in the verbose log")
         var entries = try await log(server)
         #expect(entries.count == 2 && (entries[1]["assertion_claims"] as? [String: Any])?["jti"] as? String
                 == (ParsedJWTClaims.jti(second)), "\(entries)")
@@ -326,6 +330,11 @@ struct MachineIdentityTests {
         let token = try await session.token()
         let accepted = try await server.accepts(token.stdout.trimmingCharacters(in: .newlines))
         #expect(token.status == 0 && accepted, "\(token)")
+        // Expiry: a new ID-JAG from the sealed sign-in, then a new token.
+        try session.expireAccessToken()
+        let renewed = try await session.token()
+        #expect(renewed.status == 0 && renewed.stdout != token.stdout, "\(renewed)")
+        #expect(try await log(server).count == 4)
         // The same IdP for another identity: no ID token given, the sealed sign-in serves.
         let again = try await runAsync(Binaries.mcpVault, ["login", server.mcpURL, "--account", "second"] + common, environment: session.environment)
         #expect(again.status == 0, "\(again)")

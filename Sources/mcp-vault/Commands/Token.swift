@@ -79,16 +79,18 @@ extension MCPVault {
             }
         }
 
-        /// `token SERVER`, the form MCP clients run before each request, set up without the
+        /// `token SERVER` (or `token SERVER --account NAME`), the form MCP clients run before each request, set up without the
         /// argument parser, whose reflection costs about 2 ms a run (BENCHMARKS.md: start-up);
         /// any other form, options included, is parsed. Every option takes its default here, and
         /// the validation the parser would run runs.
         static func withoutOptions(_ arguments: [String]) throws -> Token? {
-            guard arguments.count == 2, arguments[0] == configuration.commandName, !arguments[1].hasPrefix("-") else { return nil }
+            guard arguments.count == 2 || arguments.count == 4 && arguments[2] == "--account" && !arguments[3].hasPrefix("-"),
+                  arguments[0] == configuration.commandName, !arguments[1].hasPrefix("-") else { return nil }
             var token = Token()
             token.global = .defaults
             token.unlock = .defaults
             token.options = TokenOptions(server: arguments[1])
+            if arguments.count == 4 { token.options.account = arguments[3] }
             try token.global.validate()
             try token.unlock.validate()
             try token.options.validate()
