@@ -1,4 +1,5 @@
 import Vault
+import Credentials
 
 /// Creating a vault the way `init` does; `migrate` does the same when there is no vault yet.
 public enum VaultCreation {
@@ -34,7 +35,9 @@ public enum VaultCreation {
             }
             Console.note("Deriving the passphrase key (Argon2id, \(cost.rawValue) cost)…")
         }
-        return try Vault.create(in: directory, keyring: keyring, passphrase: passphrase, cost: cost)
+        let vault = try Vault.create(in: directory, keyring: keyring, passphrase: passphrase, cost: cost)
+        try? directory.setMarker(RecordNames.marker)  // a new vault has no record named by older rules
+        return vault
     }
 
     /// For commands that store the first credentials (`login`, `migrate`): a new vault, created

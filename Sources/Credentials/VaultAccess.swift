@@ -21,8 +21,13 @@ public struct VaultAccess: Sendable {
         return directory
     }
 
-    public func unlock(cleanUp: Bool = true) throws -> Vault {
-        try VaultUnlocker.unlock(try openDirectory(cleanUp: cleanUp), sources: sources, logger: logger)
+    /// Unlocks the vault; the first time a version that names records by today's canonical URLs
+    /// opens it, renames the records an earlier version named otherwise (`RecordNames`).
+    /// (`upgrade: false`: as the test tool opens it, to write records as an earlier version did.)
+    public func unlock(cleanUp: Bool = true, upgrade: Bool = true) throws -> Vault {
+        let vault = try VaultUnlocker.unlock(try openDirectory(cleanUp: cleanUp), sources: sources, logger: logger)
+        if cleanUp && upgrade { RecordNames.upgradeIfNeeded(vault, logger: logger) }
+        return vault
     }
 
     /// Stores a credential under its server URL (and account).

@@ -221,6 +221,47 @@ public final class Vault: Sendable {
         }
     }
 
+    /// What `move` did.
+    public enum Move: Sendable, Equatable {
+        /// The record is now under its new name.
+        case moved
+        /// Both names held a record: the one of the higher generation is under the new name, the
+        /// other file was set aside at `setAside`.
+        case merged(setAside: String)
+        /// The record was gone (another process moved it).
+        case gone
+    }
+
+    /// Moves record `id` to the name `name` (its payload as `rewrite` makes it), under both
+    /// records' locks, so that it is never under two names and never lost: the new record is
+    /// durable before the old file goes. When `name` already holds a record, the one of the higher
+    /// generation (the one written more recently) is kept under it and the other file is set aside.
+    public func move(id: String, toName name: String, rewrite: ([UInt8]) -> [UInt8]) throws -> Move {
+        let target = recordID(for: name)
+        guard target != id else { return .moved }
+        return try directory.withRecordLocks(id, target) {
+            guard let source = try read(id: id) else { return .gone }
+            let existing: Record?
+            var unreadable = false
+            do {
+                existing = try read(id: target)
+            } catch {
+                existing = nil
+                unreadable = true  // a damaged record there is set aside too, never overwritten
+            }
+            if let existing, existing.generation >= source.generation {
+                return .merged(setAside: try directory.setAside(id))
+            }
+            let setAside = existing != nil || unreadable ? try directory.setAside(target) : nil
+            let generation = try Self.nextGeneration(after: max(source.generation, existing?.generation ?? 0), id: target)
+            let bytes = try RecordFile.seal(rewrite(source.payload), recordID: Encoding.bytes(fromHex: target, length: RecordFile.recordIDLength)!,
+                                            generation: generation, vaultID: vaultIDBytes, key: keys.recordSealing)
+            try directory.writeRecordFile(target, bytes: bytes)
+            try directory.removeRecordFile(id)
+            return setAside.map { .merged(setAside: $0) } ?? .moved
+        }
+    }
+
     /// Removes the record `name` without reading it (so a damaged record can be removed too).
     @discardableResult
     public func delete(_ name: String) throws -> Bool {

@@ -56,7 +56,7 @@ let access = VaultAccess(
     logger: Logger(label: "vault-test-tool"))
 
 do {
-    let vault = try access.unlock()
+    let vault = try access.unlock(upgrade: false)  // records go in as written, under any name
     let name = arguments[1]
     switch arguments[0] {
     case "put":

@@ -268,6 +268,50 @@ public final class VaultDirectory: Sendable {
         return found
     }
 
+    /// The suffix of a record file set aside by an upgrade (the older of two records that came to
+    /// have one name); `recordIDs` ignores it, `doctor` names it.
+    public static let supersededSuffix = ".superseded"
+
+    /// Sets record `id`'s file aside as `<id>.sealed.superseded` (numbered when that exists).
+    func setAside(_ id: String) throws(VaultError) -> String {
+        var name = id + RecordFile.fileSuffix + Self.supersededSuffix
+        var number = 2
+        while (try? readFile(name, in: records, displayPath: name, limit: RecordFile.maximumSize)) != nil {
+            name = id + RecordFile.fileSuffix + Self.supersededSuffix + "-\(number)"
+            number += 1
+        }
+        let target = name
+        try Self.mapSystemErrors(path: recordPath(id)) { try SystemCalls.renameWithin(id + RecordFile.fileSuffix, to: target, in: records) }
+        return path + "/" + Self.recordsName + "/" + target
+    }
+
+    /// Record files set aside by an upgrade, by path.
+    public func supersededRecords() throws(VaultError) -> [String] {
+        let path = self.path + "/" + Self.recordsName
+        return try Self.mapSystemErrors(path: path) {
+            try SystemCalls.entries(of: records, path: path).filter { $0.contains(RecordFile.fileSuffix + Self.supersededSuffix) }
+                .sorted().map { path + "/" + $0 }
+        }
+    }
+
+    /// Whether the marker file `name` is in the vault directory.
+    public func hasMarker(_ name: String) -> Bool {
+        (try? SystemCalls.linkStatus(name, in: root)) != nil
+    }
+
+    /// Writes the (empty) marker file `name` in the vault directory.
+    public func setMarker(_ name: String) throws(VaultError) {
+        try replaceFile(name, in: root, displayPath: path + "/" + name, bytes: [])
+    }
+
+    /// Runs `body` holding the locks of two records (one lock when they share it), always taken
+    /// in the same order.
+    func withRecordLocks<R>(_ first: String, _ second: String, _ body: () throws -> R) throws -> R {
+        let names = [Self.lockName(forRecord: first), Self.lockName(forRecord: second)].sorted()
+        if names[0] == names[1] { return try withLock(names[0], body) }
+        return try withLock(names[0]) { try withLock(names[1], body) }
+    }
+
     // MARK: Locks
 
     /// Runs `body` holding the exclusive lock of one record.

@@ -36,6 +36,13 @@ extension MCPVault {
                 let survey = ClientSurvey(environment: global.environment, projectDirectory: FileManager.default.currentDirectoryPath)
                 diagnosis.checks += survey.launchChecks(environment: global.environment)
                 diagnosis.checks += survey.plaintextSecretChecks()
+                if let directory = try? VaultDirectory.open(at: global.vaultPath, create: false), let files = try? directory.supersededRecords(), !files.isEmpty {
+                    diagnosis.checks.append(DiagnosticCheck(
+                        subject: "set-aside records", outcome: .warning,
+                        detail: "\(files.count) record file(s) set aside by an upgrade (the older of two records that came to name one server): "
+                            + files.joined(separator: ", "),
+                        remedy: "check `mcp-vault status`; remove the file once the server's record is the one you want, or rename it back to its <id>.sealed (removing the newer one) to restore it"))
+                }
                 if json {
                     printJSON(diagnosis, companionWorks: companion.outcome != .problem)
                     if !diagnosis.vaultUsable || !diagnosis.vaultWritable || companion.outcome == .problem { throw ExitCode(ExitStatus.failure.rawValue) }

@@ -124,6 +124,9 @@ extension MCPVault {
             for entry in unreadable {
                 Console.note("mcp-vault: record \(entry.id) cannot be read: \(entry.error)")
             }
+            for file in (try? vault.directory.supersededRecords()) ?? [] {
+                Console.note("mcp-vault: note: \(file) was set aside by an upgrade (the older of two records that came to name one server); `mcp-vault doctor` says what to do")
+            }
             if !legacy.isEmpty {
                 Console.note("mcp-vault: note: \(legacy.count) plaintext token file(s) from older tools remain (for example \(legacy[0])); `mcp-vault migrate` seals them.")
             }
@@ -141,13 +144,16 @@ extension MCPVault {
                 let unreadable: [Unreadable]
                 let legacyFiles: [String]
                 let secrets: Int
+                /// Record files an upgrade set aside (SECURITY.md).
+                let setAside: [String]
                 enum CodingKeys: String, CodingKey {
                     case schemaVersion = "schema_version", vault, unlockedBy = "unlocked_by", records, unreadable, legacyFiles = "legacy_files", secrets
+                    case setAside = "set_aside"
                 }
             }
             let report = Report(vault: vault.directory.path, unlockedBy: vault.unlockedBy.rawValue, records: summaries,
                                 unreadable: unreadable.map { Unreadable(id: $0.id, error: $0.error) }, legacyFiles: legacy,
-                                secrets: secrets)
+                                secrets: secrets, setAside: (try? vault.directory.supersededRecords()) ?? [])
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             Console.out(String(decoding: (try? encoder.encode(report)) ?? Data(), as: UTF8.self))
