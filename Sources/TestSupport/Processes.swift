@@ -99,3 +99,20 @@ public final class TemporaryDirectory: @unchecked Sendable {
     }
 }
 
+
+/// Writes an executable file (a script a test then runs) through a descriptor opened close-on-exec:
+/// a file written through a descriptor that a child forked meanwhile inherits stays open for
+/// writing in that child, and running it then fails with ETXTBSY ("Text file busy").
+public func writeExecutable(_ text: String, to path: String) throws {
+    unlink(path)
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+    guard descriptor >= 0 else { throw TestFailure("cannot create \(path): \(String(cString: strerror(errno)))") }
+    defer { close(descriptor) }
+    let bytes = Array(text.utf8)
+    var written = 0
+    while written < bytes.count {
+        let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0 else { throw TestFailure("cannot write \(path): \(String(cString: strerror(errno)))") }
+        written += count
+    }
+}

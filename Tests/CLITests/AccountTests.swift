@@ -11,8 +11,7 @@ struct AccountTests {
     /// A "browser" that signs in as `user` (the bundled server takes the login_hint as who signs in).
     func browser(as user: String, in fixture: VaultFixture) throws -> String {
         let path = fixture.home.file("browser-\(user)")
-        try "#!/bin/sh\nexec /usr/bin/curl -sL \"$1&login_hint=\(user)\"\n".write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
+        try writeExecutable("#!/bin/sh\nexec /usr/bin/curl -sL \"$1&login_hint=\(user)\"\n", to: path)
         return path
     }
 

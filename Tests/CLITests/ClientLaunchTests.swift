@@ -62,8 +62,7 @@ struct ClientLaunchTests {
         try fixture.createPassphraseVault()
         let old = fixture.home.path + "/old"
         try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
-        try "#!/bin/sh\necho 0.1.0\n".write(toFile: old + "/mcp-vault", atomically: true, encoding: .utf8)
-        chmod(old + "/mcp-vault", 0o755)
+        try writeExecutable("#!/bin/sh\necho 0.1.0\n", to: old + "/mcp-vault")
         _ = try claudeDesktop(fixture, servers: [
             "good": ["command": realMCPVault, "args": ["proxy", url]],
             "bare": ["command": "mcp-vault", "args": ["proxy", "https://bare.example.com/mcp"]],

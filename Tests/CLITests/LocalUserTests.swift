@@ -6,8 +6,7 @@ import TestSupport
 /// Writes an executable "browser" script into the fixture's HOME and returns its path.
 private func browserScript(_ session: ServerSession, _ name: String, _ body: String) throws -> String {
     let path = session.fixture.home.file(name)
-    try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-    chmod(path, 0o755)
+    try writeExecutable("#!/bin/sh\n" + body + "\n", to: path)
     return path
 }
 
@@ -107,15 +106,14 @@ struct LocalUserTests {
         let bin = home + "/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         let script = bin + "/xdg-open"
-        try """
+        try writeExecutable("""
             #!/bin/sh
             echo "$@" > \(home)/xdg-open-argv
             file=${1#file://}
             stat -c %a "$file" > \(home)/redirect-mode
             url=$(sed -n 's/.*url=\\([^"]*\\)".*/\\1/p' "$file" | sed 's/&amp;/\\&/g')
             /usr/bin/curl -sL "$url" >/dev/null
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
+            """, to: script)
         var environment = session.environment
         environment["BROWSER"] = nil
         environment["PATH"] = bin + ":/usr/bin:/bin"
