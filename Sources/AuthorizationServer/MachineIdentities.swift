@@ -250,6 +250,27 @@ extension Routes {
         return (ParsedJWT.thumbprint(jwk), nil, false)
     }
 
+    /// The token endpoint's DPoP check, for every grant: a missing nonce (when one is demanded)
+    /// and a bad proof are answered, and logged, here. Returns the response to send instead, or the
+    /// proof's key thumbprint (nil without a proof).
+    func checkTokenEndpointProof(_ request: Request, entry: inout [String: Any]) async -> (jkt: String?, refusal: Response?) {
+        let proof = await checkProof(request, method: "POST", url: await issuer() + "/token", nonce: options.tokenEndpointDPoPNonce,
+                                     accessToken: nil, entry: &entry)
+        if proof.nonceMissing, let nonce = options.tokenEndpointDPoPNonce {
+            entry["outcome"] = "use_dpop_nonce"
+            await log(entry)
+            var response = Self.oauthError("use_dpop_nonce", "a nonce is required in the DPoP proof")
+            response.headers[HTTPField.Name("DPoP-Nonce")!] = nonce
+            return (nil, response)
+        }
+        if let error = proof.error {
+            entry["outcome"] = "invalid_dpop_proof"
+            await log(entry)
+            return (nil, Self.oauthError("invalid_dpop_proof", error))
+        }
+        return (proof.jkt, nil)
+    }
+
     static func normalized(_ url: String) -> String {
         var text = url.lowercased()
         if text.hasSuffix("/") { text.removeLast() }
@@ -267,15 +288,8 @@ extension Routes {
             return Self.oauthError(error, description, status: status)
         }
         // DPoP first: a nonce demanded is answered before anything else is looked at.
-        let proof = await checkProof(request, method: "POST", url: issuer + "/token", nonce: options.tokenEndpointDPoPNonce, accessToken: nil, entry: &entry)
-        if proof.nonceMissing, let nonce = options.tokenEndpointDPoPNonce {
-            entry["outcome"] = "use_dpop_nonce"
-            await log(entry)
-            var response = Self.oauthError("use_dpop_nonce", "a nonce is required in the DPoP proof")
-            response.headers[HTTPField.Name("DPoP-Nonce")!] = nonce
-            return response
-        }
-        if let error = proof.error { return await refuse("invalid_dpop_proof", error) }
+        let proof = await checkTokenEndpointProof(request, entry: &entry)
+        if let refusal = proof.refusal { return refusal }
         let (client, reason) = await authenticateMachine(request, form, entry: &entry)
         let scope = form["scope"] ?? ""
         var user = "-"

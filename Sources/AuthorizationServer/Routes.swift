@@ -221,20 +221,8 @@ struct Routes: Sendable {
         var proofEntry: [String: Any] = ["endpoint": "token", "grant_type": form["grant_type"] ?? "-"]
         var jkt: String?
         if options.dpop, request.headers[values: HTTPField.Name("DPoP")!].first != nil {
-            let proof = await checkProof(request, method: "POST", url: await issuer() + "/token", nonce: options.tokenEndpointDPoPNonce,
-                                         accessToken: nil, entry: &proofEntry)
-            if proof.nonceMissing, let nonce = options.tokenEndpointDPoPNonce {
-                proofEntry["outcome"] = "use_dpop_nonce"
-                await log(proofEntry)
-                var response = Self.oauthError("use_dpop_nonce", "a nonce is required in the DPoP proof")
-                response.headers[HTTPField.Name("DPoP-Nonce")!] = nonce
-                return response
-            }
-            if let error = proof.error {
-                proofEntry["outcome"] = "invalid_dpop_proof"
-                await log(proofEntry)
-                return Self.oauthError("invalid_dpop_proof", error)
-            }
+            let proof = await checkTokenEndpointProof(request, entry: &proofEntry)
+            if let refusal = proof.refusal { return refusal }
             jkt = proof.jkt
             proofEntry["outcome"] = "proof accepted"
             await log(proofEntry)

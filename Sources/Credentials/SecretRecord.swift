@@ -108,6 +108,24 @@ public enum StoredRecord {
         }.sorted { $0.name < $1.name }
     }
 
+    /// Seals `value` as the secret `name` (keeping when it was first set); whether it replaced a
+    /// value. The same value again writes nothing.
+    @discardableResult
+    public static func storeSecret(_ name: String, value: String, in vault: Vault) throws -> Bool {
+        var replaced = false
+        let now = Int64(Date().timeIntervalSince1970)
+        try vault.update(SecretRecord.recordName(name)) { current in
+            var record = SecretRecord(name: name, value: value, now: now)
+            if let current, let old = try? SecretRecord.decode(current.payload, id: current.id) {
+                replaced = true
+                if old.value == value { return .keep }
+                record.createdAt = old.createdAt
+            }
+            return .write(record.encoded())
+        }
+        return replaced
+    }
+
     /// The secret `name`, or a refusal naming the closest stored one.
     public static func secret(_ name: String, in vault: Vault) throws -> SecretRecord {
         try SecretRecord.validate(name)

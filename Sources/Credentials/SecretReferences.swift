@@ -24,6 +24,14 @@ public enum SecretReferences {
         return (name, value)
     }
 
+    /// 'Name: value' headers (`token --with-header`), their `{secret:NAME}` filled in from `vault`.
+    public static func filledHeaders(_ texts: [String], from vault: Vault) throws -> [(name: String, value: String)] {
+        try texts.map { text in
+            let header = try header(text)
+            return (header.name, try fill(header.value, from: vault))
+        }
+    }
+
     /// The secret names `text` refers to, in order.
     public static func names(in text: String) -> [String] {
         var found: [String] = []

@@ -161,7 +161,8 @@ public final class DPoPSigner: Sendable {
         encodedHeader = Base64URL.encode(Array(header.text.utf8))
     }
 
-    /// A proof for one request (see `Assertions.dpop`).
+    /// A proof for one request: `htm` and `htu` (the URL without query and fragment), a fresh `jti`
+    /// and `iat`, the server's nonce when it gave one, and `ath` with an access token.
     public func proof(method: String, url: String, nonce: String?, accessToken: String?) throws -> String {
         var target = url
         if let cut = target.firstIndex(where: { $0 == "?" || $0 == "#" }) { target = String(target[..<cut]) }
@@ -196,15 +197,9 @@ public enum Assertions {
         ])
     }
 
-    /// A DPoP proof for one request: `htm` and `htu` (the URL without query and fragment), a fresh
-    /// `jti` and `iat`, the server's nonce when it gave one, and `ath` with an access token.
-    public static func dpop(method: String, url: String, key: SigningKey, nonce: String?, accessToken: String?,
-                            now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> String {
-        var target = url
-        if let cut = target.firstIndex(where: { $0 == "?" || $0 == "#" }) { target = String(target[..<cut]) }
-        var claims: [(String, JSONValue)] = [("jti", .string(jti())), ("htm", .string(method)), ("htu", .string(target)), ("iat", .integer(now))]
-        if let nonce { claims.append(("nonce", .string(nonce))) }
-        if let accessToken { claims.append(("ath", .string(Base64URL.encode(SHA256.hash(data: Data(accessToken.utf8)))))) }
-        return try key.jwt(header: [("typ", .string("dpop+jwt")), ("jwk", key.publicJWK)], claims: claims)
+    /// A DPoP proof for one request by `key` (see `DPoPSigner.proof`; a proxy keeps one signer,
+    /// which encodes the header once).
+    public static func dpop(method: String, url: String, key: SigningKey, nonce: String?, accessToken: String?) throws -> String {
+        try DPoPSigner(key: key).proof(method: method, url: url, nonce: nonce, accessToken: accessToken)
     }
 }

@@ -77,13 +77,13 @@ extension ProxyArguments: RunnableArguments {
     /// 'Name: value' with ${VAR} replaced from the environment (a secret's value is filled in
     /// after this, so that no `${` in a secret is ever read as a variable).
     static func header(_ text: String, environment: [String: String]) -> (name: String, value: String) {
-        let colon = text.firstIndex(of: ":")!
-        var value = text[text.index(after: colon)...].trimmingWhitespace()
+        let header = (try? SecretReferences.header(text)) ?? (name: text, value: "")  // validate() has checked its form
+        var value = header.value
         while let start = value.firstRange(of: "${"), let end = value[start.upperBound...].firstIndex(of: "}") {
             let name = String(value[start.upperBound..<end])
             value.replaceSubrange(start.lowerBound...end, with: environment[name] ?? "")
         }
-        return (text[..<colon].trimmingWhitespace(), value)
+        return (header.name, value)
     }
 }
 

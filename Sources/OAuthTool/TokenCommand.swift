@@ -29,10 +29,7 @@ struct Token: AsyncParsableCommand {
             }
             let vault = try access.unlock()
             let server = try ServerReference.resolve(options.serverURL, account: options.account, in: vault)
-            let extra = try options.extraHeaders.map { text in
-                let header = try SecretReferences.header(text)
-                return (name: header.name, value: try SecretReferences.fill(header.value, from: vault))
-            }
+            let extra = try SecretReferences.filledHeaders(options.extraHeaders, from: vault)
             let token: String
             if let challenge = options.challenge {
                 token = try await stepUp(server: server, vault: vault, challenge: challenge)

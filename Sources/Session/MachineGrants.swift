@@ -91,7 +91,7 @@ public struct MachineGrants: Sendable {
         if request.grant == CredentialRecord.Grant.idJAG, let idp = request.idp {
             // One corporate sign-in serves every server that trusts the IdP: kept once, as a secret.
             if let idToken = request.idpIDToken {
-                try Self.storeSecret(Self.idpSecretName(idp), value: idToken, in: vault)
+                try StoredRecord.storeSecret(Self.idpSecretName(idp), value: idToken, in: vault)
             } else if (try? StoredRecord.secret(Self.idpSecretName(idp), in: vault)) == nil {
                 throw MachineGrantError.notOffered("no sign-in at \(idp.issuer) is stored yet: give --idp-id-token-file FILE")
             }
@@ -132,15 +132,6 @@ public struct MachineGrants: Sendable {
             String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "-" }.prefix(60))
         }
         return "idp/" + clean(host) + "/" + clean(idp.clientID)
-    }
-
-    static func storeSecret(_ name: String, value: String, in vault: Vault) throws {
-        let now = Int64(Date().timeIntervalSince1970)
-        try vault.update(SecretRecord.recordName(name)) { current in
-            var record = SecretRecord(name: name, value: value, now: now)
-            if let current, let old = try? SecretRecord.decode(current.payload, id: current.id) { record.createdAt = old.createdAt }
-            return .write(record.encoded())
-        }
     }
 
     static func grantTypeValue(_ grant: String) -> String {

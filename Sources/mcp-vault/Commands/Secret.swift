@@ -65,26 +65,10 @@ extension MCPVault {
                     } catch VaultError.noVault {
                         vault = try VaultCreation.createOnFirstUse(global: global, unlock: unlock)
                     }
-                    let replaced = try Secret.store(name, value: value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }, in: vault)
+                    let replaced = try StoredRecord.storeSecret(name, value: value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }, in: vault)
                     Console.out(replaced ? "Replaced the value of the secret \(name)." : "Stored the secret \(name).")
                 }
             }
-        }
-
-        /// Seals `value` as the secret `name`; whether it replaced a value.
-        static func store(_ name: String, value: String, in vault: Vault) throws -> Bool {
-            var replaced = false
-            let now = Int64(Date().timeIntervalSince1970)
-            try vault.update(SecretRecord.recordName(name)) { current in
-                var record = SecretRecord(name: name, value: value, now: now)
-                if let current, let old = try? SecretRecord.decode(current.payload, id: current.id) {
-                    replaced = true
-                    if old.value == value { return .keep }
-                    record.createdAt = old.createdAt
-                }
-                return .write(record.encoded())
-            }
-            return replaced
         }
 
         struct List: ParsableCommand {

@@ -313,7 +313,7 @@ extension MCPVault {
         /// it no longer holds is in the vault.
         private func seal(_ secrets: [(name: String, value: String)], in vault: Vault) throws {
             for (name, value) in secrets {
-                _ = try Secret.store(name, value: value, in: vault)
+                try StoredRecord.storeSecret(name, value: value, in: vault)
                 guard try StoredRecord.secret(name, in: vault).value == value else {
                     throw SetupError.cannotWrite(name, reason: "the sealed secret did not read back as written")
                 }

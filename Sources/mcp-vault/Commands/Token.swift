@@ -42,10 +42,7 @@ extension MCPVault {
                 let vault = try unlock.access(global).unlock()
                 let server = try ServerReference.resolve(options.serverURL, account: options.account, in: vault)
                 try Self.checkHeadersHelper(server: server, environment: global.environment)
-                let extra = try options.extraHeaders.map { text in
-                    let header = try SecretReferences.header(text)
-                    return (name: header.name, value: try SecretReferences.fill(header.value, from: vault))
-                }
+                let extra = try SecretReferences.filledHeaders(options.extraHeaders, from: vault)
                 if extra.contains(where: { $0.name.lowercased() == "authorization" }) {
                     // A static key from the vault: no OAuth record is needed or used.
                     try Console.deliver(TokenOptions.json(extra))
