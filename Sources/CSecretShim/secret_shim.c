@@ -1,5 +1,6 @@
 // See include/secret_shim.h. All GLib and libsecret use in mcp-vault is in this file.
 #include "secret_shim.h"
+#include "dbus_wire.h"
 
 #include <libsecret/secret.h>
 #include <dlfcn.h>
@@ -214,9 +215,11 @@ static bool mv_lib_ready(char **message) {
 #define MV_SECRETS_BUS_NAME "org.freedesktop.secrets"
 #define MV_SESSION_COLLECTION_SUFFIX "/collection/session"
 
+#define MV_SCHEMA_NAME "io.github.mcp-vault.KeySlot"
+
 static const SecretSchema *mv_schema(void) {
     static const SecretSchema schema = {
-        "io.github.mcp-vault.KeySlot",
+        MV_SCHEMA_NAME,
         SECRET_SCHEMA_NONE,
         {
             {"vault-id", SECRET_SCHEMA_ATTRIBUTE_STRING},
@@ -447,10 +450,11 @@ static GHashTable *slot_attributes(const char *vault_id, const char *slot_id) {
 }
 
 
-// MARK: - Direct Secret Service calls (the read path)
+// MARK: - Direct Secret Service calls (the read path when the bus is not a unix socket path)
 //
 // Reading a key is on the hot path of every command, so it talks to the Secret Service API
-// directly over GDBus: six round trips (connect, ReadAlias, Locked, OpenSession, SearchItems,
+// directly: on a unix:path= or unix:abstract= bus without GLib at all (dbus_wire.c), on any
+// other address over GDBus: six round trips (connect, ReadAlias, Locked, OpenSession, SearchItems,
 // GetSecret) instead of the dozens that libsecret's proxies make. The session uses the "plain"
 // algorithm: the secret crosses the user's own session-bus socket, which only the user's own
 // processes can reach, and those can ask the Secret Service for the item anyway.
@@ -806,6 +810,10 @@ mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message) {
 }
 
 mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message) {
+    int wire = mv_wire_probe(timeout_ms, message);
+    if (wire != MV_WIRE_UNSUPPORTED) {
+        return (mv_secret_status)wire;
+    }
     if (!mv_lib_ready(message)) {
         return MV_SECRET_NO_LIBRARY;
     }
@@ -825,6 +833,10 @@ mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message) {
 mv_secret_status mv_secret_lookup(const char *vault_id, const char *slot_id, unsigned timeout_ms,
                                   unsigned char *out, size_t out_capacity, size_t *out_length,
                                   char **message) {
+    int wire = mv_wire_lookup(MV_SCHEMA_NAME, vault_id, slot_id, timeout_ms, out, out_capacity, out_length, message);
+    if (wire != MV_WIRE_UNSUPPORTED) {
+        return (mv_secret_status)wire;
+    }
     if (!mv_lib_ready(message)) {
         return MV_SECRET_NO_LIBRARY;
     }

@@ -110,6 +110,28 @@ struct KeyringFailureTests {
         try expectFallback(fixture, environment: [:], reason: "the keyring holds no key for this vault")
     }
 
+    /// A bus that misbehaves (Tests/Peers/hostile_bus.py) on the read path, which speaks D-Bus
+    /// itself: each way gives its own error within the deadline, nothing crashes, the vault's
+    /// files are not touched, and the passphrase still opens it.
+    @Test(arguments: [
+        ("auth-rejected", "did not accept this user"), ("not-dbus", "not a D-Bus message"),
+        ("huge", "larger than 1 MiB"), ("truncated", "closed the connection"),
+        ("deep-variant", "not a D-Bus message"), ("no-nul", "answered ReadAlias with a reply the API does not define"),
+        ("wrong-type", "answered ReadAlias with a reply the API does not define"),
+        ("lying-array", "answered SearchItems with a reply the API does not define"),
+        ("oversized-secret", "does not hold a 32-byte key"), ("silent", "did not answer within 1 s"),
+        ("flood", HostileBus.wrongKeyReason),
+    ])
+    func hostileBus(mode: String, reason: String) throws {
+        let bus = try PrivateSessionBus(withKeyring: true)
+        let fixture = try vaultWithBothSlots(on: bus)
+        let hostile = try HostileBus(mode: mode)
+        let before = try fixture.snapshot()
+        try expectFallback(fixture, environment: ["DBUS_SESSION_BUS_ADDRESS": hostile.address, "MCP_VAULT_KEYRING_TIMEOUT": "1"],
+                           reason: reason)
+        #expect(try fixture.snapshot() == before, "the vault's files are as they were")
+    }
+
     @Test func initWithKeyringRequiredFailsClearlyWithoutOne() throws {
         let bare = try PrivateSessionBus(withKeyring: false)
         let fixture = try VaultFixture()
@@ -131,8 +153,37 @@ struct KeyringFailureTests {
     }
 }
 
-/// libsecret (with GLib, GIO and nine more libraries) is loaded only when the keyring slot is
-/// used: the dynamic loader's own log (LD_DEBUG=files) names every library a run maps.
+/// Tests/Peers/hostile_bus.py listening on a socket in a temporary directory.
+final class HostileBus: @unchecked Sendable {
+    /// What a key that is not the slot's (the honest modes send 32 bytes of 0x2a) gives.
+    static let wrongKeyReason = "the keyring holds a different key for this vault"
+    let address: String
+    private let process: ChildProcess
+    private let directory: TemporaryDirectory
+
+    init(mode: String) throws {
+        directory = try TemporaryDirectory(prefix: "hostile-bus")
+        let socket = directory.file("bus")
+        process = try ChildProcess("/usr/bin/python3", [Binaries.repositoryRoot + "/Tests/Peers/hostile_bus.py", "--socket", socket, "--mode", mode],
+                                   environment: ["PATH": "/usr/bin:/bin"], output: .file(directory.file("ready")),
+                                   error: .file(directory.file("stderr")))
+        address = "unix:path=" + socket
+        for _ in 0..<400 {  // up to 20 s
+            if let text = try? String(contentsOfFile: directory.file("ready"), encoding: .utf8), text.contains("ready") { return }
+            usleep(50_000)
+        }
+        process.stop()
+        throw TestFailure("hostile_bus.py did not start: \((try? String(contentsOfFile: directory.file("stderr"), encoding: .utf8)) ?? "")")
+    }
+
+    deinit {
+        process.stop()
+    }
+}
+
+/// libsecret (with GLib, GIO and nine more libraries) is loaded only to write to the keyring:
+/// reading a key speaks D-Bus itself. The dynamic loader's own log (LD_DEBUG=files) names every
+/// library a run maps.
 @Suite("libsecret is loaded on first use")
 struct LazyKeyringLibraryTests {
     private func loadedLibraries(_ result: ProcessResult) -> [String] {
@@ -157,9 +208,16 @@ struct LazyKeyringLibraryTests {
         let bus = try PrivateSessionBus(withKeyring: true)
         let desktop = try VaultFixture()
         desktop.extraEnvironment = bus.environment
-        #expect(try desktop.mcpVault(["init", "--keyring"]).status == 0)
-        let result = try desktop.mcpVault(["status"], environment: ["LD_DEBUG": "files"])
-        #expect(result.status == 0 && result.stdout.contains("unlocked with the keyring"), "\(result)")
-        #expect(loadedLibraries(result).contains("libsecret-1.so.0"), "\(loadedLibraries(result))")
+        let created = try desktop.mcpVault(["init", "--keyring"], environment: ["LD_DEBUG": "files"])
+        #expect(created.status == 0, "\(created)")
+        #expect(loadedLibraries(created).contains("libsecret-1.so.0"), "storing the key loads it: \(loadedLibraries(created))")
+        for arguments in [["status"], ["doctor"]] {
+            let result = try desktop.mcpVault(arguments, environment: ["LD_DEBUG": "files"])
+            #expect(result.status == 0 && result.stdout.contains(arguments == ["status"] ? "unlocked with the keyring" : "Secret Service"), "\(result)")
+            let libraries = loadedLibraries(result)
+            #expect(libraries.contains { $0.hasPrefix("libsodium") }, "the loader's log was read: \(libraries)")
+            #expect(!libraries.contains { $0.contains("libsecret") || $0.contains("libglib") || $0.contains("libgio") },
+                    "mcp-vault \(arguments[0]) loaded \(libraries)")
+        }
     }
 }

@@ -2,6 +2,9 @@
 // the key-encryption key of a vault's secret-service slot. libsecret is not linked: the first call
 // loads it (dlopen), so programs that never use the keyring do not pay for loading it.
 //
+// The read path (mv_secret_probe, mv_secret_lookup) speaks D-Bus itself on a unix-socket bus and
+// loads nothing (dbus_wire.c); libsecret and GDBus serve other bus addresses and every write.
+//
 // Every call runs under one deadline (a GCancellable cancelled by a timer thread), checks
 // the default collection's lock state before touching items, and never asks the service to
 // unlock anything (except mv_secret_unlock_default, which exists to), so no call can block forever.

@@ -245,14 +245,14 @@ enum SystemCalls {
         _ = unlinkat(directory.raw, temporaryName, 0)
     }
 
-    /// Removes `name`; false when it was not there.
-    @discardableResult
     /// Renames `name` to `newName` within `directory`, then makes the directory durable.
     static func renameWithin(_ name: String, to newName: String, in directory: FileDescriptor) throws {
         try retrying("renameat", name) { renameat(directory.raw, name, directory.raw, newName) }
         try retrying("fsync", "directory of \(newName)") { fsync(directory.raw) }
     }
 
+    /// Removes `name`; false when it was not there.
+    @discardableResult
     static func remove(_ name: String, in directory: FileDescriptor) throws -> Bool {
         do {
             try retrying("unlinkat", name) { unlinkat(directory.raw, name, 0) }
