@@ -28,7 +28,11 @@ public struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log each step to standard error (never a secret).")
     public var verbose = false
 
-    public var environment: [String: String] { ProcessInfo.processInfo.environment }
+    /// The process environment as start-up left it (SessionBus.adopt and EnvironmentSecrets run
+    /// before any command reads it), read once from `environ`: ProcessInfo builds a new dictionary
+    /// on each call, at a cost `token` feels.
+    public var environment: [String: String] { Self.processEnvironment }
+    private static let processEnvironment = ProcessEnvironment.variables()
 
     public var vaultPath: String {
         vaultDirectory ?? VaultDirectory.defaultPath(environment: environment)

@@ -78,7 +78,13 @@ public enum CommandLineProgram {
     public static func run<Root: ParsableCommand>(_ root: Root.Type, shortcut: ([String]) throws -> ParsableCommand? = { _ in nil }) {
         prepare(Root.self)
         do {
-            var command = try shortcut(Array(CommandLine.arguments.dropFirst())) ?? Root.parseAsRoot()
+            var command: ParsableCommand
+            if let recognised = try shortcut(Array(CommandLine.arguments.dropFirst())) {
+                command = recognised
+            } else {
+                rejectUnknownCommand(Root.self)
+                command = try Root.parseAsRoot()
+            }
             try command.run()
         } catch {
             fail(Root.self, error)
@@ -87,6 +93,7 @@ public enum CommandLineProgram {
 
     public static func run<Root: AsyncParsableCommand>(_ root: Root.Type) async {
         prepare(Root.self)
+        rejectUnknownCommand(Root.self)
         do {
             var command = try Root.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -103,7 +110,6 @@ public enum CommandLineProgram {
         ProcessHardening.apply()
         SessionBus.adopt()  // before any thread: it may set DBUS_SESSION_BUS_ADDRESS
         EnvironmentSecrets.capture()
-        rejectUnknownCommand(Root.self)
     }
 
     private static func fail<Root: ParsableCommand>(_ root: Root.Type, _ error: any Error) -> Never {

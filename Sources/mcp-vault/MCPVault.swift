@@ -25,6 +25,11 @@ struct MCPVault: ParsableCommand {
     )
 
     static func main() {
+        // `--version` alone answers before anything is set up (scripts and packagers run it often).
+        if CommandLine.arguments.count == 2 && CommandLine.arguments[1] == "--version" {
+            print(ProgramVersion.current)
+            return
+        }
         // `login` and `logout` live in mcp-vault-oauth (with the HTTP and TLS libraries); hand over before
         // anything else, so it sees the environment (MCP_VAULT_PASSPHRASE included) unchanged.
         if CommandLine.arguments.count > 1 && ["login", "logout", "proxy", "keygen"].contains(CommandLine.arguments[1]) {

@@ -46,37 +46,52 @@ public struct VaultHeader: Codable, Sendable, Equatable {
 
     /// Parses and validates a header. Errors name what is wrong; nothing is trusted before the checks.
     public static func parse(_ bytes: [UInt8]) throws(VaultError) -> VaultHeader {
-        struct Preamble: Decodable { var format: String?; var version: Int? }
         let data = Data(bytes)
+        // One decode on the usual path (every command reads the header); only when it fails is the
+        // preamble read alone, so that a foreign file or another version is named as such.
+        let header: VaultHeader
+        do {
+            header = try JSONDecoder().decode(VaultHeader.self, from: data)
+        } catch {
+            try checkPreamble(data)
+            switch error {
+            case let DecodingError.dataCorrupted(context):
+                throw .malformedHeader(path: fileName, reason: describe(context))
+            case let DecodingError.keyNotFound(key, context):
+                throw .malformedHeader(path: fileName, reason: "missing field \"\(key.stringValue)\" at \(path(context))")
+            case let DecodingError.typeMismatch(_, context):
+                throw .malformedHeader(path: fileName, reason: "wrong type at \(path(context))")
+            default:
+                throw .malformedHeader(path: fileName, reason: "cannot be decoded")
+            }
+        }
+        try checkVersion(format: header.format, version: header.version)
+        try header.validate()
+        return header
+    }
+
+    /// The "format" and "version" fields alone, for a header that does not decode as this version's.
+    private static func checkPreamble(_ data: Data) throws(VaultError) {
+        struct Preamble: Decodable { var format: String?; var version: Int? }
         let preamble: Preamble
         do {
             preamble = try JSONDecoder().decode(Preamble.self, from: data)
         } catch {
             throw .malformedHeader(path: fileName, reason: "not a JSON object")
         }
-        guard preamble.format == formatName else {
+        try checkVersion(format: preamble.format, version: preamble.version)
+    }
+
+    private static func checkVersion(format: String?, version: Int?) throws(VaultError) {
+        guard format == formatName else {
             throw .malformedHeader(path: fileName, reason: "the \"format\" field is not \"\(formatName)\"")
         }
-        guard let version = preamble.version else {
+        guard let version else {
             throw .malformedHeader(path: fileName, reason: "no \"version\" field")
         }
         guard version == currentVersion else {
             throw .unsupportedVersion(found: version, supported: currentVersion)
         }
-        let header: VaultHeader
-        do {
-            header = try JSONDecoder().decode(VaultHeader.self, from: data)
-        } catch let DecodingError.dataCorrupted(context) {
-            throw .malformedHeader(path: fileName, reason: describe(context))
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw .malformedHeader(path: fileName, reason: "missing field \"\(key.stringValue)\" at \(path(context))")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw .malformedHeader(path: fileName, reason: "wrong type at \(path(context))")
-        } catch {
-            throw .malformedHeader(path: fileName, reason: "cannot be decoded")
-        }
-        try header.validate()
-        return header
     }
 
     private static func path(_ context: DecodingError.Context) -> String {

@@ -417,6 +417,26 @@ extension SystemCalls {
     }
 }
 
+/// The process environment, read from `environ`: cheaper than ProcessInfo's, which builds its
+/// dictionary through Foundation on each call (a cost every `token` run felt).
+public enum ProcessEnvironment {
+    public static func variables() -> [String: String] {
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                let name = String(text[..<equals])
+                if variables[name] == nil {  // the first of duplicates, as getenv finds it
+                    variables[name] = String(text[text.utf8.index(after: equals)...])
+                }
+            }
+            entry += 1
+        }
+        return variables
+    }
+}
+
 // MARK: Plain files outside the vault
 
 extension SystemCalls {
