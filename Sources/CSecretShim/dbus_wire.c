@@ -586,6 +586,8 @@ static int unexpected(Connection *c, Message *reply, const char *member, char **
 
 // MARK: - Connecting
 
+static void free_writer(Writer *w);
+
 static int hex_value(char digit) {
     if (digit >= '0' && digit <= '9') {
         return digit - '0';
@@ -650,7 +652,7 @@ static void disconnect(Connection *c) {
     c->in = NULL;
 }
 
-// Connects and authenticates (EXTERNAL: the kernel tells the bus our user).
+// Connects to the bus's socket.
 static int connect_bus(Connection *c, unsigned timeout_ms, char **message) {
     memset(c, 0, sizeof *c);
     c->fd = -1;
@@ -693,14 +695,26 @@ static int connect_bus(Connection *c, unsigned timeout_ms, char **message) {
         set_message(message, "cannot connect to the D-Bus session bus: %s", strerror(error));
         return MV_SECRET_NO_BUS;
     }
-    char uid[16], request[64];
+    return MV_SECRET_OK;
+}
+
+// The EXTERNAL authentication (the kernel tells the bus our user), BEGIN, and then `calls`, all in
+// one write, as sd-bus does: the bus answers OK, then the calls. Reads the OK line.
+static int authenticate_and_send(Connection *c, const Writer *calls, char **message) {
+    char uid[16];
     snprintf(uid, sizeof uid, "%u", (unsigned)geteuid());
-    size_t used = (size_t)snprintf(request, sizeof request, "%cAUTH EXTERNAL ", '\0');
+    Writer out = {0};
+    put_bytes(&out, "\0AUTH EXTERNAL ", 15);
     for (const char *p = uid; *p; p++) {
-        used += (size_t)snprintf(request + used, sizeof request - used, "%02x", (unsigned char)*p);
+        char hex[3];
+        snprintf(hex, sizeof hex, "%02x", (unsigned char)*p);
+        put_bytes(&out, hex, 2);
     }
-    used += (size_t)snprintf(request + used, sizeof request - used, "\r\n");
-    int status = send_all(c, (const unsigned char *)request, used, message);
+    put_bytes(&out, "\r\nBEGIN\r\n", 9);
+    put_bytes(&out, calls->data, calls->length);
+    out.failed |= calls->failed;
+    int status = transmit(c, &out, message);
+    free_writer(&out);
     while (status == MV_SECRET_OK) {
         unsigned char *line_end = c->in_length > 0 ? memchr(c->in, '\n', c->in_length) : NULL;
         if (line_end != NULL) {
@@ -717,9 +731,6 @@ static int connect_bus(Connection *c, unsigned timeout_ms, char **message) {
             break;
         }
         status = receive_more(c, message);
-    }
-    if (status != MV_SECRET_OK) {
-        disconnect(c);
     }
     return status;
 }
@@ -745,15 +756,14 @@ static uint32_t queue_call(Connection *c, Writer *out, const Call *call, const W
     return serial;
 }
 
-// BEGIN, Hello and ReadAlias("default") in one write; on success *collection is malloc'd.
+// The authentication, Hello and ReadAlias("default") in one write; on success *collection is malloc'd.
 static int read_default_alias(Connection *c, char **collection, char **message) {
     Writer calls = {0}, body = {0};
-    put_bytes(&calls, "BEGIN\r\n", 7);
     queue_call(c, &calls, &(Call){"org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", NULL}, NULL);
     put_string(&body, "default");
     uint32_t serial = queue_call(c, &calls, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "ReadAlias", "s"}, &body);
     free_writer(&body);
-    int status = transmit(c, &calls, message);
+    int status = authenticate_and_send(c, &calls, message);
     free_writer(&calls);
     Message reply;
     if (status == MV_SECRET_OK) {

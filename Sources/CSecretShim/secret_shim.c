@@ -810,12 +810,13 @@ mv_secret_status mv_secret_unlock_default(unsigned timeout_ms, char **message) {
 }
 
 mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message) {
+    // The probe answers "could a key be stored and read now": storing needs libsecret.
+    if (!mv_lib_ready(message)) {
+        return MV_SECRET_NO_LIBRARY;
+    }
     int wire = mv_wire_probe(timeout_ms, message);
     if (wire != MV_WIRE_UNSUPPORTED) {
         return (mv_secret_status)wire;
-    }
-    if (!mv_lib_ready(message)) {
-        return MV_SECRET_NO_LIBRARY;
     }
     Deadline deadline;
     deadline_start(&deadline, timeout_ms);

@@ -211,13 +211,14 @@ struct LazyKeyringLibraryTests {
         let created = try desktop.mcpVault(["init", "--keyring"], environment: ["LD_DEBUG": "files"])
         #expect(created.status == 0, "\(created)")
         #expect(loadedLibraries(created).contains("libsecret-1.so.0"), "storing the key loads it: \(loadedLibraries(created))")
-        for arguments in [["status"], ["doctor"]] {
-            let result = try desktop.mcpVault(arguments, environment: ["LD_DEBUG": "files"])
-            #expect(result.status == 0 && result.stdout.contains(arguments == ["status"] ? "unlocked with the keyring" : "Secret Service"), "\(result)")
-            let libraries = loadedLibraries(result)
-            #expect(libraries.contains { $0.hasPrefix("libsodium") }, "the loader's log was read: \(libraries)")
-            #expect(!libraries.contains { $0.contains("libsecret") || $0.contains("libglib") || $0.contains("libgio") },
-                    "mcp-vault \(arguments[0]) loaded \(libraries)")
-        }
+        let result = try desktop.mcpVault(["status"], environment: ["LD_DEBUG": "files"])
+        #expect(result.status == 0 && result.stdout.contains("unlocked with the keyring"), "\(result)")
+        let libraries = loadedLibraries(result)
+        #expect(libraries.contains { $0.hasPrefix("libsodium") }, "the loader's log was read: \(libraries)")
+        #expect(!libraries.contains { $0.contains("libsecret") || $0.contains("libglib") || $0.contains("libgio") },
+                "reading the key loaded \(libraries)")
+        // doctor checks that a key could be stored, which needs libsecret.
+        let doctor = try desktop.mcpVault(["doctor"], environment: ["LD_DEBUG": "files"])
+        #expect(loadedLibraries(doctor).contains("libsecret-1.so.0"), "\(loadedLibraries(doctor))")
     }
 }

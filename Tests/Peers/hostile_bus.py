@@ -201,7 +201,7 @@ def serve(connection, mode):
             connection.sendall(b"REJECTED EXTERNAL\r\n")
             return
         connection.sendall(b"OK 0123456789abcdef0123456789abcdef\r\n")
-        data = b""
+        data = data.split(b"\r\n", 1)[1]  # a client may send BEGIN and its calls with AUTH
         while b"BEGIN\r\n" not in data:
             chunk = connection.recv(4096)
             if not chunk:

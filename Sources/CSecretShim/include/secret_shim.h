@@ -27,7 +27,8 @@ typedef enum {
     MV_SECRET_NO_LIBRARY = 10,        // libsecret (loaded on first use) cannot be loaded
 } mv_secret_status;
 
-// Checks bus, service and default collection. `message` (may be NULL) receives a malloc'd
+// Checks that a key could be stored and read now: libsecret loads (storing needs it), and bus,
+// service and default collection. `message` (may be NULL) receives a malloc'd
 // description on failure; free it with mv_secret_free_message.
 mv_secret_status mv_secret_probe(unsigned timeout_ms, char **message);
 
