@@ -2,7 +2,7 @@
 // keyring slot) spoken directly on the session bus's socket. Loading libsecret and GLib and
 // starting GDBus's threads cost more than the rest of such a command; this file needs neither.
 // It speaks just enough D-Bus for six calls (Hello, ReadAlias, Get Locked, SearchItems,
-// OpenSession, GetSecret) in three round trips, and treats everything the bus sends as
+// OpenSession, GetSecret) in two round trips, and treats everything the bus sends as
 // untrusted: every length, offset and nesting level is checked against the bytes received, and a
 // message larger than 1 MiB ends the call. Writes (store, clear) and the unlock prompt stay on
 // the GDBus path in secret_shim.c; so does any bus address other than a unix socket path.
@@ -22,6 +22,7 @@
 
 #define WIRE_MAX_MESSAGE (1u << 20)
 #define WIRE_MAX_DEPTH 32
+#define WIRE_MAX_STASHED 8
 #define WIRE_SECRETS "org.freedesktop.secrets"
 #define WIRE_SERVICE_PATH "/org/freedesktop/secrets"
 #define WIRE_SESSION_COLLECTION_SUFFIX "/collection/session"
@@ -390,7 +391,14 @@ typedef struct {
     size_t in_length, in_capacity;
     uint32_t serial;
     struct timespec end;
-    const char *address;  // for messages
+    // Replies that came before the one awaited (a service may answer calls sent together in
+    // another order than they were sent), kept until awaited. At most WIRE_MAX_STASHED.
+    struct {
+        uint32_t reply_serial;
+        unsigned char *bytes;
+        size_t length;
+    } stash[WIRE_MAX_STASHED];
+    size_t stashed;
 } Connection;
 
 static int remaining_ms(const Connection *c) {
@@ -443,22 +451,35 @@ static int send_all(Connection *c, const unsigned char *bytes, size_t count, cha
     return MV_SECRET_OK;
 }
 
+// Makes room for `extra` more bytes of input (moving it, never leaving a copy behind unwiped).
+static int reserve_input(Connection *c, size_t extra, char **message) {
+    if (c->in_capacity - c->in_length >= extra) {
+        return MV_SECRET_OK;
+    }
+    size_t capacity = c->in_capacity ? c->in_capacity : 4096;
+    while (capacity - c->in_length < extra) {
+        capacity *= 2;
+    }
+    unsigned char *in = malloc(capacity);
+    if (in == NULL) {
+        set_message(message, "out of memory%s", NULL);
+        return MV_SECRET_FAILED;
+    }
+    if (c->in != NULL) {
+        memcpy(in, c->in, c->in_length);
+        explicit_bzero(c->in, c->in_capacity);  // it may hold a secret
+        free(c->in);
+    }
+    c->in = in;
+    c->in_capacity = capacity;
+    return MV_SECRET_OK;
+}
+
 // Reads at least one more byte into the input buffer.
 static int receive_more(Connection *c, char **message) {
-    if (c->in_length == c->in_capacity) {
-        size_t capacity = c->in_capacity ? c->in_capacity * 2 : 4096;
-        unsigned char *in = malloc(capacity);
-        if (in == NULL) {
-            set_message(message, "out of memory%s", NULL);
-            return MV_SECRET_FAILED;
-        }
-        if (c->in != NULL) {
-            memcpy(in, c->in, c->in_length);
-            explicit_bzero(c->in, c->in_capacity);  // it may hold a secret
-            free(c->in);
-        }
-        c->in = in;
-        c->in_capacity = capacity;
+    int reserved = reserve_input(c, 1, message);
+    if (reserved != MV_SECRET_OK) {
+        return reserved;
     }
     for (;;) {
         int status = wait_for(c, POLLIN, message);
@@ -536,16 +557,61 @@ static int transmit(Connection *c, const Writer *calls, char **message) {
     return send_all(c, calls->data, calls->length, message);
 }
 
+// Puts a stashed reply to `serial` back at the front of the input, if there is one.
+static int unstash(Connection *c, uint32_t serial, char **message) {
+    for (size_t i = 0; i < c->stashed; i++) {
+        if (c->stash[i].reply_serial != serial) {
+            continue;
+        }
+        size_t length = c->stash[i].length;
+        int reserved = reserve_input(c, length, message);
+        if (reserved != MV_SECRET_OK) {
+            return reserved;
+        }
+        memmove(c->in + length, c->in, c->in_length);
+        memcpy(c->in, c->stash[i].bytes, length);
+        c->in_length += length;
+        explicit_bzero(c->stash[i].bytes, length);
+        free(c->stash[i].bytes);
+        c->stash[i] = c->stash[--c->stashed];
+        break;
+    }
+    return MV_SECRET_OK;
+}
+
+// Keeps a copy of the reply at the front of the input for a later await_reply (but not past
+// WIRE_MAX_STASHED: a bus that sends more replies than calls were made loses the extra ones).
+static void stash(Connection *c, const Message *reply) {
+    if (c->stashed == WIRE_MAX_STASHED) {
+        return;
+    }
+    unsigned char *bytes = malloc(reply->total);
+    if (bytes == NULL) {
+        return;
+    }
+    memcpy(bytes, c->in, reply->total);
+    c->stash[c->stashed].reply_serial = reply->reply_serial;
+    c->stash[c->stashed].bytes = bytes;
+    c->stash[c->stashed].length = reply->total;
+    c->stashed++;
+}
+
 static int await_reply(Connection *c, uint32_t serial, Message *reply, const char *what, char **message) {
+    int status = unstash(c, serial, message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
     for (;;) {
-        int status = receive_message(c, reply, message);
+        status = receive_message(c, reply, message);
         if (status != MV_SECRET_OK) {
             return status;
         }
-        bool answer = (reply->type == WIRE_METHOD_RETURN || reply->type == WIRE_ERROR) && reply->has_reply_serial &&
-                      reply->reply_serial == serial;
-        if (answer) {
+        bool is_reply = (reply->type == WIRE_METHOD_RETURN || reply->type == WIRE_ERROR) && reply->has_reply_serial;
+        if (is_reply && reply->reply_serial == serial) {
             break;
+        }
+        if (is_reply && reply->reply_serial > 1 && reply->reply_serial <= c->serial) {  // not Hello's
+            stash(c, reply);
         }
         consume(c, reply->total);
     }
@@ -558,7 +624,7 @@ static int await_reply(Connection *c, uint32_t serial, Message *reply, const cha
     if (reply->signature[0] == 's') {
         get_string(&body, &detail);
     }
-    int status = MV_SECRET_FAILED;
+    status = MV_SECRET_FAILED;
     if (strcmp(name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0 ||
         strcmp(name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0) {
         status = MV_SECRET_NO_SERVICE;
@@ -648,6 +714,11 @@ static void disconnect(Connection *c) {
         explicit_bzero(c->in, c->in_capacity);
         free(c->in);
     }
+    for (size_t i = 0; i < c->stashed; i++) {
+        explicit_bzero(c->stash[i].bytes, c->stash[i].length);
+        free(c->stash[i].bytes);
+    }
+    c->stashed = 0;
     c->fd = -1;
     c->in = NULL;
 }
@@ -756,19 +827,26 @@ static uint32_t queue_call(Connection *c, Writer *out, const Call *call, const W
     return serial;
 }
 
-// The authentication, Hello and ReadAlias("default") in one write; on success *collection is malloc'd.
-static int read_default_alias(Connection *c, char **collection, char **message) {
-    Writer calls = {0}, body = {0};
-    queue_call(c, &calls, &(Call){"org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", NULL}, NULL);
+// The path at which gnome-keyring and KeePassXC also serve the collection an alias names: calls
+// on it need not wait for ReadAlias's answer. Where a service does not serve it, the calls are
+// made again on the path ReadAlias gave.
+#define WIRE_DEFAULT_ALIAS_PATH WIRE_SERVICE_PATH "/aliases/default"
+
+// Hello, then ReadAlias("default"); returns ReadAlias's serial.
+static uint32_t queue_read_alias(Connection *c, Writer *out) {
+    queue_call(c, out, &(Call){"org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", NULL}, NULL);
+    Writer body = {0};
     put_string(&body, "default");
-    uint32_t serial = queue_call(c, &calls, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "ReadAlias", "s"}, &body);
+    uint32_t serial = queue_call(c, out, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "ReadAlias", "s"}, &body);
+    out->failed |= body.failed;
     free_writer(&body);
-    int status = authenticate_and_send(c, &calls, message);
-    free_writer(&calls);
+    return serial;
+}
+
+// ReadAlias's answer: on success *collection (malloc'd) is a persistent collection's path.
+static int read_alias(Connection *c, uint32_t serial, char **collection, char **message) {
     Message reply;
-    if (status == MV_SECRET_OK) {
-        status = await_reply(c, serial, &reply, "cannot read the default collection alias", message);
-    }
+    int status = await_reply(c, serial, &reply, "cannot read the default collection alias", message);
     if (status != MV_SECRET_OK) {
         return status;
     }
@@ -824,6 +902,66 @@ static int read_locked(Connection *c, uint32_t serial, char **message) {
     return MV_SECRET_OK;
 }
 
+static uint32_t queue_search(Connection *c, Writer *out, const char *collection, const char *const attributes[3][2]) {
+    Writer body = {0};
+    size_t start;
+    size_t length_at = begin_array(&body, 8, &start);
+    for (size_t i = 0; i < 3; i++) {
+        put_padding(&body, 8);
+        put_string(&body, attributes[i][0]);
+        put_string(&body, attributes[i][1]);
+    }
+    end_array(&body, length_at, start);
+    uint32_t serial = queue_call(c, out, &(Call){WIRE_SECRETS, collection, "org.freedesktop.Secret.Collection", "SearchItems", "a{ss}"}, &body);
+    out->failed |= body.failed;
+    free_writer(&body);
+    return serial;
+}
+
+// SearchItems's answer: on success *item (malloc'd) is the first item found.
+static int read_search(Connection *c, uint32_t serial, char **item, char **message) {
+    Message reply;
+    int status = await_reply(c, serial, &reply, "cannot search the default collection", message);
+    if (status != MV_SECRET_OK) {
+        return status;
+    }
+    uint32_t items_length;
+    const char *first;
+    if (strcmp(reply.signature, "ao") != 0 || !get_u32(&reply.body, &items_length) ||
+        items_length > reply.body.length - reply.body.position) {
+        return unexpected(c, &reply, "SearchItems", message);
+    }
+    if (items_length == 0) {
+        consume(c, reply.total);
+        set_message(message, "the keyring has no key for this vault%s", NULL);
+        return MV_SECRET_NOT_FOUND;
+    }
+    if (!get_string(&reply.body, &first)) {
+        return unexpected(c, &reply, "SearchItems", message);
+    }
+    *item = strdup(first);
+    consume(c, reply.total);
+    if (*item == NULL) {
+        set_message(message, "out of memory%s", NULL);
+        return MV_SECRET_FAILED;
+    }
+    return MV_SECRET_OK;
+}
+
+// An answer about the alias's path that may only mean the service does not serve that path.
+static bool worth_retrying(int status) { return status == MV_SECRET_FAILED; }
+
+static uint32_t queue_open_session(Connection *c, Writer *out) {
+    Writer body = {0};
+    put_string(&body, "plain");
+    put_signature(&body, "s");
+    put_string(&body, "");
+    uint32_t serial = queue_call(c, out, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "OpenSession", "sv"}, &body);
+    out->failed |= body.failed;
+    free_writer(&body);
+    return serial;
+}
+
 int mv_wire_probe(unsigned timeout_ms, char **message) {
     Connection c;
     int status = connect_bus(&c, timeout_ms, message);
@@ -831,9 +969,14 @@ int mv_wire_probe(unsigned timeout_ms, char **message) {
         return status;
     }
     char *collection = NULL;
-    status = read_default_alias(&c, &collection, message);
+    Writer calls = {0};
+    uint32_t alias_serial = queue_read_alias(&c, &calls);
+    status = authenticate_and_send(&c, &calls, message);
+    free_writer(&calls);
     if (status == MV_SECRET_OK) {
-        Writer calls = {0};
+        status = read_alias(&c, alias_serial, &collection, message);
+    }
+    if (status == MV_SECRET_OK) {
         uint32_t serial = queue_locked(&c, &calls, collection);
         status = transmit(&c, &calls, message);
         free_writer(&calls);
@@ -853,64 +996,53 @@ int mv_wire_lookup(const char *schema, const char *vault_id, const char *slot_id
     if (status != MV_SECRET_OK) {
         return status;
     }
-    char *collection = NULL, *item = NULL;
+    char *collection = NULL, *item = NULL, *alias_message = NULL;
     Writer calls = {0}, body = {0};
     Message reply;
-    status = read_default_alias(&c, &collection, message);
-    if (status != MV_SECRET_OK) {
-        goto done;
-    }
-    // The lock state, the search and a session in one write: none depends on another.
-    uint32_t locked_serial = queue_locked(&c, &calls, collection);
-    size_t start;
-    size_t length_at = begin_array(&body, 8, &start);
-    const char *attributes[][2] = {{"xdg:schema", schema}, {"vault-id", vault_id}, {"slot-id", slot_id}};
-    for (size_t i = 0; i < 3; i++) {
-        put_padding(&body, 8);
-        put_string(&body, attributes[i][0]);
-        put_string(&body, attributes[i][1]);
-    }
-    end_array(&body, length_at, start);
-    uint32_t search_serial = queue_call(&c, &calls, &(Call){WIRE_SECRETS, collection, "org.freedesktop.Secret.Collection", "SearchItems", "a{ss}"}, &body);
-    free_writer(&body);
-    put_string(&body, "plain");
-    put_signature(&body, "s");
-    put_string(&body, "");
-    uint32_t session_serial = queue_call(&c, &calls, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "OpenSession", "sv"}, &body);
-    free_writer(&body);
-    status = transmit(&c, &calls, message);
+    const char *const attributes[3][2] = {{"xdg:schema", schema}, {"vault-id", vault_id}, {"slot-id", slot_id}};
+
+    // First write: the authentication, ReadAlias, the lock state and the search on the alias's
+    // path, and a session. Second: GetSecret. (Before it, only if the alias's path is not served:
+    // the lock state, the search and a session again, on the collection's own path.)
+    uint32_t alias_serial = queue_read_alias(&c, &calls);
+    uint32_t locked_serial = queue_locked(&c, &calls, WIRE_DEFAULT_ALIAS_PATH);
+    uint32_t search_serial = queue_search(&c, &calls, WIRE_DEFAULT_ALIAS_PATH, attributes);
+    uint32_t session_serial = queue_open_session(&c, &calls);
+    status = authenticate_and_send(&c, &calls, message);
     free_writer(&calls);
     if (status == MV_SECRET_OK) {
-        status = read_locked(&c, locked_serial, message);
-    }
-    if (status == MV_SECRET_OK) {
-        status = await_reply(&c, search_serial, &reply, "cannot search the default collection", message);
+        status = read_alias(&c, alias_serial, &collection, message);
     }
     if (status != MV_SECRET_OK) {
         goto done;
     }
-    uint32_t items_length;
-    const char *first;
-    if (strcmp(reply.signature, "ao") != 0 || !get_u32(&reply.body, &items_length) ||
-        items_length > reply.body.length - reply.body.position) {
-        status = unexpected(&c, &reply, "SearchItems", message);
-        goto done;
+    int locked = read_locked(&c, locked_serial, &alias_message);
+    int found = locked == MV_SECRET_OK ? read_search(&c, search_serial, &item, &alias_message) : locked;
+    if (worth_retrying(found)) {
+        free(alias_message);
+        alias_message = NULL;
+        free(item);
+        item = NULL;
+        // Replies are read in order, so the first session's answer is passed over: ask again.
+        locked_serial = queue_locked(&c, &calls, collection);
+        search_serial = queue_search(&c, &calls, collection, attributes);
+        session_serial = queue_open_session(&c, &calls);
+        status = transmit(&c, &calls, message);
+        free_writer(&calls);
+        if (status == MV_SECRET_OK) {
+            status = read_locked(&c, locked_serial, message);
+        }
+        if (status == MV_SECRET_OK) {
+            status = read_search(&c, search_serial, &item, message);
+        }
+    } else {
+        status = found;
+        if (alias_message != NULL && message != NULL && *message == NULL) {
+            *message = alias_message;
+            alias_message = NULL;
+        }
     }
-    if (items_length == 0) {
-        consume(&c, reply.total);
-        set_message(message, "the keyring has no key for this vault%s", NULL);
-        status = MV_SECRET_NOT_FOUND;
-        goto done;
-    }
-    if (!get_string(&reply.body, &first)) {
-        status = unexpected(&c, &reply, "SearchItems", message);
-        goto done;
-    }
-    item = strdup(first);
-    consume(&c, reply.total);
-    if (item == NULL) {
-        set_message(message, "out of memory%s", NULL);
-        status = MV_SECRET_FAILED;
+    if (status != MV_SECRET_OK) {
         goto done;
     }
 
@@ -956,6 +1088,7 @@ int mv_wire_lookup(const char *schema, const char *vault_id, const char *slot_id
 done:
     free_writer(&calls);
     free_writer(&body);
+    free(alias_message);
     free(collection);
     free(item);
     disconnect(&c);  // the service closes the session when we go

@@ -120,7 +120,8 @@ struct KeyringFailureTests {
         ("wrong-type", "answered ReadAlias with a reply the API does not define"),
         ("lying-array", "answered SearchItems with a reply the API does not define"),
         ("oversized-secret", "does not hold a 32-byte key"), ("silent", "did not answer within 1 s"),
-        ("flood", HostileBus.wrongKeyReason),
+        ("flood", HostileBus.wrongKeyReason), ("no-alias-path", HostileBus.wrongKeyReason),
+        ("reversed", HostileBus.wrongKeyReason),
     ])
     func hostileBus(mode: String, reason: String) throws {
         let bus = try PrivateSessionBus(withKeyring: true)

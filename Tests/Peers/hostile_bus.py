@@ -19,6 +19,9 @@ until it is killed. Each mode breaks one thing, answering the calls before it co
   oversized-secret GetSecret answered with a 64 KiB value
   silent          nothing after the authentication: no reply ever comes
   flood           a thousand signals before each reply
+  reversed        honest, but the calls that came together are answered last first
+  no-alias-path   honest, but no object at /org/freedesktop/secrets/aliases/default (as a
+                  service that serves collections only at their own paths)
 """
 import argparse
 import os
@@ -86,7 +89,7 @@ def reply(serial, reply_to, signature, body, **kwargs):
 
 
 def parse_call(data):
-    """(total length, serial, member) of the message at the start of data, or None if incomplete."""
+    """(total length, serial, member, path) of the message at the start of data, or None if incomplete."""
     if len(data) < 16:
         return None
     body_length, serial, fields_length = struct.unpack_from("<III", data, 4)
@@ -94,7 +97,7 @@ def parse_call(data):
     total = header_end + body_length
     if len(data) < total:
         return None
-    member = ""
+    member = path = ""
     position = 16
     while position < 16 + fields_length:
         position += (-position) % 8
@@ -109,18 +112,25 @@ def parse_call(data):
             position += 5 + length
             if code == 3:
                 member = value
+            elif code == 1:
+                path = value
         elif type_ == "g":
             length = data[position]
             position += 2 + length
         elif type_ == "u":
             position += (-position) % 4 + 4
-    return total, serial, member
+    return total, serial, member, path
 
 
-def answer(member, serial, mode, counter):
+def answer(member, path, serial, mode, counter):
     """The bytes to send for one call."""
     counter[0] += 1
     out = counter[0] + 1000
+    if mode == "no-alias-path" and path.startswith("/org/freedesktop/secrets/aliases/"):
+        error = Writer()
+        error.string("Object does not exist at path " + path)
+        return message(3, out, [(5, "u", lambda w: w.u32(serial)),
+                                (4, "s", lambda w: w.string("org.freedesktop.DBus.Error.UnknownMethod"))], "s", bytes(error.data))
     if mode == "flood":
         signal = message(4, 0, [(1, "o", lambda w: w.string("/x")), (2, "s", lambda w: w.string("x.Y")),
                                 (3, "s", lambda w: w.string("Z"))], "", b"")
@@ -210,24 +220,25 @@ def serve(connection, mode):
         data = data.split(b"BEGIN\r\n", 1)[1]
         counter = [0]
         while True:
-            parsed = parse_call(data)
-            if parsed is None:
-                chunk = connection.recv(65536)
-                if not chunk:
+            answers = []
+            while (parsed := parse_call(data)) is not None:
+                total, serial, member, path = parsed
+                data = data[total:]
+                if mode != "silent":
+                    answers.append((member, answer(member, path, serial, mode, counter)))
+            if mode == "reversed":
+                answers.reverse()
+            for member, out in answers:
+                try:
+                    connection.sendall(out)
+                except OSError:
                     return
-                data += chunk
-                continue
-            total, serial, member = parsed
-            data = data[total:]
-            if mode == "silent":
-                continue
-            out = answer(member, serial, mode, counter)
-            try:
-                connection.sendall(out)
-            except OSError:
+                if mode == "truncated" and member == "ReadAlias":
+                    return
+            chunk = connection.recv(65536)
+            if not chunk:
                 return
-            if mode == "truncated" and member == "ReadAlias":
-                return
+            data += chunk
 
 
 def main():
