@@ -191,10 +191,9 @@ static bool get_u32(Reader *r, uint32_t *value) {
     return true;
 }
 
-// A string or object path: its length, its bytes, a NUL, and no NUL inside.
-static bool get_string(Reader *r, const char **text) {
-    uint32_t length;
-    if (!get_u32(r, &length) || length >= r->length - r->position) {
+// `length` bytes of text at the reader's position, then a NUL, and no NUL inside.
+static bool get_text(Reader *r, size_t length, const char **text) {
+    if (length >= r->length - r->position) {
         return false;
     }
     const char *start = (const char *)r->data + r->position;
@@ -202,22 +201,20 @@ static bool get_string(Reader *r, const char **text) {
         return false;
     }
     *text = start;
-    r->position += (size_t)length + 1;
+    r->position += length + 1;
     return true;
 }
 
+// A string or object path: a 32-bit length, then the text.
+static bool get_string(Reader *r, const char **text) {
+    uint32_t length;
+    return get_u32(r, &length) && get_text(r, length, text);
+}
+
+// A signature: an 8-bit length, then the text.
 static bool get_signature(Reader *r, const char **signature) {
     uint8_t length;
-    if (!get_u8(r, &length) || length >= r->length - r->position) {
-        return false;
-    }
-    const char *start = (const char *)r->data + r->position;
-    if (start[length] != '\0' || memchr(start, '\0', length) != NULL) {
-        return false;
-    }
-    *signature = start;
-    r->position += (size_t)length + 1;
-    return true;
+    return get_u8(r, &length) && get_text(r, length, signature);
 }
 
 static size_t alignment_of(char type) {

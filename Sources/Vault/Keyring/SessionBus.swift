@@ -57,9 +57,13 @@ public enum SessionBus {
     /// `DBUS_SESSION_BUS_ADDRESS`, so that GLib and libsecret (which look no further than
     /// `$XDG_RUNTIME_DIR`) and the programs started from here (a browser) use the same bus.
     public static func adopt() {
-        let variables = ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"].reduce(into: [String: String]()) { found, name in
-            if let value = getenv(name) { found[name] = String(cString: value) }
+        // The usual case first, without building anything: every command starts here.
+        if let address = getenv("DBUS_SESSION_BUS_ADDRESS"), address.pointee != 0 {
+            adopted = .variable
+            return
         }
+        var variables: [String: String] = [:]
+        if let runtime = getenv("XDG_RUNTIME_DIR") { variables["XDG_RUNTIME_DIR"] = String(cString: runtime) }
         let location = locate(environment: variables)
         adopted = location
         if case .socket(let path) = location {
