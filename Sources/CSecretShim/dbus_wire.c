@@ -49,7 +49,7 @@ typedef struct {
 } Writer;
 
 static void put_bytes(Writer *w, const void *bytes, size_t count) {
-    if (w->failed) {
+    if (w->failed || count == 0) {  // nothing to copy (and no memcpy to a writer with no buffer yet)
         return;
     }
     if (w->length + count > w->capacity) {
@@ -576,21 +576,25 @@ static int unstash(Connection *c, uint32_t serial, char **message) {
     return MV_SECRET_OK;
 }
 
-// Keeps a copy of the reply at the front of the input for a later await_reply (but not past
-// WIRE_MAX_STASHED: a bus that sends more replies than calls were made loses the extra ones).
-static void stash(Connection *c, const Message *reply) {
+// Keeps a copy of the reply at the front of the input for a later await_reply. More than
+// WIRE_MAX_STASHED replies waiting is more than this client ever has calls out: a bus that sends
+// them is not answering its calls.
+static int stash(Connection *c, const Message *reply, char **message) {
     if (c->stashed == WIRE_MAX_STASHED) {
-        return;
+        set_message(message, "the session bus sent more replies than there were calls%s", NULL);
+        return MV_SECRET_FAILED;
     }
     unsigned char *bytes = malloc(reply->total);
     if (bytes == NULL) {
-        return;
+        set_message(message, "out of memory%s", NULL);
+        return MV_SECRET_FAILED;
     }
     memcpy(bytes, c->in, reply->total);
     c->stash[c->stashed].reply_serial = reply->reply_serial;
     c->stash[c->stashed].bytes = bytes;
     c->stash[c->stashed].length = reply->total;
     c->stashed++;
+    return MV_SECRET_OK;
 }
 
 static int await_reply(Connection *c, uint32_t serial, Message *reply, const char *what, char **message) {
@@ -607,8 +611,13 @@ static int await_reply(Connection *c, uint32_t serial, Message *reply, const cha
         if (is_reply && reply->reply_serial == serial) {
             break;
         }
-        if (is_reply && reply->reply_serial > 1 && reply->reply_serial <= c->serial) {  // not Hello's
-            stash(c, reply);
+        // Calls are awaited in the order they were made: a reply to a later one is kept; one to
+        // an earlier call (its answer already read, or Hello's) is not.
+        if (is_reply && reply->reply_serial > serial && reply->reply_serial <= c->serial) {
+            status = stash(c, reply, message);
+            if (status != MV_SECRET_OK) {
+                return status;
+            }
         }
         consume(c, reply->total);
     }
@@ -631,10 +640,11 @@ static int await_reply(Connection *c, uint32_t serial, Message *reply, const cha
         status = MV_SECRET_TIMEOUT;
     }
     if (message != NULL && *message == NULL) {
-        size_t size = strlen(what) + strlen(name) + strlen(detail) + 8;
+        const char *shown = detail[0] ? detail : "error";
+        size_t size = strlen(what) + strlen(shown) + strlen(name) + 6;  // ": ", " (", ")", NUL
         *message = malloc(size);
         if (*message != NULL) {
-            snprintf(*message, size, "%s: %s (%s)", what, detail[0] ? detail : "error", name);
+            snprintf(*message, size, "%s: %s (%s)", what, shown, name);
         }
     }
     consume(c, reply->total);
