@@ -824,13 +824,18 @@ static void free_writer(Writer *w) {
 }
 
 // Appends a method call to `out` (messages follow one another unpadded) and returns its serial.
-static uint32_t queue_call(Connection *c, Writer *out, const Call *call, const Writer *body) {
+// The call's body (NULL for none) is freed: each body serves one call. A body that ran out of
+// memory marks `out` failed.
+static uint32_t queue_call(Connection *c, Writer *out, const Call *call, Writer *body) {
     uint32_t serial = ++c->serial;
     Writer message = {0};
     put_call(&message, serial, call, body);
     put_bytes(out, message.data, message.length);
     out->failed |= message.failed;
     free_writer(&message);
+    if (body != NULL) {
+        free_writer(body);
+    }
     return serial;
 }
 
@@ -844,10 +849,7 @@ static uint32_t queue_read_alias(Connection *c, Writer *out) {
     queue_call(c, out, &(Call){"org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", NULL}, NULL);
     Writer body = {0};
     put_string(&body, "default");
-    uint32_t serial = queue_call(c, out, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "ReadAlias", "s"}, &body);
-    out->failed |= body.failed;
-    free_writer(&body);
-    return serial;
+    return queue_call(c, out, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "ReadAlias", "s"}, &body);
 }
 
 // ReadAlias's answer: on success *collection (malloc'd) is a persistent collection's path.
@@ -883,10 +885,7 @@ static uint32_t queue_locked(Connection *c, Writer *out, const char *collection)
     Writer body = {0};
     put_string(&body, "org.freedesktop.Secret.Collection");
     put_string(&body, "Locked");
-    uint32_t serial = queue_call(c, out, &(Call){WIRE_SECRETS, collection, "org.freedesktop.DBus.Properties", "Get", "ss"}, &body);
-    out->failed |= body.failed;
-    free_writer(&body);
-    return serial;
+    return queue_call(c, out, &(Call){WIRE_SECRETS, collection, "org.freedesktop.DBus.Properties", "Get", "ss"}, &body);
 }
 
 static int read_locked(Connection *c, uint32_t serial, char **message) {
@@ -919,10 +918,7 @@ static uint32_t queue_search(Connection *c, Writer *out, const char *collection,
         put_string(&body, attributes[i][1]);
     }
     end_array(&body, length_at, start);
-    uint32_t serial = queue_call(c, out, &(Call){WIRE_SECRETS, collection, "org.freedesktop.Secret.Collection", "SearchItems", "a{ss}"}, &body);
-    out->failed |= body.failed;
-    free_writer(&body);
-    return serial;
+    return queue_call(c, out, &(Call){WIRE_SECRETS, collection, "org.freedesktop.Secret.Collection", "SearchItems", "a{ss}"}, &body);
 }
 
 // SearchItems's answer: on success *item (malloc'd) is the first item found.
@@ -963,10 +959,7 @@ static uint32_t queue_open_session(Connection *c, Writer *out) {
     put_string(&body, "plain");
     put_signature(&body, "s");
     put_string(&body, "");
-    uint32_t serial = queue_call(c, out, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "OpenSession", "sv"}, &body);
-    out->failed |= body.failed;
-    free_writer(&body);
-    return serial;
+    return queue_call(c, out, &(Call){WIRE_SECRETS, WIRE_SERVICE_PATH, "org.freedesktop.Secret.Service", "OpenSession", "sv"}, &body);
 }
 
 int mv_wire_probe(unsigned timeout_ms, char **message) {
@@ -1066,7 +1059,6 @@ int mv_wire_lookup(const char *schema, const char *vault_id, const char *slot_id
     put_string(&body, session_path);
     consume(&c, reply.total);
     uint32_t secret_serial = queue_call(&c, &calls, &(Call){WIRE_SECRETS, item, "org.freedesktop.Secret.Item", "GetSecret", "o"}, &body);
-    free_writer(&body);
     status = transmit(&c, &calls, message);
     free_writer(&calls);
     if (status == MV_SECRET_OK) {
